@@ -1,0 +1,159 @@
+"""Every exception a3agent raises, in one place.
+
+    A3AgentError
+    ├── ModelError
+    │   ├── ModelNotFound
+    │   ├── NotCachedLocally
+    │   ├── UnsupportedArchitecture
+    │   ├── ImageError
+    │   └── ImagesNotSupported
+    ├── GrammarError
+    │   ├── MalformedGrammar
+    │   ├── UnsupportedSchema
+    │   ├── UnsatisfiableSchema
+    │   ├── UnknownDialect
+    │   ├── VocabularyError
+    │   └── ConstraintError
+    ├── ToolError
+    │   ├── ToolDefinitionError
+    │   ├── ToolArgumentsError
+    │   ├── UnknownTool
+    │   └── ToolFailed
+    └── AgentError
+        └── ConversationFileError
+
+Each message says what went wrong and what to do about it.
+"""
+
+__all__ = [
+    "A3AgentError",
+    "ModelError",
+    "ModelNotFound",
+    "NotCachedLocally",
+    "UnsupportedArchitecture",
+    "ImageError",
+    "ImagesNotSupported",
+    "GrammarError",
+    "MalformedGrammar",
+    "UnsupportedSchema",
+    "UnsatisfiableSchema",
+    "UnknownDialect",
+    "VocabularyError",
+    "ConstraintError",
+    "ToolError",
+    "ToolDefinitionError",
+    "ToolArgumentsError",
+    "UnknownTool",
+    "ToolFailed",
+    "AgentError",
+    "ConversationFileError",
+]
+
+
+class A3AgentError(Exception):
+    """Base class of every error a3agent raises on purpose."""
+
+
+# -- model room -------------------------------------------------------------------------------
+
+
+class ModelError(A3AgentError):
+    """Loading or running a model failed."""
+
+
+class ModelNotFound(ModelError):
+    """A local model path does not exist or holds no checkpoint."""
+
+
+class NotCachedLocally(ModelError):
+    """A hub id was given, nothing is cached and the hub cannot be reached."""
+
+
+class UnsupportedArchitecture(ModelError):
+    """The checkpoint's architecture is neither ArtemisVLM nor a causal LM transformers can load."""
+
+
+class ImageError(ModelError):
+    """An image could not be read or decoded."""
+
+
+class ImagesNotSupported(ModelError):
+    """An image was given to a text-only model."""
+
+
+# -- grammar room -----------------------------------------------------------------------------
+
+
+class GrammarError(A3AgentError):
+    """A grammar could not be built or compiled."""
+
+
+class MalformedGrammar(GrammarError):
+    """The lark grammar text does not parse, or uses a construct the engine cannot compile."""
+
+
+class UnsupportedSchema(GrammarError):
+    """A JSON Schema uses a keyword or value the compiler refuses rather than relax silently.
+
+    Carries `path` (JSON pointer of the offending node) and `keyword`.
+    """
+
+    def __init__(self, path: str, keyword: str, reason: str) -> None:
+        self.path = path
+        self.keyword = keyword
+        super().__init__(f"{path or '/'}: unsupported '{keyword}': {reason}")
+
+
+class UnsatisfiableSchema(GrammarError):
+    """A JSON Schema admits no instance at all (e.g. minLength > maxLength)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        super().__init__(f"{path or '/'}: no JSON value can satisfy this schema: {reason}")
+
+
+class UnknownDialect(GrammarError):
+    """A tool-call dialect name is not one of the known dialects."""
+
+
+class VocabularyError(GrammarError):
+    """A tokenizer's tokens cannot be mapped to byte strings."""
+
+
+class ConstraintError(GrammarError):
+    """A constraint broke its contract during decoding: its mask allowed no token, or it refused a
+    token it had allowed, forced or offered as completion. A bug in the constraint, not in the input."""
+
+
+# -- tools room -------------------------------------------------------------------------------
+
+
+class ToolError(A3AgentError):
+    """A tool could not be defined or invoked."""
+
+
+class ToolDefinitionError(ToolError):
+    """A tool was refused at registration: untyped parameter, duplicate name, bad schema."""
+
+
+class ToolArgumentsError(ToolError):
+    """The arguments of a call do not validate against the tool's schema."""
+
+
+class UnknownTool(ToolError):
+    """A call names a tool the toolbox does not hold."""
+
+
+class ToolFailed(ToolError):
+    """Raised by a tool that cannot do what the call asked; the message goes back to the model as is."""
+
+
+# -- agent room -------------------------------------------------------------------------------
+
+
+class AgentError(A3AgentError):
+    """The agent loop was misconfigured or misused."""
+
+
+class ConversationFileError(AgentError):
+    """A saved conversation could not be read back."""
