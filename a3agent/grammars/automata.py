@@ -1,0 +1,332 @@
+"""Terminal automata: a lark terminal's regex as a DFA over bytes.
+
+`interegular` parses the (Python-syntax) regex into a DFA over characters; we expand each
+character class into UTF-8 byte sequences so the DFA reads bytes, which is what tokens are.
+Only well-formed UTF-8 is accepted (no overlongs, no surrogates), so whatever a constrained
+model emits decodes. States that cannot reach an accepting state are removed: every live state
+has a completion, which the termination guarantee and `forced()` rely on.
+
+`without_substrings` intersects a DFA with "contains none of these strings" (the special-token
+spellings ordinary text must never produce).
+
+Not handled: regex flags, anchors, lookaround, backreferences (interegular refuses them; the
+grammar builders never emit them).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import interegular
+import numpy as np
+from interegular.fsm import anything_else
+
+from a3agent.errors import MalformedGrammar
+
+__all__ = ["ByteDFA", "regex_dfa", "literal_dfa", "without_substrings"]
+
+DEAD = -1
+_MAX_CHAR = 0x10FFFF
+
+
+@dataclass(eq=False)
+class ByteDFA:
+    """A trimmed DFA over bytes: start state 0, `trans[state, byte]` (-1 = dead), `accept[state]`."""
+
+    trans: np.ndarray
+    accept: np.ndarray
+    distance: np.ndarray = field(init=False, repr=False)
+    """Fewest bytes from each state to an accepting state."""
+    next_bytes: list[tuple[int, ...]] = field(init=False, repr=False)
+    """The live bytes out of each state."""
+
+    def __post_init__(self) -> None:
+        self.distance = _distances(self.trans, self.accept)
+        self.next_bytes = [tuple(np.flatnonzero(row >= 0).tolist()) for row in self.trans]
+
+    @property
+    def n_states(self) -> int:
+        return len(self.accept)
+
+    def shortest_from(self, state: int) -> bytes:
+        """The shortest byte string leading from `state` to acceptance."""
+        out = bytearray()
+        while not self.accept[state]:
+            row = self.trans[state]
+            nxt = np.flatnonzero((row >= 0) & (self.distance[np.maximum(row, 0)] == self.distance[state] - 1))
+            b = int(nxt[0])
+            out.append(b)
+            state = int(row[b])
+        return bytes(out)
+
+    def run(self, state: int, data: bytes) -> int:
+        """The state after `data`, or DEAD."""
+        for b in data:
+            state = int(self.trans[state, b])
+            if state < 0:
+                return DEAD
+        return state
+
+
+def _distances(trans: np.ndarray, accept: np.ndarray) -> np.ndarray:
+    n = len(accept)
+    dist = np.full(n, np.iinfo(np.int32).max, dtype=np.int64)
+    preds: list[list[int]] = [[] for _ in range(n)]
+    src, _ = np.nonzero(trans >= 0)
+    for s, t in zip(src.tolist(), trans[trans >= 0].tolist()):
+        preds[t].append(s)
+    queue = deque(np.flatnonzero(accept).tolist())
+    dist[list(queue)] = 0
+    while queue:
+        t = queue.popleft()
+        for s in preds[t]:
+            if dist[s] > dist[t] + 1:
+                dist[s] = dist[t] + 1
+                queue.append(s)
+    return dist
+
+
+def _trim(trans: np.ndarray, accept: np.ndarray, start: int = 0) -> ByteDFA:
+    """Keep states reachable from `start` that can reach acceptance; renumber with start = 0."""
+    dist = _distances(trans, accept)
+    live = dist < np.iinfo(np.int32).max
+    if not live[start]:
+        raise MalformedGrammar("a terminal matches nothing (its automaton has no accepting path)")
+    order, seen = [start], {start}
+    i = 0
+    while i < len(order):
+        row = trans[order[i]]
+        for t in np.unique(row[row >= 0]).tolist():
+            if live[t] and t not in seen:
+                seen.add(t)
+                order.append(t)
+        i += 1
+    remap = np.full(len(accept) + 1, DEAD, dtype=np.int32)
+    remap[np.array(order)] = np.arange(len(order), dtype=np.int32)
+    sub = trans[np.array(order)]
+    new = remap[np.where(sub >= 0, sub, len(accept))]
+    return ByteDFA(new.astype(np.int32), accept[np.array(order)].copy())
+
+
+# -- characters to UTF-8 byte sequences -------------------------------------------------------
+
+
+def _encode(cp: int) -> bytes:
+    return chr(cp).encode("utf-8", "surrogatepass")
+
+
+def utf8_sequences(lo: int, hi: int) -> list[tuple[tuple[int, int], ...]]:
+    """Byte-range sequences matching exactly the UTF-8 encodings of code points lo..hi.
+
+    Example: utf8_sequences(0x41, 0x42) == [((0x41, 0x42),)]
+    """
+    out: list[tuple[tuple[int, int], ...]] = []
+    todo = [(lo, hi)]
+    while todo:
+        lo, hi = todo.pop()
+        if lo > hi:
+            continue
+        if lo <= 0xDFFF and hi >= 0xD800:  # surrogates are not characters
+            todo += [(lo, 0xD7FF), (0xE000, hi)]
+            continue
+        split = next((b for b in (0x7F, 0x7FF, 0xFFFF) if lo <= b < hi), None)
+        if split is not None:
+            todo += [(lo, split), (split + 1, hi)]
+            continue
+        if hi <= 0x7F:
+            out.append(((lo, hi),))
+            continue
+        n = len(_encode(lo))
+        for i in range(1, n):
+            m = (1 << (6 * i)) - 1
+            if lo & ~m != hi & ~m:
+                if lo & m:
+                    todo += [(lo, lo | m), ((lo | m) + 1, hi)]
+                    break
+                if hi & m != m:
+                    todo += [(lo, (hi & ~m) - 1), (hi & ~m, hi)]
+                    break
+        else:
+            a, b = _encode(lo), _encode(hi)
+            out.append(tuple(zip(a, b)))
+    return out
+
+
+def _ranges(chars: set[int], complement: bool) -> list[tuple[int, int]]:
+    """Code point set (or its complement over all of Unicode) as sorted inclusive ranges."""
+    pts = sorted(chars)
+    ranges: list[tuple[int, int]] = []
+    for c in pts:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1] = (ranges[-1][0], c)
+        else:
+            ranges.append((c, c))
+    if not complement:
+        return ranges
+    out, prev = [], 0
+    for a, b in ranges:
+        if a > prev:
+            out.append((prev, a - 1))
+        prev = b + 1
+    if prev <= _MAX_CHAR:
+        out.append((prev, _MAX_CHAR))
+    return out
+
+
+def _from_char_fsm(fsm: interegular.FSM) -> ByteDFA:
+    """Expand a character FSM into a byte DFA; multi-byte tails become shared helper states."""
+    symbol_chars: dict[object, set[int]] = {}
+    mapped: set[int] = set()
+    for ch, sym in fsm.alphabet._symbol_mapping.items():
+        if ch is anything_else:
+            continue
+        symbol_chars.setdefault(sym, set()).add(ord(ch))
+        mapped.add(ord(ch))
+    else_symbol = fsm.alphabet._symbol_mapping.get(anything_else)
+
+    states = sorted(fsm.states, key=lambda s: (s != fsm.initial, str(s)))
+    index = {s: i for i, s in enumerate(states)}
+    rows: list[np.ndarray] = []
+    accept: list[bool] = []
+    tails: dict[frozenset, int] = {}
+    pending: list[tuple[int, list]] = []
+
+    def new_state(is_final: bool) -> int:
+        rows.append(np.full(256, DEAD, dtype=np.int32))
+        accept.append(is_final)
+        return len(rows) - 1
+
+    for s in states:
+        new_state(s in fsm.finals)
+    for s in states:
+        items = []
+        for sym, target in fsm.map.get(s, {}).items():
+            chars = symbol_chars.get(sym, set()) if sym != else_symbol else mapped
+            for lo, hi in _ranges(chars, complement=sym == else_symbol):
+                items += [(seq, index[target]) for seq in utf8_sequences(lo, hi)]
+        pending.append((index[s], items))
+
+    while pending:
+        state, items = pending.pop()
+        cuts = sorted({lo for seq, _ in items for lo in (seq[0][0], seq[0][1] + 1)})
+        for a, b in zip(cuts, cuts[1:]):
+            here = [(seq, t) for seq, t in items if seq[0][0] <= a and b - 1 <= seq[0][1]]
+            if not here:
+                continue
+            if len(here[0][0]) == 1:
+                rows[state][a:b] = here[0][1]
+                continue
+            key = frozenset((seq[1:], t) for seq, t in here)
+            tail = tails.get(key)
+            if tail is None:
+                tail = tails[key] = new_state(False)
+                pending.append((tail, [(seq[1:], t) for seq, t in here]))
+            rows[state][a:b] = tail
+    return _trim(np.stack(rows), np.array(accept, dtype=bool))
+
+
+def _inline_unicode_escapes(pattern: str) -> str:
+    """Rewrite `\\uNNNN`/`\\UNNNNNNNN` (which interegular lacks) as `\\xNN` or the raw character."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            width = {"u": 4, "U": 8}.get(pattern[i + 1])
+            digits = pattern[i + 2 : i + 2 + width] if width else ""
+            if width and len(digits) == width and all(d in "0123456789abcdefABCDEF" for d in digits):
+                cp = int(digits, 16)
+                out.append(f"\\x{cp:02x}" if cp < 0x80 else chr(cp))
+                i += 2 + width
+                continue
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+@lru_cache(maxsize=4096)
+def regex_dfa(pattern: str) -> ByteDFA:
+    """The byte DFA of a lark/Python regex (cached: schemas share most terminals)."""
+    try:
+        fsm = interegular.parse_pattern(_inline_unicode_escapes(pattern)).to_fsm()
+    except Exception as e:  # interegular raises several unrelated types
+        raise MalformedGrammar(f"terminal regex {pattern!r} cannot be compiled: {e}") from e
+    dfa = _from_char_fsm(fsm)
+    if dfa.accept[0]:
+        raise MalformedGrammar(f"terminal regex {pattern!r} matches the empty string")
+    return dfa
+
+
+@lru_cache(maxsize=4096)
+def literal_dfa(text: bytes) -> ByteDFA:
+    """The DFA of one exact byte string."""
+    if not text:
+        raise MalformedGrammar("empty literal terminal")
+    n = len(text)
+    trans = np.full((n + 1, 256), DEAD, dtype=np.int32)
+    trans[np.arange(n), np.frombuffer(text, dtype=np.uint8)] = np.arange(1, n + 1)
+    accept = np.zeros(n + 1, dtype=bool)
+    accept[n] = True
+    return ByteDFA(trans, accept)
+
+
+def _aho_corasick(words: tuple[bytes, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Transition table of the automaton that tracks the longest suffix that is a word prefix."""
+    goto: list[dict[int, int]] = [{}]
+    hit = [False]
+    for w in words:
+        s = 0
+        for b in w:
+            if b not in goto[s]:
+                goto.append({})
+                hit.append(False)
+                goto[s][b] = len(goto) - 1
+            s = goto[s][b]
+        hit[s] = True
+    n = len(goto)
+    trans = np.zeros((n, 256), dtype=np.int32)
+    fail = [0] * n
+    queue = deque()
+    for b, t in goto[0].items():
+        trans[0, b] = t
+        queue.append(t)
+    while queue:
+        s = queue.popleft()
+        hit[s] = hit[s] or hit[fail[s]]
+        trans[s] = trans[fail[s]]
+        for b, t in goto[s].items():
+            fail[t] = int(trans[fail[s], b])
+            trans[s, b] = t
+            queue.append(t)
+    return trans, np.array(hit, dtype=bool)
+
+
+@lru_cache(maxsize=1024)
+def without_substrings(dfa: ByteDFA, words: tuple[bytes, ...]) -> ByteDFA:
+    """`dfa` restricted to strings containing none of `words` (product with Aho-Corasick)."""
+    if not words:
+        return dfa
+    ac, hit = _aho_corasick(words)
+    pairs = {(0, 0): 0}
+    order = [(0, 0)]
+    rows: list[np.ndarray] = []
+    i = 0
+    while i < len(order):
+        s, a = order[i]
+        row = np.full(256, DEAD, dtype=np.int32)
+        ds, da = dfa.trans[s], ac[a]
+        for b in np.flatnonzero((ds >= 0) & ~hit[da]).tolist():
+            key = (int(ds[b]), int(da[b]))
+            t = pairs.get(key)
+            if t is None:
+                t = pairs[key] = len(order)
+                order.append(key)
+            row[b] = t
+        rows.append(row)
+        i += 1
+    accept = np.array([bool(dfa.accept[s]) for s, _ in order])
+    return _trim(np.stack(rows), accept)

@@ -1,0 +1,332 @@
+"""A compiled grammar: which tokens may come next, for any configuration of the recogniser.
+
+How the engine works (the whole design in one place):
+
+- **Configuration.** A frozenset of hypotheses `(stack, terminal, dfa_state)`: an LR stack (see
+  `lr.py`) and a terminal being lexed, already `dfa_state` into its byte DFA. `terminal = None`
+  marks a boundary (nothing lexed yet after `stack`). A hypothesis whose DFA state accepts stands
+  for both "the terminal goes on" and "it ended here": the lexer never commits early (no maximal
+  munch), and the parser is asked only when a terminal ends (`LRTable.feed`, memoised).
+- **Bytes.** `step(config, byte)` is the one transition everything else is defined by: a token is
+  legal iff stepping through its bytes never empties the configuration. Special tokens are not
+  bytes: a special id is legal iff a boundary stack can shift the literal terminal it stands for.
+- **Masks.** For each hypothesis, the precomputed `TokenTable` of its DFA state gives the tokens
+  read entirely inside the terminal (no parser question) and a trie of the suffixes of tokens
+  that end the terminal midway; only that trie is walked with `step`. From a boundary, the same
+  is done for the start state of each terminal the stack can shift. The result is cached per
+  configuration (the same few configurations recur all along a JSON document) in a bounded LRU
+  shared by every matcher of this grammar.
+- **Forced text.** Where only one byte (or one special) can follow, it is forced; runs of forced
+  bytes are tokenised greedily for the decode loop's fast-forward.
+- **Completion.** The fewest bytes to finish: DFA distance to acceptance for the terminal in
+  progress, then a Dijkstra over parser stacks with each terminal's shortest string as the cost.
+
+A `Grammar` is immutable once compiled: its caches only memoise pure functions, so any number of
+matchers (batched decoding, concurrent agents) share it.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import OrderedDict
+from itertools import count
+from typing import Iterator
+
+import numpy as np
+
+from a3agent.grammars.automata import ByteDFA
+from a3agent.grammars.lr import LRTable, Stack
+from a3agent.grammars.token_table import TokenTable, token_table
+from a3agent.grammars.vocab import Vocabulary
+
+__all__ = ["Grammar", "Config", "Piece"]
+
+Hypothesis = tuple[Stack, str | None, int]
+Config = frozenset
+Piece = bytes | int
+"""A piece of forced or completion text: ordinary bytes, or a special token id."""
+
+_MASK_CACHE_SIZE = 4096
+_STEP_CACHE_SIZE = 200_000
+
+
+class Grammar:
+    """A compiled grammar over one vocabulary; `matcher()` gives a fresh incremental matcher."""
+
+    def __init__(
+        self, text: str, table: LRTable, dfas: dict[str, ByteDFA], specials: dict[str, int], vocab: Vocabulary
+    ) -> None:
+        self.text = text
+        self.vocab = vocab
+        self.table = table
+        self.dfas = dfas
+        self.special_terminals = specials
+        self.stop_ids = vocab.stop_ids
+        self.initial: Config = frozenset({(table.initial, None, 0)})
+        self._masks: OrderedDict[Config, np.ndarray] = OrderedDict()
+        self._steps: dict[tuple[Config, int], Config] = {}
+        self._splits: dict[tuple[Stack, str, int], np.ndarray] = {}
+        self._stack_costs: dict[Stack, tuple[int, tuple]] = {}
+        self._shiftables: dict[Stack, tuple[tuple[str, tuple[Stack, ...]], ...]] = {}
+
+    def __repr__(self) -> str:
+        return f"<Grammar: {len(self.dfas)} terminals, {len(self.special_terminals)} special>"
+
+    def matcher(self):  # -> Matcher (import cycle)
+        """A new matcher at the start of the grammar."""
+        from a3agent.grammars.matcher import Matcher
+
+        return Matcher(self)
+
+    # -- transitions ------------------------------------------------------------------------
+
+    def _boundaries(self, hyp: Hypothesis) -> Iterator[Stack]:
+        """Stacks at which a new terminal may start, given this hypothesis."""
+        stack, term, state = hyp
+        if term is None:
+            yield stack
+        elif self.dfas[term].accept[state]:
+            yield from self.table.feed(stack, term)
+
+    def _shiftable(self, stack: Stack) -> tuple[tuple[str, tuple[Stack, ...]], ...]:
+        """(terminal, stacks after it) for every terminal `stack` can really shift (memoised)."""
+        out = self._shiftables.get(stack)
+        if out is None:
+            pairs = ((term, self.table.feed(stack, term)) for term in self.table.expected(stack))
+            out = self._shiftables[stack] = tuple((term, after) for term, after in pairs if after)
+        return out
+
+    def step(self, config: Config, byte: int) -> Config:
+        """The configuration after one more ordinary byte (empty: illegal)."""
+        key = (config, byte)
+        out = self._steps.get(key)
+        if out is None:
+            if len(self._steps) > _STEP_CACHE_SIZE:
+                self._steps.clear()
+            out = self._steps[key] = frozenset(self._step(config, byte))
+        return out
+
+    def _step(self, config: Config, byte: int) -> Iterator[Hypothesis]:
+        for hyp in config:
+            stack, term, state = hyp
+            if term is not None:
+                nxt = self.dfas[term].trans[state, byte]
+                if nxt >= 0:
+                    yield (stack, term, int(nxt))
+            for boundary in self._boundaries(hyp):
+                for term2, _ in self._shiftable(boundary):
+                    dfa = self.dfas.get(term2)
+                    if dfa is not None:
+                        nxt = dfa.trans[0, byte]
+                        if nxt >= 0:
+                            yield (boundary, term2, int(nxt))
+
+    def step_special(self, config: Config, token_id: int) -> Config:
+        """The configuration after a special token (empty: illegal here)."""
+        out = set()
+        for hyp in config:
+            for boundary in self._boundaries(hyp):
+                for term, after in self._shiftable(boundary):
+                    if self.special_terminals.get(term) == token_id:
+                        out.update((s, None, 0) for s in after)
+        return frozenset(out)
+
+    def advance(self, config: Config, token_id: int) -> Config:
+        """The configuration after a token (empty: illegal)."""
+        data = self.vocab.token_bytes[token_id] if 0 <= token_id < self.vocab.size else None
+        if data is None:
+            return self.step_special(config, token_id)
+        for b in data:
+            config = self.step(config, b)
+            if not config:
+                break
+        return config
+
+    def accepting(self, config: Config) -> bool:
+        """True if the text so far is a whole sentence (a stop token is legal)."""
+        return any(self.table.accepts(b) for hyp in config for b in self._boundaries(hyp))
+
+    # -- masks --------------------------------------------------------------------------------
+
+    def mask(self, config: Config) -> np.ndarray:
+        """Bool mask over the vocabulary of the tokens legal in `config` (read-only, cached)."""
+        cached = self._masks.get(config)
+        if cached is not None:
+            self._masks.move_to_end(config)
+            return cached
+        mask = self._compute_mask(config)
+        mask.flags.writeable = False
+        self._masks[config] = mask
+        if len(self._masks) > _MASK_CACHE_SIZE:
+            self._masks.popitem(last=False)
+        return mask
+
+    def _compute_mask(self, config: Config) -> np.ndarray:
+        mask = np.zeros(self.vocab.size, dtype=bool)
+        for hyp in config:
+            stack, term, state = hyp
+            if term is not None:
+                self._add_terminal_tokens(mask, stack, term, state)
+            for boundary in self._boundaries(hyp):
+                for term2, _ in self._shiftable(boundary):
+                    special = self.special_terminals.get(term2)
+                    if special is not None:
+                        mask[special] = True
+                    else:
+                        self._add_terminal_tokens(mask, boundary, term2, 0)
+        if self.accepting(config):
+            mask[list(self.stop_ids)] = True
+        return mask
+
+    def _add_terminal_tokens(self, mask: np.ndarray, stack: Stack, term: str, state: int) -> None:
+        table = token_table(self.vocab, self.dfas[term], state)
+        table.add_inside(mask)
+        if table.split_ranges:
+            key = (stack, term, state)
+            ids = self._splits.get(key)
+            if ids is None:
+                ids = self._splits[key] = self._split_tokens(table, stack, term)
+            if len(ids):
+                mask[ids] = True
+
+    def _split_tokens(self, table: TokenTable, stack: Stack, term: str) -> np.ndarray:
+        """Ids of the split tokens whose suffix is viable once `term` ends on `stack`."""
+        after = frozenset((s, None, 0) for s in self.table.feed(stack, term))
+        found = []
+        if after:
+            for byte, (a, b) in table.split_ranges.items():
+                first = self.step(after, byte)
+                if first:
+                    rows = self._walk_rows(first, table.split_rows[a:b], table.split_pos[a:b] + 1)
+                    found.append(self.vocab.ids[rows])
+        return np.concatenate(found) if found else np.zeros(0, np.int64)
+
+    def _walk_rows(self, config: Config, rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """Vocabulary rows whose bytes from `pos` on are viable from `config`.
+
+        A trie walk without a trie: each round groups the live rows by (configuration, next
+        byte), steps each distinct pair once, and drops the rows whose step is illegal.
+        """
+        configs = [config]
+        where = np.zeros(len(rows), dtype=np.int64)
+        viable = []
+        while len(rows):
+            done = self.vocab.lengths[rows] == pos
+            viable.append(rows[done])
+            rows, pos, where = rows[~done], pos[~done], where[~done]
+            if not len(rows):
+                break
+            keys = where * 256 + self.vocab.matrix[rows, pos]
+            uniq, inverse = np.unique(keys, return_inverse=True)
+            index: dict[Config, int] = {}
+            targets = np.empty(len(uniq), dtype=np.int64)
+            for k, key in enumerate(uniq.tolist()):
+                nxt = self.step(configs[key >> 8], key & 255)
+                targets[k] = index.setdefault(nxt, len(index)) if nxt else -1
+            configs = list(index)
+            where = targets[inverse]
+            keep = where >= 0
+            rows, pos, where = rows[keep], pos[keep] + 1, where[keep]
+        return np.concatenate(viable)
+
+    # -- forced text and completion -----------------------------------------------------------
+
+    def _options(self, config: Config) -> tuple[set[int], set[int]]:
+        """The ordinary bytes and special ids that can come next."""
+        nexts: set[int] = set()
+        specials: set[int] = set()
+        for hyp in config:
+            stack, term, state = hyp
+            if term is not None:
+                nexts.update(self.dfas[term].next_bytes[state])
+            for boundary in self._boundaries(hyp):
+                for term2, _ in self._shiftable(boundary):
+                    special = self.special_terminals.get(term2)
+                    if special is not None:
+                        specials.add(special)
+                    else:
+                        nexts.update(self.dfas[term2].next_bytes[0])
+        return nexts, specials
+
+    def forced(self, config: Config) -> tuple[list[Piece], Config]:
+        """The text every continuation starts with, and the configuration after it."""
+        pieces: list[Piece] = []
+        run = bytearray()
+        while not self.accepting(config):
+            nexts, specials = self._options(config)
+            if len(nexts) == 1 and not specials:
+                b = next(iter(nexts))
+                run.append(b)
+                config = self.step(config, b)
+            elif len(specials) == 1 and not nexts:
+                if run:
+                    pieces.append(bytes(run))
+                    run = bytearray()
+                special = next(iter(specials))
+                pieces.append(special)
+                config = self.step_special(config, special)
+            else:
+                break
+        if run:
+            pieces.append(bytes(run))
+        return pieces, config
+
+    def completion(self, config: Config) -> list[Piece]:
+        """The shortest text (by bytes; a special counts one) that finishes the sentence."""
+        best: tuple[int, list[Piece]] | None = None
+        for hyp in config:
+            stack, term, state = hyp
+            if term is None:
+                options = [(0, b"", stack)]
+            else:
+                dfa = self.dfas[term]
+                tail = dfa.shortest_from(state)
+                options = [(len(tail), tail, s) for s in self.table.feed(stack, term)]
+            for cost, tail, s in options:
+                rest_cost, rest = self._stack_completion(s)
+                total = cost + rest_cost
+                if best is None or total < best[0]:
+                    best = (total, [tail, *rest] if tail else list(rest))
+        return best[1] if best else []
+
+    def _stack_completion(self, stack: Stack) -> tuple[int, tuple[Piece, ...]]:
+        """Dijkstra over parser stacks: terminals cost their shortest spelling."""
+        memo = self._stack_costs.get(stack)
+        if memo is not None:
+            return memo
+        tie = count()
+        heap = [(0, next(tie), stack, ())]
+        seen: set[Stack] = set()
+        result: tuple[int, tuple[Piece, ...]] = (0, ())
+        while heap:
+            cost, _, st, path = heapq.heappop(heap)
+            if st in seen:
+                continue
+            seen.add(st)
+            if self.table.accepts(st):
+                result = (cost, path)
+                break
+            for term, after in self._shiftable(st):
+                special = self.special_terminals.get(term)
+                piece: Piece = special if special is not None else self.dfas[term].shortest_from(0)
+                step_cost = 1 if special is not None else len(piece)
+                for s in after:
+                    if s not in seen:
+                        heapq.heappush(heap, (cost + step_cost, next(tie), s, path + (piece,)))
+        self._stack_costs[stack] = result
+        return result
+
+    def pieces_to_tokens(self, pieces: list[Piece]) -> list[int]:
+        """Token ids for forced/completion pieces (bytes tokenised greedily)."""
+        out: list[int] = []
+        run = bytearray()
+        for piece in pieces:
+            if isinstance(piece, int):
+                out.extend(self.vocab.encode_bytes(bytes(run)))
+                run.clear()
+                out.append(piece)
+            else:
+                run.extend(piece)
+        out.extend(self.vocab.encode_bytes(bytes(run)))
+        return out
+

@@ -1,0 +1,142 @@
+"""A non-deterministic LALR(1) recogniser built from lark's own LALR analysis.
+
+lark computes the LR(0) item sets and LALR(1) lookaheads; where lark would refuse a grammar
+(reduce/reduce) or silently prefer shift (shift/reduce), we keep *every* action. Running all of
+them side by side is an exact recogniser for any context-free grammar without hidden left
+recursion: LALR lookaheads over-approximate canonical LR ones, so no derivation is cut, and every
+parse that dies is only a wrong guess. Schema-generated grammars are full of such guesses
+(anyOf of objects that share a prefix), and the matcher already keeps several hypotheses.
+
+A parser configuration is a stack of state ids as a tuple: hashable (for mask caches) and cheap
+to branch. `feed` is memoised per (stack, terminal).
+
+Not handled: grammars whose empty rules let the stack grow without reading input (refused).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lark.exceptions import LarkError
+from lark.load_grammar import load_grammar
+from lark.lexer import PatternStr, TerminalDef
+from lark.parsers.lalr_analysis import LALR_Analyzer
+from lark.common import ParserConf
+
+from a3agent.errors import MalformedGrammar
+
+__all__ = ["LRTable", "Stack", "END"]
+
+Stack = tuple[int, ...]
+END = "$END"
+_MAX_REDUCTIONS = 10_000
+
+
+@dataclass(frozen=True)
+class _Reduce:
+    lhs: str
+    length: int
+
+
+class LRTable:
+    """Shift/reduce/goto tables, with conflicts kept, and the terminal definitions.
+
+    Example: `table = LRTable.from_lark('start: "a" "b"'); table.feed(table.initial, 'A')`.
+    """
+
+    def __init__(self, terminals: list[TerminalDef], shifts, reduces, gotos, end_state: int) -> None:
+        self.terminals = {t.name: t for t in terminals}
+        self._shifts: list[dict[str, int]] = shifts
+        self._reduces: list[dict[str, tuple[_Reduce, ...]]] = reduces
+        self._gotos: list[dict[str, int]] = gotos
+        self._end_state = end_state
+        self._feed_memo: dict[tuple[Stack, str], tuple[Stack, ...]] = {}
+        self._expected_memo: dict[int, tuple[str, ...]] = {}
+        self.initial: Stack = (0,)
+
+    @classmethod
+    def from_lark(cls, text: str) -> LRTable:
+        """Load grammar text with lark and keep every LALR action."""
+        try:
+            grammar, _ = load_grammar(text, "<grammar>", [], False)
+            terminals, rules, ignore = grammar.compile(["start"], set())
+        except LarkError as e:
+            raise MalformedGrammar(f"the grammar does not load in lark: {e}") from e
+        if ignore:
+            raise MalformedGrammar("%ignore is not supported: write whitespace into the grammar explicitly")
+        analyzer = LALR_Analyzer(ParserConf(rules, None, ["start"]))
+        analyzer.compute_lr0_states()
+        analyzer.compute_reads_relations()
+        analyzer.compute_includes_lookback()
+        analyzer.compute_lookaheads()
+        return cls._from_itemsets(analyzer, terminals)
+
+    @classmethod
+    def _from_itemsets(cls, analyzer: LALR_Analyzer, terminals: list[TerminalDef]) -> LRTable:
+        root = analyzer.lr0_start_states["start"]
+        itemsets = [root] + [s for s in analyzer.lr0_itemsets if s is not root]
+        index = {id(s): i for i, s in enumerate(itemsets)}
+        shifts, reduces, gotos = [], [], []
+        end_state = -1
+        for s in itemsets:
+            shifts.append({sym.name: index[id(t)] for sym, t in s.transitions.items() if sym.is_term})
+            gotos.append({sym.name: index[id(t)] for sym, t in s.transitions.items() if not sym.is_term})
+            reduces.append(
+                {
+                    la.name: tuple(_Reduce(r.origin.name, len(r.expansion)) for r in rules)
+                    for la, rules in s.lookaheads.items()
+                }
+            )
+            if any(rp.is_satisfied and rp.rule.origin.name == "$root_start" for rp in s.closure):
+                end_state = index[id(s)]
+        used = {t for row in shifts for t in row} | {t for row in reduces for t in row}
+        return cls([t for t in terminals if t.name in used], shifts, reduces, gotos, end_state)
+
+    def feed(self, stack: Stack, terminal: str) -> tuple[Stack, ...]:
+        """Every stack after reading `terminal` (reductions first, then the shift); () if none."""
+        key = (stack, terminal)
+        out = self._feed_memo.get(key)
+        if out is None:
+            out = self._feed_memo[key] = self._feed(stack, terminal)
+        return out
+
+    def _feed(self, stack: Stack, terminal: str) -> tuple[Stack, ...]:
+        results: list[Stack] = []
+        todo, seen = [stack], {stack}
+        while todo:
+            if len(seen) > _MAX_REDUCTIONS:
+                raise MalformedGrammar("the grammar's empty rules let the parser stack grow without input")
+            st = todo.pop()
+            top = st[-1]
+            if terminal == END and top == self._end_state:
+                results.append(st)
+            target = self._shifts[top].get(terminal)
+            if target is not None:
+                results.append(st + (target,))
+            for red in self._reduces[top].get(terminal, ()):
+                base = st[: len(st) - red.length]
+                goto = self._gotos[base[-1]].get(red.lhs)
+                if goto is None:
+                    continue
+                nxt = base + (goto,)
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return tuple(dict.fromkeys(results))
+
+    def accepts(self, stack: Stack) -> bool:
+        """True if the input read so far is a whole sentence."""
+        return bool(self.feed(stack, END))
+
+    def expected(self, stack: Stack) -> tuple[str, ...]:
+        """Terminals the top state has any action for (a superset of those `feed` accepts)."""
+        top = stack[-1]
+        out = self._expected_memo.get(top)
+        if out is None:
+            names = set(self._shifts[top]) | set(self._reduces[top])
+            out = self._expected_memo[top] = tuple(sorted(n for n in names if n != END))
+        return out
+
+    def is_literal(self, name: str) -> bool:
+        return isinstance(self.terminals[name].pattern, PatternStr)
+
