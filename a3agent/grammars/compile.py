@@ -14,7 +14,9 @@ from typing import Any
 from lark.lexer import PatternStr
 
 from a3agent.grammars.automata import ByteDFA, literal_dfa, regex_dfa, without_substrings
+from a3agent.errors import MalformedGrammar
 from a3agent.grammars.grammar import Grammar
+from a3agent.grammars.thinking import Thinking
 from a3agent.grammars.lr import LRTable
 from a3agent.grammars.vocab import vocabulary_for
 
@@ -24,14 +26,17 @@ _CACHE: OrderedDict[tuple, Grammar] = OrderedDict()
 _CACHE_SIZE = 256
 
 
-def compile_grammar(text: str, tokenizer: Any, forbid_special_text: tuple[str, ...] = ()) -> Grammar:
+def compile_grammar(
+    text: str, tokenizer: Any, forbid_special_text: tuple[str, ...] = (), thinking: Thinking | None = None
+) -> Grammar:
     """Compile lark `text` (start rule `start`) for `tokenizer` (HF, SentencePiece or Vocabulary).
 
     `forbid_special_text`: special-token spellings that no ordinary terminal may contain, so text
     the model writes can never re-tokenise into a special (chat markers, `<tool_call>`...).
+    `thinking`: the think-block budget, for grammars that start inside `<think>`.
     """
     vocab = vocabulary_for(tokenizer)
-    key = (text, vocab.fingerprint, forbid_special_text)
+    key = (text, vocab.fingerprint, forbid_special_text, thinking)
     grammar = _CACHE.get(key)
     if grammar is not None:
         _CACHE.move_to_end(key)
@@ -42,6 +47,8 @@ def compile_grammar(text: str, tokenizer: Any, forbid_special_text: tuple[str, .
     specials: dict[str, int] = {}
     for name, definition in table.terminals.items():
         pattern = definition.pattern
+        if pattern.flags:
+            raise MalformedGrammar(f"terminal {name}: regex flags {sorted(pattern.flags)} are not supported")
         if isinstance(pattern, PatternStr) and pattern.value in vocab.specials:
             specials[name] = vocab.specials[pattern.value]
             continue
@@ -50,7 +57,7 @@ def compile_grammar(text: str, tokenizer: Any, forbid_special_text: tuple[str, .
         else:
             dfa = regex_dfa(pattern.value)
         dfas[name] = without_substrings(dfa, forbidden) if forbidden else dfa
-    grammar = Grammar(text, table, dfas, specials, vocab)
+    grammar = Grammar(text, table, dfas, specials, vocab, thinking)
     _CACHE[key] = grammar
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)

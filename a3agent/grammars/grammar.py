@@ -36,6 +36,7 @@ import numpy as np
 
 from a3agent.grammars.automata import ByteDFA
 from a3agent.grammars.lr import LRTable, Stack
+from a3agent.grammars.thinking import Thinking
 from a3agent.grammars.token_table import TokenTable, token_table
 from a3agent.grammars.vocab import Vocabulary
 
@@ -54,9 +55,17 @@ class Grammar:
     """A compiled grammar over one vocabulary; `matcher()` gives a fresh incremental matcher."""
 
     def __init__(
-        self, text: str, table: LRTable, dfas: dict[str, ByteDFA], specials: dict[str, int], vocab: Vocabulary
+        self,
+        text: str,
+        table: LRTable,
+        dfas: dict[str, ByteDFA],
+        specials: dict[str, int],
+        vocab: Vocabulary,
+        thinking: Thinking | None = None,
     ) -> None:
         self.text = text
+        self.thinking = thinking
+        self.think_end = vocab.specials.get("</think>") if thinking else None
         self.vocab = vocab
         self.table = table
         self.dfas = dfas

@@ -1,10 +1,13 @@
 """The incremental matcher: one generation's position in a compiled grammar.
 
-It is a cursor over `Grammar` configurations plus their history (for `rollback`). All the work
-and all the caches live in the shared `Grammar`; a matcher is cheap to create.
+It is a cursor over `Grammar` configurations plus their history (for `rollback`), and it keeps
+the think-block token count when the grammar has a `Thinking` budget. All the work and all the
+caches live in the shared `Grammar`; a matcher is cheap to create.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -13,56 +16,99 @@ from a3agent.grammars.grammar import Config, Grammar
 __all__ = ["Matcher"]
 
 
+class _Position(NamedTuple):
+    config: Config
+    thinking: bool
+    """Still inside the think block (only with a Thinking budget)."""
+    think_tokens: int
+    """Non-whitespace tokens written inside the think block so far."""
+    stopped: bool
+
+
 class Matcher:
     """Masks, advances and forced continuations for one sequence (the decode loop's Constraint)."""
 
     def __init__(self, grammar: Grammar) -> None:
         self.grammar = grammar
-        self._history: list[Config] = [grammar.initial]
-        self.stopped = False
+        budget = grammar.thinking is not None and grammar.think_end is not None
+        self._history: list[_Position] = [_Position(grammar.initial, budget, 0, False)]
 
     @property
     def config(self) -> Config:
-        return self._history[-1]
+        return self._history[-1].config
+
+    @property
+    def stopped(self) -> bool:
+        """True once a stop token has been taken."""
+        return self._history[-1].stopped
 
     def mask(self) -> np.ndarray:
         """Bool array over the vocabulary: True where the token is legal next (read-only)."""
-        if self.stopped:
+        pos = self._history[-1]
+        if pos.stopped:
             return np.zeros(self.grammar.vocab.size, dtype=bool)
-        return self.grammar.mask(self.config)
+        mask = self.grammar.mask(pos.config)
+        if pos.thinking:
+            end = self.grammar.think_end
+            budget = self.grammar.thinking
+            if pos.think_tokens >= budget.max_tokens and mask[end]:
+                only = np.zeros_like(mask)
+                only[end] = True
+                return only
+            if pos.think_tokens < budget.min_tokens and mask[end]:
+                mask = mask.copy()
+                mask[end] = False
+        return mask
 
     def advance(self, token_id: int) -> bool:
         """Take one token; False (and no change) if the grammar forbids it here."""
-        if self.stopped:
+        pos = self._history[-1]
+        if pos.stopped:
             return False
-        if token_id in self.grammar.stop_ids and self.grammar.vocab.token_bytes[token_id] is None:
-            if not self.grammar.accepting(self.config):
+        grammar = self.grammar
+        if token_id in grammar.stop_ids and grammar.vocab.token_bytes[token_id] is None:
+            if not grammar.accepting(pos.config):
                 return False
-            self.stopped = True
-            self._history.append(self.config)
+            self._history.append(pos._replace(stopped=True))
             return True
-        nxt = self.grammar.advance(self.config, token_id)
+        thinking, count = pos.thinking, pos.think_tokens
+        if thinking:
+            if token_id == grammar.think_end:
+                if count < grammar.thinking.min_tokens:
+                    return False
+                thinking = False
+            elif count >= grammar.thinking.max_tokens:
+                return False
+            else:
+                data = grammar.vocab.token_bytes[token_id]
+                count += bool(data and data.strip())
+        nxt = grammar.advance(pos.config, token_id)
         if not nxt:
             return False
-        self._history.append(nxt)
+        self._history.append(_Position(nxt, thinking, count, False))
         return True
 
     def accepting(self) -> bool:
         """True if the output so far is complete (a stop token is legal)."""
-        return not self.stopped and self.grammar.accepting(self.config)
+        pos = self._history[-1]
+        return not pos.stopped and self.grammar.accepting(pos.config)
 
     def forced(self) -> list[int]:
         """The tokens every legal continuation starts with (empty when there is a choice)."""
-        if self.stopped:
+        pos = self._history[-1]
+        if pos.stopped:
             return []
-        pieces, _ = self.grammar.forced(self.config)
+        if pos.thinking and pos.think_tokens >= self.grammar.thinking.max_tokens:
+            return [self.grammar.think_end]
+        pieces, _ = self.grammar.forced(pos.config)
         return self.grammar.pieces_to_tokens(pieces)
 
     def completion(self) -> list[int]:
         """The shortest token sequence that finishes the output, ending with a stop token."""
-        if self.stopped:
+        pos = self._history[-1]
+        if pos.stopped:
             return []
-        tokens = self.grammar.pieces_to_tokens(self.grammar.completion(self.config))
+        tokens = self.grammar.pieces_to_tokens(self.grammar.completion(pos.config))
         return tokens + list(self.grammar.stop_ids[:1])
 
     def rollback(self, n: int) -> None:
@@ -71,4 +117,3 @@ class Matcher:
             raise ValueError(f"cannot roll back {n} tokens: only {len(self._history) - 1} were taken")
         if n:
             del self._history[-n:]
-            self.stopped = False

@@ -1,0 +1,168 @@
+"""The MaskBench protocol (see ../shared/data/README.md), shared by the benchmark and the tests.
+
+For each schema: compile it; for each test instance, encode `json.dumps(data)` with the
+tokenizer (no special tokens) and, token by token, compute the mask, check the token is in it,
+then commit it. A valid instance must be accepted to the end; an invalid one must be rejected at
+some token or be incomplete at the end. Engines are adapters with `compile(schema)` returning an
+object whose `matcher()` has `mask() -> bool array`, `advance(id) -> bool`, `accepting()`.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+MASKBENCH = DATA / "maskbench"
+BFCL = DATA / "bfcl"
+
+DEFAULT_SEPARATORS = (", ", ": ")
+COMPACT_SEPARATORS = (",", ":")
+
+
+@dataclass
+class Case:
+    name: str
+    schema: Any
+    tests: list[dict]
+
+
+def load_cases(limit: int | None = None, every: int = 1) -> list[Case]:
+    """The MaskBench files, sorted by name (every `every`-th, at most `limit`)."""
+    files = sorted(MASKBENCH.glob("*.json"))[::every][:limit]
+    cases = []
+    for f in files:
+        d = json.loads(f.read_text())
+        cases.append(Case(f.stem, d["schema"], d["tests"]))
+    return cases
+
+
+@dataclass
+class Report:
+    engine: str
+    schemas: int = 0
+    compiled: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    crashed: list[str] = field(default_factory=list)
+    valid_rejected: list[str] = field(default_factory=list)
+    invalid_accepted: list[str] = field(default_factory=list)
+    instances: int = 0
+    compile_s: list[float] = field(default_factory=list)
+    mask_s: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        def pct(xs: list[float], q: float) -> float:
+            return float(np.percentile(xs, q)) if xs else float("nan")
+
+        return {
+            "engine": self.engine,
+            "schemas": self.schemas,
+            "compiled": self.compiled,
+            "crashed": len(self.crashed),
+            "instances": self.instances,
+            "valid_rejected": len(self.valid_rejected),
+            "invalid_accepted": len(self.invalid_accepted),
+            "compile_ms_median": pct(self.compile_s, 50) * 1e3,
+            "compile_ms_p99": pct(self.compile_s, 99) * 1e3,
+            "mask_us_mean": statistics.fmean(self.mask_s) * 1e6 if self.mask_s else float("nan"),
+            "mask_us_median": pct(self.mask_s, 50) * 1e6,
+            "mask_us_p99": pct(self.mask_s, 99) * 1e6,
+            "mask_ms_max": max(self.mask_s, default=float("nan")) * 1e3,
+            "tokens": len(self.mask_s),
+        }
+
+
+def run_instance(matcher: Any, ids: Iterable[int], times: list[float]) -> bool:
+    """True if every token is in its mask and the matcher accepts at the end."""
+    for tid in ids:
+        t0 = time.perf_counter()
+        mask = matcher.mask()
+        times.append(time.perf_counter() - t0)
+        if not mask[tid]:
+            return False
+        if not matcher.advance(tid):
+            raise AssertionError(f"token {tid} was in the mask but advance() refused it")
+    return matcher.accepting()
+
+
+def run(
+    engine_name: str,
+    compile_schema: Callable[[Any], Any],
+    encode: Callable[[str], list[int]],
+    cases: list[Case],
+    separators: tuple[str, str] = DEFAULT_SEPARATORS,
+    refusal_key: Callable[[Exception], str | None] = lambda e: type(e).__name__,
+) -> Report:
+    """Run the protocol; `refusal_key` names an expected refusal, or returns None for a crash."""
+    report = Report(engine_name)
+    for case in cases:
+        report.schemas += 1
+        t0 = time.perf_counter()
+        try:
+            grammar = compile_schema(case.schema)
+        except Exception as e:  # an engine's refusal or crash, told apart by refusal_key
+            key = refusal_key(e)
+            if key is None:
+                report.crashed.append(f"{case.name}: {type(e).__name__}: {e}")
+            else:
+                report.refused[key] = report.refused.get(key, 0) + 1
+            continue
+        report.compile_s.append(time.perf_counter() - t0)
+        report.compiled += 1
+        for i, test in enumerate(case.tests):
+            text = json.dumps(test["data"], ensure_ascii=False, separators=separators)
+            report.instances += 1
+            try:
+                accepted = run_instance(grammar.matcher(), encode(text), report.mask_s)
+            except Exception as e:  # a crash while matching is a finding, not a refusal
+                report.crashed.append(f"{case.name}#{i}: {type(e).__name__}: {e}")
+                continue
+            if test["valid"] and not accepted:
+                report.valid_rejected.append(f"{case.name}#{i}")
+            if not test["valid"] and accepted:
+                report.invalid_accepted.append(f"{case.name}#{i}")
+    return report
+
+
+def tekken_tokenizer():
+    """The real Tekken vocabulary shipped in mistral-common, as an HF tokenizer."""
+    import mistral_common
+    from transformers.integrations.mistral import convert_tekken_tokenizer
+
+    return convert_tekken_tokenizer(str(Path(mistral_common.__file__).parent / "data" / "tekken_240718.json"))
+
+
+def sentencepiece_tokenizer():
+    """mistral-common's 32k SentencePiece vocabulary (byte fallback)."""
+    import mistral_common
+    import sentencepiece
+
+    path = Path(mistral_common.__file__).parent / "data" / "tokenizer.model.v1"
+    return sentencepiece.SentencePieceProcessor(model_file=str(path))
+
+
+def hf_encoder(tokenizer: Any) -> Callable[[str], list[int]]:
+    return lambda text: tokenizer.encode(text, add_special_tokens=False)
+
+
+def sentencepiece_encoder(sp: Any) -> Callable[[str], list[int]]:
+    """SentencePiece encoding without the dummy-prefix space it adds before the first piece."""
+    from a3agent.grammars.vocab import vocabulary_for
+
+    vocab = vocabulary_for(sp)
+
+    def encode(text: str) -> list[int]:
+        ids = sp.encode(text)
+        first = vocab.token_bytes[ids[0]] if ids else None
+        if first and first.startswith(b" ") and not text.startswith(" "):
+            ids = (vocab.encode_bytes(first[1:]) if len(first) > 1 else []) + ids[1:]
+        return ids
+
+    return encode

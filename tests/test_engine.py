@@ -1,0 +1,232 @@
+"""The token-mask engine on hand-written grammars: soundness of masks, forced text, completion."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from a3agent.errors import MalformedGrammar
+from a3agent.grammars import Thinking, compile_grammar
+from a3agent.grammars.automata import regex_dfa, utf8_sequences, without_substrings
+from a3agent.grammars.vocab import Vocabulary
+
+JSON_GRAMMAR = r"""
+start: value
+?value: object | array | STRING | NUMBER | "true" | "false" | "null"
+object: "{" [pair (COMMA pair)*] "}"
+pair: STRING COLON value
+array: "[" [value (COMMA value)*] "]"
+COMMA: /, ?/
+COLON: /: ?/
+STRING: /"(?:[^"\\\x00-\x1f]|\\["\\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/
+NUMBER: /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/
+"""
+
+
+def small_vocab() -> Vocabulary:
+    """Every byte, plus multi-byte tokens that cross JSON terminals the way Tekken's do."""
+    pieces: list[bytes | None] = [None, None]  # 0: </s> stop, 1: <think-end> style special
+    pieces += [bytes([b]) for b in range(256)]
+    words = ['{"', '":', '": ', '",', '", "', '"}', "}}", "}}</", ' "', '"]', "],", "true", "null", "12", "1.", "e+",
+             "ab", "abc", "é", "漢", "\\n", '\\"', "tru", "}, {", '{"a', "0,", "-0", '": "', "</", "<th", "ink>"]
+    pieces += [w.encode() for w in words]
+    pieces += ["é".encode()[:1], "漢".encode()[:2]]  # partial UTF-8 tokens
+    return Vocabulary.from_pieces(pieces, {"</s>": 0, "</think>": 1}, stop_ids=[0])
+
+
+def brute_force_mask(grammar, config) -> np.ndarray:
+    out = np.zeros(grammar.vocab.size, dtype=bool)
+    for tid in range(grammar.vocab.size):
+        if tid in grammar.stop_ids:
+            out[tid] = grammar.accepting(config)
+        else:
+            out[tid] = bool(grammar.advance(config, tid))
+    return out
+
+
+def walk(grammar, ids):
+    m = grammar.matcher()
+    for tid in ids:
+        assert m.advance(tid)
+    return m
+
+
+def test_mask_equals_brute_force_along_random_json():
+    vocab = small_vocab()
+    grammar = compile_grammar(JSON_GRAMMAR, vocab)
+    rng = random.Random(0)
+    for _ in range(25):
+        m = grammar.matcher()
+        for _ in range(40):
+            mask = m.mask()
+            assert np.array_equal(mask, brute_force_mask(grammar, m.config))
+            allowed = np.flatnonzero(mask)
+            if not len(allowed):
+                break
+            tid = int(rng.choice(allowed))
+            assert m.advance(tid)
+            if m.stopped:
+                break
+
+
+def test_random_walks_produce_json_that_parses():
+    vocab = small_vocab()
+    grammar = compile_grammar(JSON_GRAMMAR, vocab)
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        m = grammar.matcher()
+        out = bytearray()
+        for _ in range(60):
+            allowed = np.flatnonzero(m.mask())
+            tid = int(rng.choice(allowed))
+            assert m.advance(tid)
+            if m.stopped:
+                break
+            out += vocab.token_bytes[tid]
+        if not m.stopped:
+            for tid in m.completion():
+                assert m.advance(tid)
+                if tid not in vocab.stop_ids:
+                    out += vocab.token_bytes[tid]
+        assert m.stopped
+        json.loads(out.decode("utf-8"))
+
+
+def test_tokens_crossing_terminals_are_legal_iff_their_bytes_are():
+    vocab = small_vocab()
+    grammar = compile_grammar(JSON_GRAMMAR, vocab)
+    m = walk(grammar, vocab.encode_bytes(b'{"a":{"b":1'))
+    assert m.mask()[vocab.by_bytes[b"}}"]]
+    assert not m.mask()[vocab.by_bytes[b"}}</"]]
+    m = walk(grammar, vocab.encode_bytes(b'{"x":"y'))
+    assert m.mask()[vocab.by_bytes[b'", "']]
+    assert m.mask()[vocab.by_bytes[b'"}']]
+    assert not m.mask()[vocab.by_bytes[b'"]']]
+
+
+def test_illegal_token_is_refused_without_changing_state():
+    vocab = small_vocab()
+    grammar = compile_grammar(JSON_GRAMMAR, vocab)
+    m = walk(grammar, vocab.encode_bytes(b"[1"))
+    before = m.mask().copy()
+    assert not m.advance(vocab.by_bytes[b"}}"])
+    assert np.array_equal(m.mask(), before)
+    assert m.advance(vocab.by_bytes[b"]"])
+    assert m.accepting()
+
+
+def test_partial_utf8_tokens_are_followed_only_by_continuations():
+    vocab = small_vocab()
+    grammar = compile_grammar(JSON_GRAMMAR, vocab)
+    m = walk(grammar, vocab.encode_bytes(b'"') + [vocab.by_bytes["漢".encode()[:2]]])
+    allowed = [vocab.token_bytes[t] for t in np.flatnonzero(m.mask())]
+    assert allowed == [bytes([b]) for b in range(0x80, 0xC0)]  # exactly the continuation bytes
+
+
+def test_forced_and_completion():
+    vocab = small_vocab()
+    grammar = compile_grammar('start: "{\\"name\\": \\"" NAME "\\"}"\nNAME: /[a-z]+/', vocab)
+    m = grammar.matcher()
+    forced = m.forced()
+    assert b"".join(vocab.token_bytes[t] for t in forced) == b'{"name": "'
+    for t in forced:
+        assert m.advance(t)
+    assert m.forced() == []
+    completion = m.completion()
+    assert completion[-1] == 0
+    for t in completion:
+        assert m.advance(t)
+    assert m.stopped
+
+
+def test_rollback_restores_earlier_positions():
+    vocab = small_vocab()
+    grammar = compile_grammar(JSON_GRAMMAR, vocab)
+    m = walk(grammar, vocab.encode_bytes(b"[1"))
+    mask_after_bracket = walk(grammar, vocab.encode_bytes(b"[")).mask()
+    m.rollback(1)
+    assert np.array_equal(m.mask(), mask_after_bracket)
+    with pytest.raises(ValueError):
+        m.rollback(5)
+
+
+def test_ambiguous_grammar_with_reduce_reduce_conflicts_is_recognised_exactly():
+    vocab = small_vocab()
+    text = 'start: a "x" | b "y"\na: "q" "q"\nb: "q" "q"'
+    grammar = compile_grammar(text, vocab)
+    for s, ok in [(b"qqx", True), (b"qqy", True), (b"qqz", False), (b"qx", False)]:
+        m = grammar.matcher()
+        accepted = all(m.advance(t) for t in vocab.encode_bytes(s)) and m.accepting()
+        assert accepted == ok, s
+
+
+def test_special_literal_is_matched_by_id_only_and_never_spelled():
+    vocab = small_vocab()
+    grammar = compile_grammar('start: TEXT "</think>" "ok"\nTEXT: /(.|\\n)+/', vocab, forbid_special_text=("</think>",))
+    m = walk(grammar, vocab.encode_bytes(b"hm"))
+    assert m.mask()[1]
+    m = walk(grammar, vocab.encode_bytes(b"hm</th"))
+    assert not m.mask()[vocab.by_bytes[b"ink>"]]
+    assert m.advance(1)
+    assert m.forced() == vocab.encode_bytes(b"ok")
+
+
+def test_think_budget_bounds_the_think_block():
+    vocab = small_vocab()
+    text = 'start: TEXT "</think>" "ok"\nTEXT: /(.|\\n)+/'
+    grammar = compile_grammar(text, vocab, ("</think>",), Thinking(min_tokens=3, max_tokens=5))
+    m = grammar.matcher()
+    for i, tid in enumerate(vocab.encode_bytes(b"a b c")):
+        assert not m.mask()[1], f"</think> legal after {i} tokens"
+        assert not m.advance(1)
+        assert m.advance(tid)
+    assert m.mask()[1]  # three non-whitespace tokens out
+    assert m.advance(vocab.by_bytes[b"d"]) and m.advance(vocab.by_bytes[b"e"])
+    assert np.flatnonzero(m.mask()).tolist() == [1]
+    assert m.forced() == [1]
+
+
+def test_regex_flags_and_empty_terminals_are_refused():
+    vocab = small_vocab()
+    with pytest.raises(MalformedGrammar):
+        compile_grammar('start: A\nA: /a/i', vocab)
+    with pytest.raises(MalformedGrammar):
+        compile_grammar('start: A\nA: /a*/', vocab)
+    with pytest.raises(MalformedGrammar):
+        compile_grammar("start: missing_rule", vocab)
+    with pytest.raises(MalformedGrammar):
+        compile_grammar("start: (", vocab)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pattern=st.sampled_from([r"[a-zé-ü]+x?", r"(?:ab|c){1,3}", r"[^a]+", r".+", r"\d{2,4}-[\u0100-\u0800]", r"\u00e9+"]),
+    text=st.text(alphabet="Aabcxé-ü\u0100\u07ff\u0800\u0801\n1234Ω😀", max_size=6),
+)
+def test_byte_dfa_agrees_with_python_re(pattern, text):
+    dfa = regex_dfa(pattern)
+    state = dfa.run(0, text.encode())
+    assert (state >= 0 and bool(dfa.accept[state])) == bool(re.fullmatch(pattern, text))
+
+
+def test_utf8_sequences_cover_exactly_the_code_points():
+    seqs = utf8_sequences(0x7F, 0x10FFFF)
+    def matches(data: bytes) -> bool:
+        return any(len(s) == len(data) and all(lo <= b <= hi for (lo, hi), b in zip(s, data)) for s in seqs)
+    for cp in [0x7F, 0x80, 0x7FF, 0x800, 0xD7FF, 0xE000, 0xFFFF, 0x10000, 0x10FFFF]:
+        assert matches(chr(cp).encode())
+    assert not matches(b"\xed\xa0\x80")  # a surrogate
+    assert not matches(b"\xc0\x80")  # overlong
+
+
+def test_without_substrings_cuts_every_spelling():
+    dfa = without_substrings(regex_dfa(r"(.|\n)+"), (b"<tool_call>", b"</think>"))
+    for text, ok in [(b"a <tool_call", True), (b"a <tool_call>", False), (b"x</think>y", False), (b"<</think", True)]:
+        state = dfa.run(0, text)
+        assert (state >= 0 and bool(dfa.accept[state])) == ok, text
