@@ -230,3 +230,22 @@ def test_without_substrings_cuts_every_spelling():
     for text, ok in [(b"a <tool_call", True), (b"a <tool_call>", False), (b"x</think>y", False), (b"<</think", True)]:
         state = dfa.run(0, text)
         assert (state >= 0 and bool(dfa.accept[state])) == ok, text
+
+
+def test_logits_processor_masks_each_row_and_follows_its_tokens():
+    import torch
+
+    from a3agent.grammars.hf import GrammarLogitsProcessor
+
+    vocab = small_vocab()
+    grammar = compile_grammar(JSON_GRAMMAR, vocab)
+    processor = GrammarLogitsProcessor(grammar)
+    prompt = torch.zeros((2, 3), dtype=torch.long)
+    scores = processor(prompt, torch.zeros((2, vocab.size + 5)))
+    assert torch.isinf(scores[:, vocab.size:]).all()  # padded columns are never legal
+    bracket = vocab.by_bytes[b"["]
+    assert torch.isfinite(scores[0, bracket]) and torch.isinf(scores[0, vocab.by_bytes[b"]"]])
+    step = torch.cat([prompt, torch.tensor([[bracket], [vocab.by_bytes[b"12"]]])], dim=1)
+    scores = processor(step, torch.zeros((2, vocab.size)))
+    assert torch.isfinite(scores[0, vocab.by_bytes[b"]"]])  # row 0 is inside an array
+    assert torch.isfinite(scores[1, 0]) and torch.isinf(scores[0, 0])  # row 1 may stop after 12
