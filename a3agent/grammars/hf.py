@@ -46,7 +46,7 @@ class GrammarLogitsProcessor(LogitsProcessor):
                 if stop is not None:
                     allowed[row, stop] = True
                 continue
-            mask = torch.from_numpy(matcher.mask())
+            mask = torch.tensor(matcher.mask())  # a copy: cached masks are read-only
             width = min(mask.shape[0], scores.shape[1])
             allowed[row, :width] = mask[:width].to(scores.device)
         return scores.masked_fill(~allowed, float("-inf"))
