@@ -213,8 +213,10 @@ class Grammar:
     def _walk_rows(self, config: Config, rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
         """Vocabulary rows whose bytes from `pos` on are viable from `config`.
 
-        A trie walk without a trie: each round groups the live rows by (configuration, next
-        byte), steps each distinct pair once, and drops the rows whose step is illegal.
+        A trie walk without a trie, one byte column per round. Rows are grouped by the
+        configuration they reached; a group that is one hypothesis inside a terminal, in a
+        non-accepting state, moves by the DFA table for all its rows at once (the common case:
+        a suffix running on inside a string); other groups step once per distinct byte.
         """
         configs = [config]
         where = np.zeros(len(rows), dtype=np.int64)
@@ -225,17 +227,30 @@ class Grammar:
             rows, pos, where = rows[~done], pos[~done], where[~done]
             if not len(rows):
                 break
-            keys = where * 256 + self.vocab.matrix[rows, pos]
-            uniq, inverse = np.unique(keys, return_inverse=True)
+            byte = self.vocab.matrix[rows, pos]
             index: dict[Config, int] = {}
-            targets = np.empty(len(uniq), dtype=np.int64)
-            for k, key in enumerate(uniq.tolist()):
-                nxt = self.step(configs[key >> 8], key & 255)
-                targets[k] = index.setdefault(nxt, len(index)) if nxt else -1
+            target = np.full(len(rows), -1, dtype=np.int64)
+            for c in np.unique(where).tolist():
+                members = np.flatnonzero(where == c)
+                cfg = configs[c]
+                hyp = next(iter(cfg)) if len(cfg) == 1 else None
+                if hyp is not None and hyp[1] is not None and not self.dfas[hyp[1]].accept[hyp[2]]:
+                    stack, term, _ = hyp
+                    nxt = self.dfas[term].trans[hyp[2], byte[members]]
+                    lut = np.full(self.dfas[term].n_states + 1, -1, dtype=np.int64)
+                    for s2 in np.unique(nxt[nxt >= 0]).tolist():
+                        lut[s2] = index.setdefault(frozenset({(stack, term, s2)}), len(index))
+                    target[members] = lut[nxt]  # nxt = -1 reads the sentinel slot
+                else:
+                    lut = np.full(256, -1, dtype=np.int64)
+                    for b in np.unique(byte[members]).tolist():
+                        nxt_cfg = self.step(cfg, b)
+                        if nxt_cfg:
+                            lut[b] = index.setdefault(nxt_cfg, len(index))
+                    target[members] = lut[byte[members]]
             configs = list(index)
-            where = targets[inverse]
-            keep = where >= 0
-            rows, pos, where = rows[keep], pos[keep] + 1, where[keep]
+            keep = target >= 0
+            rows, pos, where = rows[keep], pos[keep] + 1, target[keep]
         return np.concatenate(viable)
 
     # -- forced text and completion -----------------------------------------------------------
