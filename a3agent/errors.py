@@ -145,7 +145,7 @@ class UnknownTool(ToolError):
 
 
 class ToolFailed(ToolError):
-    """Raised by a tool that cannot do what the call asked; the message goes back to the model as is."""
+    """Raised by a tool that cannot do what the call asked; its message goes back to the model, which can act on it."""
 
 
 # -- agent room -------------------------------------------------------------------------------

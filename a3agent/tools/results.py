@@ -1,0 +1,106 @@
+"""What a tool hands back, normalised to one shape the agent can put in front of the model.
+
+Tools may return a str, JSON-able data (pydantic models and dataclasses included), a PIL image, an
+image file path (`os.PathLike`, never a plain str: a str is text), raw image bytes, a list mixing text
+and images, or a ready `ToolResult`. `to_tool_result` turns any of these into a `ToolResult`; anything
+else raises `ToolFailed`, which the toolbox reports to the model. It does not store images or cap their
+size: the toolbox does that, because it owns the conversation's image store.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pydantic_core
+from PIL import Image
+
+from a3agent.errors import ToolFailed
+
+__all__ = ["TextPart", "ImagePart", "ToolResult", "to_tool_result"]
+
+
+@dataclass
+class TextPart:
+    """Text for the model."""
+
+    text: str
+    kind: Literal["text"] = "text"
+
+
+@dataclass
+class ImagePart:
+    """An image for the model."""
+
+    image: Image.Image
+    id: str | None = None
+    """The image's id in the conversation's `ImageStore`, once the toolbox has stored it."""
+    kind: Literal["image"] = "image"
+
+
+@dataclass
+class ToolResult:
+    """The outcome of one tool call, as the model will see it."""
+
+    parts: list[TextPart | ImagePart] = field(default_factory=list)
+    is_error: bool = False
+    """True when the call did not do its job (bad arguments, exception, timeout, denied)."""
+
+    @classmethod
+    def error(cls, message: str) -> ToolResult:
+        """An error result carrying one message for the model."""
+        return cls([TextPart(message)], is_error=True)
+
+    @property
+    def text(self) -> str:
+        """The text parts joined by newlines (images left out)."""
+        return "\n".join(part.text for part in self.parts if isinstance(part, TextPart))
+
+    @property
+    def images(self) -> list[ImagePart]:
+        """The image parts, in order."""
+        return [part for part in self.parts if isinstance(part, ImagePart)]
+
+
+def to_tool_result(value: Any) -> ToolResult:
+    """Normalise whatever a tool returned.
+
+    Example: `to_tool_result(["the crop:", image])` -> `ToolResult([TextPart("the crop:"), ImagePart(image)])`
+    """
+    if isinstance(value, ToolResult):
+        return value
+    if isinstance(value, list) and any(_is_part(item) for item in value):
+        return ToolResult([_to_part(item) for item in value])
+    return ToolResult([_to_part(value)])
+
+
+def _is_part(value: Any) -> bool:
+    return isinstance(value, (TextPart, ImagePart, Image.Image, bytes, os.PathLike))
+
+
+def _to_part(value: Any) -> TextPart | ImagePart:
+    if isinstance(value, (TextPart, ImagePart)):
+        return value
+    if isinstance(value, str):
+        return TextPart(value)
+    if isinstance(value, Image.Image):
+        return ImagePart(value)
+    if isinstance(value, bytes):
+        return ImagePart(_decode_image(io.BytesIO(value), "the returned bytes"))
+    if isinstance(value, os.PathLike):
+        return ImagePart(_decode_image(value, f"the file {os.fspath(value)!r}"))
+    try:
+        return TextPart(pydantic_core.to_json(value).decode())
+    except pydantic_core.PydanticSerializationError:
+        raise ToolFailed(f"a value of type {type(value).__name__} is neither text, JSON-able data "
+                         "nor an image") from None
+
+
+def _decode_image(source: Any, what: str) -> Image.Image:
+    try:
+        with Image.open(source) as image:
+            return image.copy()
+    except (OSError, Image.DecompressionBombError) as exc:
+        raise ToolFailed(f"{what} could not be read as an image: {exc}") from None

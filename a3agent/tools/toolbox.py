@@ -1,0 +1,175 @@
+"""The tools of one agent: registration that refuses bad tools, and invocation that never raises.
+
+`Toolbox.invoke` is the one place a call turns into a result: look the tool up, validate the arguments,
+ask for approval where the tool needs it, run it under its timeout, normalise what it returned, and
+put returned images in the conversation's image store (capped at `max_pixels`) with their new ids.
+Whatever goes wrong on the way becomes an error `ToolResult` that tells the model what happened and
+what to do; the agent loop goes on.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from a3agent.errors import GrammarError, ToolArgumentsError, ToolDefinitionError, ToolFailed, UnknownTool
+from a3agent.tools.context import ToolContext
+from a3agent.tools.definition import Tool, ToolDefinition
+from a3agent.tools.execution import run_with_timeout
+from a3agent.tools.image_store import ImageStore
+from a3agent.tools.results import ImagePart, TextPart, ToolResult, to_tool_result
+
+__all__ = ["DEFAULT_MAX_PIXELS", "ToolCall", "Approve", "SchemaCheck", "Toolbox"]
+
+DEFAULT_MAX_PIXELS = 2048 * 2048
+"""Images that tools return are downscaled to at most this many pixels before they are stored."""
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One call the model asked for."""
+
+    name: str
+    arguments: dict[str, Any]
+
+
+Approve = Callable[[ToolCall], bool | Awaitable[bool]]
+"""Asked before each call of a `requires_approval` tool; True lets it run."""
+
+SchemaCheck = Callable[[dict[str, Any]], None]
+"""Raises a GrammarError for a parameters schema the grammar engine cannot compile."""
+
+
+class Toolbox:
+    """Tools by name, unique. Accepts `Tool`s or plain typed functions."""
+
+    def __init__(
+        self,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
+        *,
+        schema_check: SchemaCheck | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        self._tools: dict[str, Tool] = {}
+        self._schema_check = schema_check
+        self.max_pixels = max_pixels
+        for item in tools:
+            self.add(item)
+
+    def add(self, item: Tool | Callable[..., Any]) -> Tool:
+        """Register a tool (usable as a decorator); raises ToolDefinitionError for a bad one."""
+        tool = item if isinstance(item, Tool) else Tool.from_function(item)
+        if tool.name in self._tools:
+            raise ToolDefinitionError(f"a tool named {tool.name!r} is already registered; names must be unique")
+        if self._schema_check is not None:
+            try:
+                self._schema_check(tool.definition.parameters)
+            except GrammarError as exc:
+                raise ToolDefinitionError(f"tool {tool.name!r}: the grammar engine refuses its schema: {exc}") from exc
+        self._tools[tool.name] = tool
+        return tool
+
+    def __getitem__(self, name: str) -> Tool:
+        try:
+            return self._tools[name]
+        except KeyError:
+            raise UnknownTool(f"there is no tool named {name!r}; the tools are: {', '.join(self._tools)}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def definitions(self) -> list[ToolDefinition]:
+        return [tool.definition for tool in self._tools.values()]
+
+    def to_openai(self) -> list[dict[str, Any]]:
+        """The tools in the CONTRACTS.md form the chat template takes."""
+        return [tool.definition.to_openai() for tool in self._tools.values()]
+
+    def validate(self, call: ToolCall) -> dict[str, Any]:
+        """The call's keyword arguments, validated; raises UnknownTool or ToolArgumentsError."""
+        return self[call.name].to_kwargs(call.arguments)
+
+    async def invoke(
+        self, call: ToolCall, ctx: ToolContext | None = None, *, approve: Approve | None = None
+    ) -> ToolResult:
+        """Run one call and return its result; every failure of the call is an error result, not an exception.
+
+        Without `ctx`, a fresh context with an empty image store is used. Without an `approve` callback,
+        tools that require approval are denied. An exception raised by `approve` itself propagates: it
+        belongs to the application, not to the model.
+        """
+        ctx = ctx if ctx is not None else ToolContext()
+        try:
+            tool, kwargs = self[call.name], self.validate(call)
+        except UnknownTool as exc:
+            return ToolResult.error(f"{exc}. Call one of those tools instead.")
+        except ToolArgumentsError as exc:
+            return ToolResult.error(
+                f"Invalid arguments for tool {call.name!r}: {exc}. Call it again with arguments that match its schema."
+            )
+        if tool.requires_approval and not await _approved(approve, call):
+            return ToolResult.error(
+                f"The user denied the call to {call.name!r}, so it did not run. Do not retry it; "
+                "go on without it or ask the user."
+            )
+        return await self._run(tool, kwargs | ({"ctx": ctx} if tool.takes_ctx else {}), ctx.images)
+
+    async def _run(self, tool: Tool, kwargs: dict[str, Any], images: ImageStore) -> ToolResult:
+        try:
+            value = await run_with_timeout(tool.function, kwargs, tool.timeout)
+        except TimeoutError:
+            return ToolResult.error(
+                f"Tool {tool.name!r} did not finish within {tool.timeout:g} s and was abandoned. "
+                "Try a smaller request or another approach."
+            )
+        except ToolFailed as exc:
+            return ToolResult.error(f"Tool {tool.name!r} failed: {exc}")
+        except Exception as exc:
+            return ToolResult.error(
+                f"Tool {tool.name!r} raised {type(exc).__name__}: {exc}. Check the arguments or try another approach."
+            )
+        try:
+            return self._store_images(to_tool_result(value), images)
+        except Exception as exc:
+            return ToolResult.error(
+                f"Tool {tool.name!r} returned a result that cannot be shown: {exc}. "
+                "The fault is in the tool, not in your call; do not retry it."
+            )
+
+    def _store_images(self, result: ToolResult, images: ImageStore) -> ToolResult:
+        parts: list[TextPart | ImagePart] = []
+        for part in result.parts:
+            if isinstance(part, ImagePart) and part.id is None:
+                image, note = _fit(part.image, self.max_pixels)
+                image_id = images.add(image)
+                parts.append(TextPart(f"Image {image_id} ({image.width}x{image.height} px{note}):"))
+                parts.append(ImagePart(image, image_id))
+            else:
+                parts.append(part)
+        return ToolResult(parts, result.is_error)
+
+
+async def _approved(approve: Approve | None, call: ToolCall) -> bool:
+    if approve is None:
+        return False
+    answer = approve(call)
+    return bool(await answer) if inspect.isawaitable(answer) else bool(answer)
+
+
+def _fit(image: Image.Image, max_pixels: int) -> tuple[Image.Image, str]:
+    if image.width * image.height <= max_pixels:
+        return image, ""
+    scale = math.sqrt(max_pixels / (image.width * image.height))
+    size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS), f", downscaled from {image.width}x{image.height}"
