@@ -19,8 +19,9 @@
     │   ├── ToolArgumentsError
     │   ├── UnknownTool
     │   └── ToolFailed
-    └── AgentError
-        └── ConversationFileError
+    ├── AgentError
+    │   └── ConversationFileError
+    └── CommandLineError
 
 Each message says what went wrong and what to do about it.
 """
@@ -47,6 +48,7 @@ __all__ = [
     "ToolFailed",
     "AgentError",
     "ConversationFileError",
+    "CommandLineError",
 ]
 
 
@@ -157,3 +159,10 @@ class AgentError(A3AgentError):
 
 class ConversationFileError(AgentError):
     """A saved conversation could not be read back."""
+
+
+# -- command line -----------------------------------------------------------------------------
+
+
+class CommandLineError(A3AgentError):
+    """Bad input at the terminal: an unknown slash command, a bad `--tools` spec or `--model scripted:` name."""
