@@ -76,6 +76,7 @@ class Grammar:
         self._steps: dict[tuple[Config, int], Config] = {}
         self._splits: dict[tuple[Stack, str, int], np.ndarray] = {}
         self._stack_costs: dict[Stack, tuple[int, tuple]] = {}
+        self._completions: dict[Config, list[int]] = {}
         self._shiftables: dict[Stack, tuple[tuple[str, tuple[Stack, ...]], ...]] = {}
 
     def __repr__(self) -> str:
@@ -312,6 +313,16 @@ class Grammar:
                 if best is None or total < best[0]:
                     best = (total, [tail, *rest] if tail else list(rest))
         return best[1] if best else []
+
+    def completion_tokens(self, config: Config) -> list[int]:
+        """`completion` as token ids ending with a stop token (memoised: the decode loop asks
+        every step)."""
+        tokens = self._completions.get(config)
+        if tokens is None:
+            tokens = self._completions[config] = self.pieces_to_tokens(self.completion(config)) + list(
+                self.stop_ids[:1]
+            )
+        return list(tokens)
 
     def _stack_completion(self, stack: Stack) -> tuple[int, tuple[Piece, ...]]:
         """Dijkstra over parser stacks: terminals cost their shortest spelling."""

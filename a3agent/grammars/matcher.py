@@ -108,8 +108,7 @@ class Matcher:
         pos = self._history[-1]
         if pos.stopped:
             return []
-        tokens = self.grammar.pieces_to_tokens(self.grammar.completion(pos.config))
-        return tokens + list(self.grammar.stop_ids[:1])
+        return self.grammar.completion_tokens(pos.config)
 
     def rollback(self, n: int) -> None:
         """Undo the last `n` accepted tokens."""
