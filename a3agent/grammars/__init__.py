@@ -1,9 +1,22 @@
 """a3agent.grammars: which tokens are legal — grammars, JSON Schema to lark, the token-mask engine."""
 
-from a3agent.grammars.compile import compile_grammar
+from a3agent.grammars.compile import CHAT_MARKERS, compile_grammar, compile_json_schema, compile_turn
 from a3agent.grammars.grammar import Grammar
+from a3agent.grammars.json_schema import check_schema, schema_to_grammar
 from a3agent.grammars.matcher import Matcher
 from a3agent.grammars.thinking import Thinking
 from a3agent.grammars.vocab import Vocabulary, vocabulary_for
 
-__all__ = ["Grammar", "Matcher", "Thinking", "Vocabulary", "compile_grammar", "vocabulary_for"]
+__all__ = [
+    "CHAT_MARKERS",
+    "Grammar",
+    "Matcher",
+    "Thinking",
+    "Vocabulary",
+    "check_schema",
+    "compile_grammar",
+    "compile_json_schema",
+    "compile_turn",
+    "schema_to_grammar",
+    "vocabulary_for",
+]

@@ -9,7 +9,7 @@ the same text for the same vocabulary twice returns the same immutable `Grammar`
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lark.lexer import PatternStr
 
@@ -20,7 +20,10 @@ from a3agent.grammars.thinking import Thinking
 from a3agent.grammars.lr import LRTable
 from a3agent.grammars.vocab import vocabulary_for
 
-__all__ = ["compile_grammar"]
+if TYPE_CHECKING:
+    from a3agent.grammars.turn import TurnOptions
+
+__all__ = ["compile_grammar", "compile_json_schema", "compile_turn", "CHAT_MARKERS"]
 
 _CACHE: OrderedDict[tuple, Grammar] = OrderedDict()
 _CACHE_SIZE = 256
@@ -62,3 +65,41 @@ def compile_grammar(
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return grammar
+
+
+def compile_json_schema(schema: dict | bool, tokenizer: Any) -> Grammar:
+    """The grammar of JSON texts valid under `schema` (the entry point outside harnesses drive).
+
+    Raises `UnsupportedSchema` (naming the JSON path and keyword) or `UnsatisfiableSchema`
+    rather than relax a constraint.
+    """
+    from a3agent.grammars.json_schema import schema_to_grammar
+
+    return compile_grammar(schema_to_grammar(schema), tokenizer)
+
+
+CHAT_MARKERS = (
+    "<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>",
+    "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>", "<|im_start|>", "<|im_end|>",
+    "<|endoftext|>", "<s>", "</s>",
+)  # fmt: skip
+"""Spellings that model-written text must never contain, whether or not the tokenizer has them
+as specials: the template would otherwise read them back as structure."""
+
+
+def compile_turn(
+    tools: list[dict], tokenizer: Any, options: TurnOptions | None = None, thinking: Thinking | None = None
+) -> Grammar:
+    """The grammar of one assistant turn: think block, then text and/or tool calls.
+
+    `tools` are `{"name", "description", "parameters"}` dicts; `options` picks the dialect,
+    tool_choice, parallel calls and whether the prompt opened `<think>`; `thinking` bounds the
+    think block in tokens (default `Thinking()` when thinking is on).
+    """
+    from a3agent.grammars.turn import TurnOptions, turn_grammar
+
+    options = options or TurnOptions()
+    if options.thinking and thinking is None:
+        thinking = Thinking()
+    text = turn_grammar(tools, options)
+    return compile_grammar(text, tokenizer, CHAT_MARKERS, thinking if options.thinking else None)

@@ -215,9 +215,10 @@ class Grammar:
         """Vocabulary rows whose bytes from `pos` on are viable from `config`.
 
         A trie walk without a trie, one byte column per round. Rows are grouped by the
-        configuration they reached; a group that is one hypothesis inside a terminal, in a
-        non-accepting state, moves by the DFA table for all its rows at once (the common case:
-        a suffix running on inside a string); other groups step once per distinct byte.
+        configuration they reached (sorted, so each group is a slice); a group whose hypotheses
+        are all inside terminals, in non-accepting states, moves by the DFA tables for all its
+        rows at once (the common case: a suffix running on inside a string or a key); other
+        groups step once per distinct byte.
         """
         configs = [config]
         where = np.zeros(len(rows), dtype=np.int64)
@@ -225,34 +226,44 @@ class Grammar:
         while len(rows):
             done = self.vocab.lengths[rows] == pos
             viable.append(rows[done])
-            rows, pos, where = rows[~done], pos[~done], where[~done]
+            order = np.argsort(where[~done], kind="stable")
+            rows, pos, where = rows[~done][order], pos[~done][order], where[~done][order]
             if not len(rows):
                 break
             byte = self.vocab.matrix[rows, pos]
             index: dict[Config, int] = {}
             target = np.full(len(rows), -1, dtype=np.int64)
-            for c in np.unique(where).tolist():
-                members = np.flatnonzero(where == c)
-                cfg = configs[c]
-                hyp = next(iter(cfg)) if len(cfg) == 1 else None
-                if hyp is not None and hyp[1] is not None and not self.dfas[hyp[1]].accept[hyp[2]]:
-                    stack, term, _ = hyp
-                    nxt = self.dfas[term].trans[hyp[2], byte[members]]
-                    lut = np.full(self.dfas[term].n_states + 1, -1, dtype=np.int64)
-                    for s2 in np.unique(nxt[nxt >= 0]).tolist():
-                        lut[s2] = index.setdefault(frozenset({(stack, term, s2)}), len(index))
-                    target[members] = lut[nxt]  # nxt = -1 reads the sentinel slot
-                else:
-                    lut = np.full(256, -1, dtype=np.int64)
-                    for b in np.unique(byte[members]).tolist():
-                        nxt_cfg = self.step(cfg, b)
-                        if nxt_cfg:
-                            lut[b] = index.setdefault(nxt_cfg, len(index))
-                    target[members] = lut[byte[members]]
+            cuts = np.flatnonzero(np.diff(where)) + 1
+            for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), len(rows)]):
+                target[a:b] = self._walk_group(configs[int(where[a])], byte[a:b], index)
             configs = list(index)
             keep = target >= 0
             rows, pos, where = rows[keep], pos[keep] + 1, target[keep]
         return np.concatenate(viable)
+
+    def _walk_group(self, config: Config, byte: np.ndarray, index: dict[Config, int]) -> np.ndarray:
+        """For rows in `config` reading `byte`: the index of the configuration each reaches, or -1."""
+        hyps = list(config)
+        if all(t is not None and not self.dfas[t].accept[s] for _, t, s in hyps) and len(hyps) <= 4:
+            states = np.stack([self.dfas[t].trans[s, byte] for _, t, s in hyps])
+            codes = np.zeros(len(byte), dtype=np.int64)
+            for row in states:
+                codes = codes * 65537 + (row.astype(np.int64) + 1)
+            uniq, inverse = np.unique(codes, return_inverse=True)
+            lut = np.full(len(uniq), -1, dtype=np.int64)
+            for k, first in enumerate(np.unique(inverse, return_index=True)[1].tolist()):
+                nxt = frozenset(
+                    (stack, term, int(states[h, first])) for h, (stack, term, _) in enumerate(hyps) if states[h, first] >= 0
+                )
+                if nxt:
+                    lut[k] = index.setdefault(nxt, len(index))
+            return lut[inverse]
+        lut = np.full(256, -1, dtype=np.int64)
+        for b in np.unique(byte).tolist():
+            nxt = self.step(config, b)
+            if nxt:
+                lut[b] = index.setdefault(nxt, len(index))
+        return lut[byte]
 
     # -- forced text and completion -----------------------------------------------------------
 
