@@ -1,7 +1,7 @@
 """BFCL simple_python ground truth as whole assistant turns, for the tests and the benchmark.
 
-Each case's first acceptable value per parameter (`""` means the parameter may be omitted, so it
-is) is rendered as a full turn in a dialect: think text, `</think>`, then the call block.
+Each case's first acceptable value per parameter (`""` first means "may be omitted", so it is,
+unless the schema requires the parameter: then its first other value) is rendered as a full turn in a dialect: think text, `</think>`, then the call block.
 Arguments are written in the schema's property order, as the grammar generates them.
 """
 
@@ -33,10 +33,26 @@ def load_cases() -> list[BfclCase]:
         (name, params), = answers[q["id"]].items()
         function = next(f for f in q["function"] if f["name"] == name)
         order = list(function["parameters"].get("properties", {}))
-        args = {k: params[k][0] for k in sorted(params, key=lambda k: order.index(k) if k in order else len(order))
-                if params[k] and params[k][0] != ""}
+        required = set(function["parameters"].get("required", []))
+        args = {k: _first(params[k]) for k in sorted(params, key=lambda k: order.index(k) if k in order else len(order))
+                if params[k] and (params[k][0] != "" or k in required and any(v != "" for v in params[k]))}
         cases.append(BfclCase(q["id"], q["function"], name, args))
     return cases
+
+
+def _first(acceptable: list) -> Any:
+    """The first acceptable value that is not the "omit" marker; nested dicts (also inside
+    lists) list acceptable values per key too, so take the first of each."""
+    value = next(v for v in acceptable if v != "")
+    return _resolve(value)
+
+
+def _resolve(value: Any) -> Any:
+    if isinstance(value, dict) and value and all(isinstance(v, list) for v in value.values()):
+        return {k: _first(v) for k, v in value.items() if any(x != "" for x in v)}
+    if isinstance(value, list):
+        return [_resolve(v) for v in value]
+    return value
 
 
 def tool_dicts(case: BfclCase) -> list[dict]:

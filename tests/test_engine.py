@@ -249,3 +249,18 @@ def test_logits_processor_masks_each_row_and_follows_its_tokens():
     scores = processor(step, torch.zeros((2, vocab.size)))
     assert torch.isfinite(scores[0, vocab.by_bytes[b"]"]])  # row 0 is inside an array
     assert torch.isfinite(scores[1, 0]) and torch.isinf(scores[0, 0])  # row 1 may stop after 12
+
+
+def test_think_budget_lets_an_unfinished_character_finish_first():
+    vocab = small_vocab()
+    text = 'start: TEXT "</think>" "ok"\nTEXT: /(.|\\n)+/'
+    grammar = compile_grammar(text, vocab, ("</think>",), Thinking(min_tokens=1, max_tokens=2))
+    m = grammar.matcher()
+    assert m.advance(vocab.by_bytes[b"a"]) and m.advance(vocab.by_bytes["漢".encode()[:2]])
+    assert not m.mask()[1] and m.forced() == []  # mid-character: </think> is not legal yet
+    completion = m.completion()
+    assert m.advance(completion[0])  # the completion finishes the character...
+    assert m.forced() == [1]  # ...and then the budget closes the block
+    for tid in completion[1:]:
+        assert m.advance(tid)
+    assert m.stopped

@@ -5,18 +5,22 @@ from a3agent.grammars.grammar import Grammar
 from a3agent.grammars.json_schema import check_schema, schema_to_grammar
 from a3agent.grammars.matcher import Matcher
 from a3agent.grammars.thinking import Thinking
+from a3agent.grammars.turn import DIALECTS, TurnOptions, turn_grammar
 from a3agent.grammars.vocab import Vocabulary, vocabulary_for
 
 __all__ = [
     "CHAT_MARKERS",
+    "DIALECTS",
     "Grammar",
     "Matcher",
     "Thinking",
+    "TurnOptions",
     "Vocabulary",
     "check_schema",
     "compile_grammar",
     "compile_json_schema",
     "compile_turn",
     "schema_to_grammar",
+    "turn_grammar",
     "vocabulary_for",
 ]

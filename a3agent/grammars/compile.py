@@ -9,19 +9,19 @@ the same text for the same vocabulary twice returns the same immutable `Grammar`
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lark.lexer import PatternStr
 
 from a3agent.grammars.automata import ByteDFA, literal_dfa, regex_dfa, without_substrings
 from a3agent.errors import MalformedGrammar
 from a3agent.grammars.grammar import Grammar
+from a3agent.grammars.json_schema import schema_to_grammar
 from a3agent.grammars.thinking import Thinking
+from a3agent.grammars.turn import TurnOptions, turn_grammar
 from a3agent.grammars.lr import LRTable
 from a3agent.grammars.vocab import vocabulary_for
 
-if TYPE_CHECKING:
-    from a3agent.grammars.turn import TurnOptions
 
 __all__ = ["compile_grammar", "compile_json_schema", "compile_turn", "CHAT_MARKERS"]
 
@@ -73,8 +73,6 @@ def compile_json_schema(schema: dict | bool, tokenizer: Any) -> Grammar:
     Raises `UnsupportedSchema` (naming the JSON path and keyword) or `UnsatisfiableSchema`
     rather than relax a constraint.
     """
-    from a3agent.grammars.json_schema import schema_to_grammar
-
     return compile_grammar(schema_to_grammar(schema), tokenizer)
 
 
@@ -96,8 +94,6 @@ def compile_turn(
     tool_choice, parallel calls and whether the prompt opened `<think>`; `thinking` bounds the
     think block in tokens (default `Thinking()` when thinking is on).
     """
-    from a3agent.grammars.turn import TurnOptions, turn_grammar
-
     options = options or TurnOptions()
     if options.thinking and thinking is None:
         thinking = Thinking()

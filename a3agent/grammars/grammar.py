@@ -368,11 +368,11 @@ class Grammar:
         run = bytearray()
         for piece in pieces:
             if isinstance(piece, int):
-                out.extend(self.vocab.encode_bytes(bytes(run)))
+                out.extend(self.vocab.tokenize(bytes(run)))
                 run.clear()
                 out.append(piece)
             else:
                 run.extend(piece)
-        out.extend(self.vocab.encode_bytes(bytes(run)))
+        out.extend(self.vocab.tokenize(bytes(run)))
         return out
 

@@ -1,7 +1,9 @@
 """The incremental matcher: one generation's position in a compiled grammar.
 
 It is a cursor over `Grammar` configurations plus their history (for `rollback`), and it keeps
-the think-block token count when the grammar has a `Thinking` budget. All the work and all the
+the think-block token count when the grammar has a `Thinking` budget. Past the budget only
+`</think>` is legal — once it is legal at all: a token that ended inside a UTF-8 character
+must first be finished. All the work and all the
 caches live in the shared `Grammar`; a matcher is cheap to create.
 """
 
@@ -77,8 +79,8 @@ class Matcher:
                 if count < grammar.thinking.min_tokens:
                     return False
                 thinking = False
-            elif count >= grammar.thinking.max_tokens:
-                return False
+            elif count >= grammar.thinking.max_tokens and grammar.mask(pos.config)[grammar.think_end]:
+                return False  # over budget: only </think> (unless a character is still unfinished)
             else:
                 data = grammar.vocab.token_bytes[token_id]
                 count += bool(data and data.strip())
@@ -98,8 +100,9 @@ class Matcher:
         pos = self._history[-1]
         if pos.stopped:
             return []
-        if pos.thinking and pos.think_tokens >= self.grammar.thinking.max_tokens:
-            return [self.grammar.think_end]
+        end = self.grammar.think_end
+        if pos.thinking and pos.think_tokens >= self.grammar.thinking.max_tokens and self.grammar.mask(pos.config)[end]:
+            return [end]
         pieces, _ = self.grammar.forced(pos.config)
         return self.grammar.pieces_to_tokens(pieces)
 

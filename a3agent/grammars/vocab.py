@@ -54,6 +54,8 @@ class Vocabulary:
     first_byte_start: np.ndarray = field(init=False, repr=False)
     by_bytes: dict[bytes, int] = field(init=False, repr=False)
     max_len: int = field(init=False)
+    owner: Any = field(default=None, init=False, repr=False)
+    """The tokenizer this was built from (not pickled), for `tokenize`."""
 
     def __post_init__(self) -> None:
         ordinary = [(b, i) for i, b in enumerate(self.token_bytes) if b]
@@ -80,6 +82,24 @@ class Vocabulary:
             h.update(b"\xff" if b is None else len(b).to_bytes(2, "little") + b)
         h.update(repr(sorted(specials.items())).encode())
         return cls(len(token_bytes), list(token_bytes), dict(specials), tuple(stop_ids), h.hexdigest()[:16])
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "owner": None}
+
+    def tokenize(self, data: bytes) -> list[int]:
+        """Tokens for forced or completion bytes: the tokenizer's own split where it spells
+        exactly these bytes with ordinary tokens (so the next prompt re-encodes to the same
+        ids and prefix reuse holds), else `encode_bytes`."""
+        owner = self.owner
+        if owner is not None and hasattr(owner, "get_vocab"):
+            try:
+                ids = owner.encode(data.decode("utf-8"), add_special_tokens=False)
+            except UnicodeDecodeError:
+                ids = None
+            if ids is not None and all(0 <= i < self.size and self.token_bytes[i] for i in ids):
+                if b"".join(self.token_bytes[i] for i in ids) == data:
+                    return ids
+        return self.encode_bytes(data)
 
     def encode_bytes(self, data: bytes) -> list[int]:
         """Greedy longest-match tokenization of raw bytes (forced text, completions).
@@ -190,7 +210,7 @@ def vocabulary_for(tokenizer: Any) -> Vocabulary:
     if isinstance(tokenizer, Vocabulary):
         return tokenizer
     memo = _MEMO.get(id(tokenizer))
-    if memo is not None and memo._owner is tokenizer:  # type: ignore[attr-defined]
+    if memo is not None and memo.owner is tokenizer:
         return memo
     key = _cache_key(tokenizer)
     path = a3agent_home() / "vocab" / f"{key}.pkl"
@@ -204,7 +224,7 @@ def vocabulary_for(tokenizer: Any) -> Vocabulary:
             stops = _stop_ids(tokenizer, specials)
         vocab = Vocabulary.from_pieces(pieces, specials, stops)
         _store(path, vocab)
-    vocab._owner = tokenizer  # type: ignore[attr-defined]
+    vocab.owner = tokenizer
     _MEMO[id(tokenizer)] = vocab
     return vocab
 

@@ -51,7 +51,7 @@ def apply_mask(logits: torch.Tensor, mask: np.ndarray | torch.Tensor | None) -> 
     """
     if mask is None:
         return logits
-    allowed = torch.as_tensor(mask, dtype=torch.bool).to(logits.device)
+    allowed = torch.tensor(mask, dtype=torch.bool, device=logits.device)  # copies the read-only mask
     if allowed.shape[0] != logits.shape[-1]:
         full = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
         width = min(allowed.shape[0], full.shape[0])
