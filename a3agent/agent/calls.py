@@ -1,0 +1,75 @@
+"""Answer one turn's calls: refuse what must not run, run the rest through the toolbox, keep call order.
+
+The toolbox already turns every failure of a real call (unknown tool, bad arguments, denied approval,
+timeout, exception, unusable return value) into an error result; this module adds the agent's own
+refusals (malformed output, repeated calls, calls where tool_choice is "none") and converts the toolbox's
+results, whose images it has stored under new ids, into message parts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from a3agent.agent.guards import RepeatGuard, repeat_message
+from a3agent.agent.messages import ImagePart, TextPart, ToolCallPart, ToolResultPart
+from a3agent.agent.parsing import MalformedCall
+from a3agent.errors import ToolArgumentsError, UnknownTool
+from a3agent.tools import Approve, ToolCall, ToolContext, Toolbox, ToolResult
+from a3agent.tools import ImagePart as ToolImagePart
+
+__all__ = ["refusal", "calls_off_refusal", "validates", "invoke_all"]
+
+
+def refusal(item: ToolCallPart | MalformedCall, repeats: RepeatGuard) -> ToolResultPart | None:
+    """The error result for output that must not run (malformed, or a repeat); None if it may run."""
+    if isinstance(item, MalformedCall):
+        return _error(None, item.name, f"Your tool call could not be read: {item.message}.")
+    earlier = repeats.first_of(item)
+    return None if earlier is None else _error(item.id, item.name, repeat_message(item, earlier))
+
+
+def calls_off_refusal(item: ToolCallPart | MalformedCall) -> ToolResultPart:
+    """The result for a call made where tool_choice is "none" (the run's last step, or tools off)."""
+    call_id = item.id if isinstance(item, ToolCallPart) else None
+    return _error(call_id, item.name, "No tool calls are allowed at this step (the step limit was "
+                                      "reached, or tools are off), so this call did not run; answer "
+                                      "with what you have.")
+
+
+def validates(toolbox: Toolbox, call: ToolCallPart) -> bool:
+    """The tool exists and the arguments match its schema."""
+    try:
+        toolbox.validate(ToolCall(call.name, call.arguments))
+    except (ToolArgumentsError, UnknownTool):
+        return False
+    return True
+
+
+async def invoke_all(
+    toolbox: Toolbox,
+    calls: list[ToolCallPart],
+    ctx: ToolContext,
+    approve: Approve | None,
+    parallel: bool,
+) -> list[ToolResultPart]:
+    """Run the calls (concurrently when `parallel`); results in call order."""
+
+    async def invoke(call: ToolCallPart) -> ToolResultPart:
+        result = await toolbox.invoke(ToolCall(call.name, call.arguments), ctx, approve=approve)
+        return _result_part(call, result)
+
+    if parallel:
+        return list(await asyncio.gather(*(invoke(call) for call in calls)))
+    return [await invoke(call) for call in calls]
+
+
+def _result_part(call: ToolCallPart, result: ToolResult) -> ToolResultPart:
+    parts = [
+        ImagePart(image_id=part.id) if isinstance(part, ToolImagePart) else TextPart(text=part.text)
+        for part in result.parts
+    ]
+    return ToolResultPart(call_id=call.id, name=call.name, parts=parts, is_error=result.is_error)
+
+
+def _error(call_id: str | None, name: str, message: str) -> ToolResultPart:
+    return ToolResultPart(call_id=call_id, name=name, parts=[TextPart(text=message)], is_error=True)

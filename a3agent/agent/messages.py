@@ -1,0 +1,231 @@
+"""Typed conversation messages, their parts, and their conversion to the template's dicts.
+
+Parts carry a `kind` tag and messages a `role` tag, so a saved conversation or a `RunResult` reads
+back into the right classes through pydantic's discriminated unions. An image part holds only an id
+(`img_0`, ...): the pixels live in the tools' `ImageStore`, so messages stay small and JSON-able,
+and a tool can refer to any image of the conversation by that id.
+
+Not handled here: rendering to a prompt (the model room's template), parsing model output
+(`parsing.py`), files on disk (`conversation.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field
+
+from a3agent.tools import ImageStore
+
+__all__ = [
+    "TextPart",
+    "ImagePart",
+    "ThinkingPart",
+    "ToolCallPart",
+    "ToolResultPart",
+    "UserPart",
+    "AssistantPart",
+    "SystemMessage",
+    "UserMessage",
+    "AssistantMessage",
+    "ToolMessage",
+    "Message",
+    "to_chat",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True, extra="forbid")
+
+
+# -- parts ------------------------------------------------------------------------------------
+
+
+class TextPart(_Model):
+    """Plain text in a user, assistant or tool turn."""
+
+    kind: Literal["text"] = "text"
+    """Tag of the discriminated union."""
+    text: str
+    """The text, verbatim."""
+
+
+class ImagePart(_Model):
+    """An image, by its id in the conversation's `ImageStore`."""
+
+    kind: Literal["image"] = "image"
+    """Tag of the discriminated union."""
+    image_id: str
+    """Id in the image store, e.g. `img_0`; tools take it to name the image."""
+
+
+class ThinkingPart(_Model):
+    """What the model wrote inside its `<think>` block."""
+
+    kind: Literal["thinking"] = "thinking"
+    """Tag of the discriminated union."""
+    text: str
+    """The reasoning text, without the `<think>` markers."""
+
+
+class ToolCallPart(_Model):
+    """One well-formed call the model made: a known tool and an arguments object."""
+
+    kind: Literal["tool_call"] = "tool_call"
+    """Tag of the discriminated union."""
+    id: str
+    """Call id (`call_0`, ...), unique within a conversation; the result points back to it."""
+    name: str
+    """Name of the tool."""
+    arguments: dict[str, Any]
+    """Arguments as parsed from the model's output."""
+
+
+UserPart = Annotated[TextPart | ImagePart, Field(discriminator="kind")]
+"""What a user turn or a tool result is made of."""
+
+
+class ToolResultPart(_Model):
+    """What went back to the model for one call, or for output that should have been one."""
+
+    kind: Literal["tool_result"] = "tool_result"
+    """Tag of the discriminated union."""
+    call_id: str | None
+    """Id of the call answered; None when the model's output was not a well-formed call."""
+    name: str
+    """Tool name as the model wrote it; empty when none could be read."""
+    parts: list[UserPart]
+    """Text and images the tool returned (or the error message)."""
+    is_error: bool = False
+    """True when the call failed or was refused; the text says why."""
+
+
+AssistantPart = Annotated[ThinkingPart | TextPart | ToolCallPart, Field(discriminator="kind")]
+"""What an assistant turn is made of."""
+
+
+# -- messages ---------------------------------------------------------------------------------
+
+
+class SystemMessage(_Model):
+    """The system prompt; the template adds the tool definitions to it."""
+
+    role: Literal["system"] = "system"
+    """Tag of the discriminated union."""
+    text: str
+    """The system prompt text."""
+
+
+class UserMessage(_Model):
+    """A turn from the person (or the app) using the agent."""
+
+    role: Literal["user"] = "user"
+    """Tag of the discriminated union."""
+    parts: list[UserPart]
+    """Text and images, in prompt order."""
+
+
+class AssistantMessage(_Model):
+    """One generated turn: thinking, text and well-formed tool calls."""
+
+    role: Literal["assistant"] = "assistant"
+    """Tag of the discriminated union."""
+    parts: list[AssistantPart]
+    """Thinking, text and calls, in the order generated."""
+    raw: str | None = None
+    """The exact generated text after the generation prompt, rendered verbatim next time so that the
+    next prompt extends this one token for token (prefix reuse); None for a turn not generated here."""
+
+    @property
+    def thinking(self) -> str:
+        """All thinking text of the turn."""
+        return "".join(p.text for p in self.parts if isinstance(p, ThinkingPart))
+
+    @property
+    def text(self) -> str:
+        """All answer text of the turn."""
+        return "".join(p.text for p in self.parts if isinstance(p, TextPart))
+
+    @property
+    def calls(self) -> list[ToolCallPart]:
+        """The turn's tool calls, in order."""
+        return [p for p in self.parts if isinstance(p, ToolCallPart)]
+
+
+class ToolMessage(_Model):
+    """The results of one assistant turn's calls; the template wraps each in `<tool_response>`."""
+
+    role: Literal["tool"] = "tool"
+    """Tag of the discriminated union."""
+    results: list[ToolResultPart]
+    """One result per call (or per malformed call), in call order."""
+
+
+Message = Annotated[
+    SystemMessage | UserMessage | AssistantMessage | ToolMessage, Field(discriminator="role")
+]
+"""Any conversation message."""
+
+
+# -- conversion to the template's dicts (docs/CONTRACTS.md) ----------------------------------
+
+
+def to_chat(
+    messages: Sequence[SystemMessage | UserMessage | AssistantMessage | ToolMessage],
+    images: ImageStore,
+) -> tuple[list[dict[str, Any]], list[Image.Image]]:
+    """The messages as template dicts, and the images in the order their parts appear."""
+    chat: list[dict[str, Any]] = []
+    ordered: list[Image.Image] = []
+    for message in messages:
+        chat.extend(_message_dicts(message, images, ordered))
+    return chat, ordered
+
+
+def _message_dicts(
+    message: SystemMessage | UserMessage | AssistantMessage | ToolMessage,
+    images: ImageStore,
+    ordered: list[Image.Image],
+) -> list[dict[str, Any]]:
+    if isinstance(message, SystemMessage):
+        return [{"role": "system", "content": message.text}]
+    if isinstance(message, UserMessage):
+        return [{"role": "user", "content": _content(message.parts, images, ordered)}]
+    if isinstance(message, AssistantMessage):
+        return [_assistant_dict(message)]
+    return [
+        {"role": "tool", "name": r.name, "content": _content(r.parts, images, ordered)}
+        for r in message.results
+    ]
+
+
+def _assistant_dict(message: AssistantMessage) -> dict[str, Any]:
+    calls = [
+        {"type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+        for c in message.calls
+    ]
+    return {
+        "role": "assistant",
+        "content": message.text,
+        "reasoning_content": message.thinking or None,
+        "tool_calls": calls,
+        "raw": message.raw,
+    }
+
+
+def _content(
+    parts: Sequence[TextPart | ImagePart], images: ImageStore, ordered: list[Image.Image]
+) -> str | list[dict[str, str]]:
+    """A lone text part stays a string, so `"hi"` and `[TextPart("hi")]` render the same."""
+    if len(parts) == 1 and isinstance(parts[0], TextPart):
+        return parts[0].text
+    content: list[dict[str, str]] = []
+    for part in parts:
+        if isinstance(part, ImagePart):
+            ordered.append(images.get(part.image_id))
+            content.append({"type": "image"})
+        else:
+            content.append({"type": "text", "text": part.text})
+    return content

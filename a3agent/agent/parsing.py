@@ -1,0 +1,222 @@
+"""Split one generated turn into thinking, answer text and tool calls, per dialect.
+
+The turn may come from an unconstrained model, so nothing here raises on what the model wrote: a call
+that cannot be read (bad JSON, an unknown tool, a block never closed, an HTTP request drafted where a
+call belongs) becomes a `MalformedCall` whose message goes back to the model as a tool error.
+
+Dialects (DESIGN.md):
+- `hermes-json`: `<tool_call>\\n{"name": ..., "arguments": {...}}\\n</tool_call>`
+- `qwen3-xml`: `<tool_call>\\n<function=NAME>\\n<parameter=KEY>\\nVALUE\\n</parameter>\\n</function>\\n</tool_call>`;
+  a VALUE is raw text where the parameter's schema admits only strings, JSON otherwise.
+
+Not handled here: validating arguments against the schema (the toolbox does, before invoking), and
+streaming (`streaming.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from a3agent.agent.messages import ToolCallPart
+
+__all__ = [
+    "THINK_OPEN",
+    "THINK_CLOSE",
+    "CALL_OPEN",
+    "CALL_CLOSE",
+    "MalformedCall",
+    "ParsedTurn",
+    "parse_turn",
+]
+
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
+
+_HERMES_FORM = '<tool_call>\n{"name": "TOOL", "arguments": {...}}\n</tool_call>'
+_XML_FORM = "<tool_call>\n<function=TOOL>\n<parameter=NAME>\nVALUE\n</parameter>\n</function>\n</tool_call>"
+_DRAFTED_REQUEST = re.compile(r"^\s*(GET|POST|PUT|PATCH|DELETE|HEAD)\s+https?://\S+", re.MULTILINE)
+_FUNCTION = re.compile(r"<function=([^>\n]*)>(.*?)</function>", re.DOTALL)
+_PARAMETER = re.compile(r"<parameter=([^>\n]*)>(.*?)</parameter>", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class MalformedCall:
+    """Output that meant to be a call but cannot be run; `message` tells the model how to fix it."""
+
+    name: str
+    """The tool name, when one could be read; else empty."""
+    message: str
+    """What was wrong and the form expected, for the model."""
+
+
+@dataclass(frozen=True)
+class ParsedTurn:
+    """One turn, split."""
+
+    thinking: str
+    """The think block's text, stripped."""
+    text: str
+    """Everything outside think and call blocks, stripped."""
+    calls: list[ToolCallPart | MalformedCall] = field(default_factory=list)
+    """Calls in the order written, malformed ones included."""
+
+    @property
+    def well_formed_calls(self) -> list[ToolCallPart]:
+        """The calls that can be run (or validated), in order."""
+        return [call for call in self.calls if isinstance(call, ToolCallPart)]
+
+
+def parse_turn(
+    raw: str,
+    *,
+    dialect: str,
+    thinking: bool,
+    tools: Mapping[str, dict[str, Any]],
+    next_id: Callable[[], str],
+) -> ParsedTurn:
+    """Split `raw`, the text generated after the generation prompt.
+
+    `thinking`: the prompt opened `<think>`, so the turn starts inside it. `tools` maps each tool
+    name to its parameters schema; `next_id` hands out call ids.
+    Example: `parse_turn('<tool_call>\\n{"name": "now", "arguments": {}}\\n</tool_call>', ...)`
+    -> `ParsedTurn("", "", [ToolCallPart(id="call_0", name="now", arguments={})])`.
+    """
+    think, body = _split_thinking(raw, thinking)
+    pieces, blocks = _split_blocks(body)
+    calls = [_checked(_read(block, dialect, tools), tools, next_id) for block in blocks]
+    text = "".join(pieces).strip()
+    if not calls and tools and _DRAFTED_REQUEST.search(text):
+        calls = [MalformedCall("", _drafted_message(dialect))]
+    return ParsedTurn(think.strip(), text, calls)
+
+
+def _split_thinking(raw: str, thinking: bool) -> tuple[str, str]:
+    """Think text and the rest. Without `</think>`, thinking stops at the first call or the end."""
+    if not thinking:
+        if not raw.lstrip().startswith(THINK_OPEN):
+            return "", raw
+        raw = raw.lstrip()[len(THINK_OPEN) :]
+    end = raw.find(THINK_CLOSE)
+    if end >= 0:
+        return raw[:end], raw[end + len(THINK_CLOSE) :]
+    call = raw.find(CALL_OPEN)
+    return (raw[:call], raw[call:]) if call >= 0 else (raw, "")
+
+
+def _split_blocks(body: str) -> tuple[list[str], list[str | None]]:
+    """Text outside call blocks, and each block's inside (None for a block never closed)."""
+    pieces: list[str] = []
+    blocks: list[str | None] = []
+    while (start := body.find(CALL_OPEN)) >= 0:
+        pieces.append(body[:start])
+        body = body[start + len(CALL_OPEN) :]
+        end = body.find(CALL_CLOSE)
+        if end < 0:
+            blocks.append(None)
+            return pieces, blocks
+        blocks.append(body[:end])
+        body = body[end + len(CALL_CLOSE) :]
+    pieces.append(body)
+    return pieces, blocks
+
+
+def _read(block: str | None, dialect: str, tools: Mapping[str, dict[str, Any]]) -> tuple[str, Any] | MalformedCall:
+    """The tool name and arguments written in one block, or what is wrong with it."""
+    return _read_hermes(block) if dialect == "hermes-json" else _read_xml(block, tools)
+
+
+def _read_hermes(block: str | None) -> tuple[str, Any] | MalformedCall:
+    if block is None:
+        return MalformedCall("", f"the tool call was not closed with {CALL_CLOSE}; write {_HERMES_FORM}")
+    try:
+        call = json.loads(block)
+    except json.JSONDecodeError as exc:
+        return MalformedCall("", f"the tool call is not valid JSON ({exc}); write {_HERMES_FORM}")
+    if not isinstance(call, dict) or not isinstance(call.get("name"), str):
+        return MalformedCall("", f"the tool call has no \"name\" string; write {_HERMES_FORM}")
+    arguments = call.get("arguments", {})
+    if isinstance(arguments, str):
+        arguments = _json_or_none(arguments)
+    return call["name"], arguments
+
+
+def _read_xml(block: str | None, tools: Mapping[str, dict[str, Any]]) -> tuple[str, Any] | MalformedCall:
+    if block is None:
+        return MalformedCall("", f"the tool call was not closed with {CALL_CLOSE}; write {_XML_FORM}")
+    function = _FUNCTION.search(block)
+    if function is None:
+        return MalformedCall("", f"the tool call has no complete <function=...> block; write {_XML_FORM}")
+    name = function.group(1).strip()
+    parameters = tools.get(name, {})
+    arguments: dict[str, Any] = {}
+    for key, value in _PARAMETER.findall(function.group(2)):
+        key = key.strip()
+        if key in arguments:
+            return MalformedCall(name, f"the parameter {key!r} is given twice")
+        schema = parameters.get("properties", {}).get(key, {})
+        arguments[key] = _xml_value(_strip_newline(value), schema, parameters)
+    return name, arguments
+
+
+def _checked(
+    read: tuple[str, Any] | MalformedCall, tools: Mapping[str, dict[str, Any]], next_id: Callable[[], str]
+) -> ToolCallPart | MalformedCall:
+    if isinstance(read, MalformedCall):
+        return read
+    name, arguments = read
+    if name not in tools:
+        known = ", ".join(tools) or "none"
+        return MalformedCall(name, f"there is no tool named {name!r}; the tools are: {known}")
+    if not isinstance(arguments, dict):
+        return MalformedCall(name, "the arguments must be a JSON object")
+    return ToolCallPart(id=next_id(), name=name, arguments=arguments)
+
+
+def _strip_newline(value: str) -> str:
+    """The dialect puts the value on its own line(s): drop exactly that one newline on each side."""
+    value = value[1:] if value.startswith("\n") else value
+    return value[:-1] if value.endswith("\n") else value
+
+
+def _xml_value(value: str, schema: dict[str, Any], root: dict[str, Any]) -> Any:
+    """Raw text where the parameter admits only strings (as the grammar writes it); else JSON, or
+    the raw text when it is not JSON (the toolbox's validation then names the problem)."""
+    if _only_strings(schema, root):
+        return value
+    parsed = _json_or_none(value)
+    return value if parsed is None and value.strip() != "null" else parsed
+
+
+def _only_strings(schema: Any, root: dict[str, Any]) -> bool:
+    """The schema admits strings and nothing else, by its type, enum, const, anyOf/oneOf or $ref."""
+    if not isinstance(schema, dict):
+        return False
+    if isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#/"):
+        target: Any = root
+        for key in schema["$ref"][2:].split("/"):
+            target = target.get(key, {}) if isinstance(target, dict) else {}
+        return _only_strings(target, root)
+    if schema.get("type") in ("string", ["string"]):
+        return True
+    values = schema.get("enum", [schema["const"]] if "const" in schema else None)
+    if values is not None:
+        return all(isinstance(v, str) for v in values)
+    branches = schema.get("anyOf", schema.get("oneOf"))
+    return bool(branches) and all(_only_strings(b, root) for b in branches)
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
+
+
+def _drafted_message(dialect: str) -> str:
+    form = _HERMES_FORM if dialect == "hermes-json" else _XML_FORM
+    return ("you wrote an HTTP request instead of calling a tool; requests you draft are never sent. "
+            f"Call one of your tools with {form}, or answer without tools")

@@ -1,0 +1,62 @@
+"""A conversation saved, reloaded and continued prompts the model exactly as one never saved."""
+
+import json
+
+from PIL import Image
+
+from a3agent.agent.agent import Agent
+from a3agent.agent.conversation import Conversation
+from a3agent.model.scripted import load_scripted
+from a3agent.tools import crop
+
+TURNS = [
+    "A closer look at the bowl will tell which fruit it is.\n</think>\n\n<tool_call>\n"
+    + json.dumps({"name": "crop", "arguments": {"image": "img_0", "bbox": [0.25, 0.25, 0.75, 0.75]}})
+    + "\n</tool_call>",
+    "The crop shows apricots, orange with a red blush.\n</think>\n\nApricots.",
+    "The user asks again; the crop above still shows apricots.\n</think>\n\nYes, apricots.",
+]
+
+
+def recording_agent(tokenizer, conversation=None):
+    agent = Agent(load_scripted(TURNS, tokenizer), [crop], system="Look closely before you answer.")
+    if conversation is not None:
+        agent.conversation = conversation
+    prompts, stream = [], agent.decoder.stream
+    agent.decoder.stream = lambda prompt, **kwargs: prompts.append(prompt) or stream(prompt, **kwargs)
+    return agent, prompts
+
+
+def photo():
+    image = Image.new("RGB", (80, 80), (250, 250, 240))
+    image.paste((235, 130, 50), (20, 20, 60, 60))
+    return image
+
+
+def test_a_reloaded_conversation_continues_with_the_same_prompt_tokens_and_pixels(a_series_tokenizer, tmp_path):
+    kept, kept_prompts = recording_agent(a_series_tokenizer)
+    kept.run("Which fruit is in the bowl?", images=[photo()])
+    kept.conversation.save(tmp_path / "chat.jsonl")
+
+    reloaded, reloaded_prompts = recording_agent(a_series_tokenizer, Conversation.load(tmp_path / "chat.jsonl"))
+    continued = reloaded.run("Are you sure?")
+    kept_continued = kept.run("Are you sure?")
+
+    same, other = kept_prompts[-1], reloaded_prompts[-1]
+    assert other.input_ids == same.input_ids
+    assert len(other.images) == len(same.images) == 2
+    for a, b in zip(same.images, other.images):
+        assert (a.start, a.length) == (b.start, b.length)
+        assert a.pixel_values.equal(b.pixel_values) and a.image_grid_thw.equal(b.image_grid_thw)
+    assert continued.text == kept_continued.text == "Yes, apricots."
+    assert reloaded.conversation.messages == kept.conversation.messages
+
+
+def test_the_system_prompt_is_stored_once_and_ids_continue_after_a_reload(a_series_tokenizer, tmp_path):
+    agent, _ = recording_agent(a_series_tokenizer)
+    agent.run("Which fruit is in the bowl?", images=[photo()])
+    agent.conversation.save(tmp_path / "chat.jsonl")
+    loaded = Conversation.load(tmp_path / "chat.jsonl")
+    assert [m.role for m in loaded.messages] == ["system", "user", "assistant", "tool", "assistant"]
+    assert loaded.next_call_id() == "call_1"
+    assert loaded.images.ids() == ["img_0", "img_1"]
