@@ -166,3 +166,14 @@ def sentencepiece_encoder(sp: Any) -> Callable[[str], list[int]]:
         return ids
 
     return encode
+
+
+_TEKKEN = None
+
+
+def tekken_tokenizer_cached():
+    """`tekken_tokenizer()` built once per process (conversion takes seconds)."""
+    global _TEKKEN
+    if _TEKKEN is None:
+        _TEKKEN = tekken_tokenizer()
+    return _TEKKEN

@@ -222,8 +222,8 @@ class DecodeLoop:
     ) -> DecodeStream:
         """Start a call; iterate the result for text deltas, then read its `result`.
 
-        Under a `constraint` the call always ends with the constraint's completion, even if that runs
-        a few tokens past `max_new_tokens`: an unterminated tool call is worse than a longer turn.
+        Under a `constraint` the call always ends within `max_new_tokens`: a pick that would leave
+        too little budget for the shortest completion is replaced by the completion's next token.
         """
         call = _Call(prompt, max_new_tokens, sampling, constraint, _TextStream(self.tokenizer, stop))
         return DecodeStream(self._decode(call))
