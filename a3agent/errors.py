@@ -12,6 +12,7 @@
     │   ├── UnsupportedSchema
     │   ├── UnsatisfiableSchema
     │   ├── UnknownDialect
+    │   ├── ToolChoiceError
     │   ├── VocabularyError
     │   └── ConstraintError
     ├── ToolError
@@ -39,6 +40,7 @@ __all__ = [
     "UnsupportedSchema",
     "UnsatisfiableSchema",
     "UnknownDialect",
+    "ToolChoiceError",
     "VocabularyError",
     "ConstraintError",
     "ToolError",
@@ -116,6 +118,10 @@ class UnsatisfiableSchema(GrammarError):
 
 class UnknownDialect(GrammarError):
     """A tool-call dialect name is not one of the known dialects."""
+
+
+class ToolChoiceError(GrammarError):
+    """`tool_choice` names a tool that is not offered, or requires a call when no tool is offered."""
 
 
 class VocabularyError(GrammarError):

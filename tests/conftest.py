@@ -29,3 +29,45 @@ def tiny_loaded():
     from a3agent.model.loading import load_model
 
     return load_model("tiny", device="cpu")
+
+
+# -- cli: an image file, and a folder with a tools module for `--tools module:attr` ---------------
+
+
+@pytest.fixture(scope="session")
+def sample_image_file(tmp_path_factory):
+    """The demo's fruit bowl, as a PNG file."""
+    from a3agent.cli.sample_image import fruit_bowl
+
+    path = tmp_path_factory.mktemp("images") / "bowl.png"
+    fruit_bowl().save(path)
+    return path
+
+
+WEATHER_TOOLS = '''
+from a3agent.tools import tool
+
+
+def get_weather(city: str) -> str:
+    """The current weather in a city.
+
+    Args:
+        city: Name of the city.
+    """
+    return f"14 degrees and cloudy in {city}"
+
+
+tools = [get_weather]
+guarded = [tool(get_weather, requires_approval=True)]
+'''
+
+
+@pytest.fixture(scope="session")
+def tools_dir(tmp_path_factory):
+    """A folder holding `weather_tools.py` (`tools`, and `guarded` asking approval): run the CLI there.
+
+    The scripted model's `weather_episode` calls `get_weather`.
+    """
+    folder = tmp_path_factory.mktemp("cli-tools")
+    (folder / "weather_tools.py").write_text(WEATHER_TOOLS, encoding="utf-8")
+    return folder

@@ -264,3 +264,15 @@ def test_think_budget_lets_an_unfinished_character_finish_first():
     for tid in completion[1:]:
         assert m.advance(tid)
     assert m.stopped
+
+
+def test_completion_fills_the_think_block_up_to_min_tokens():
+    vocab = small_vocab()
+    text = 'start: TEXT "</think>" "ok"\nTEXT: /(.|\\n)+/'
+    grammar = compile_grammar(text, vocab, ("</think>",), Thinking(min_tokens=3, max_tokens=9))
+    m = grammar.matcher()
+    assert m.advance(vocab.by_bytes[b"a"])
+    completion = m.completion()
+    for tid in completion:
+        assert m.advance(tid), tid
+    assert m.stopped

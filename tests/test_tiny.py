@@ -60,10 +60,3 @@ def test_cli_tiny_model_writes_a_checkpoint_and_refuses_an_existing_folder(tmp_p
     result = runner.invoke(app, ["tiny-model", str(tmp_path / "t")], env={"COLUMNS": "300"})
     assert result.exit_code != 0
     assert "already exists" in result.output
-
-
-def test_cli_demo_runs_the_tiny_smoke_path(tiny_loaded):
-    result = CliRunner().invoke(app, ["demo"])
-    assert result.exit_code == 0, result.output
-    assert "(artemis)" in result.output
-    assert "image tokens" in result.output

@@ -111,7 +111,15 @@ class Matcher:
         pos = self._history[-1]
         if pos.stopped:
             return []
-        return self.grammar.completion_tokens(pos.config)
+        tokens = self.grammar.completion_tokens(pos.config)
+        grammar = self.grammar
+        if pos.thinking and pos.think_tokens < grammar.thinking.min_tokens and grammar.think_end in tokens:
+            # the block may not close yet: pad it with "." tokens up to min_tokens
+            cut = tokens.index(grammar.think_end)
+            written = pos.think_tokens + sum(bool(grammar.vocab.token_bytes[t].strip()) for t in tokens[:cut])
+            filler = grammar.vocab.tokenize(b".")
+            tokens = tokens[:cut] + filler * max(0, grammar.thinking.min_tokens - written) + tokens[cut:]
+        return tokens
 
     def rollback(self, n: int) -> None:
         """Undo the last `n` accepted tokens."""

@@ -1,0 +1,47 @@
+"""What the CLI keeps under the a3agent home (`$A3AGENT_HOME`, default `~/.cache/a3agent`).
+
+`history` holds the REPL's input history across sessions; `sessions/<start time>/` holds the images
+of one REPL session (attached ones and those tools produced), so the person can open what the
+model looked at. Nothing here is read back by a3agent except the history.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from a3agent.model.tokenizer import a3agent_home
+
+__all__ = ["history_file", "SessionFolder"]
+
+
+def history_file() -> Path:
+    """The REPL's input history file."""
+    return a3agent_home() / "history"
+
+
+class SessionFolder:
+    """The folder of one session's images, made when the first image is saved.
+
+    Files are numbered in the order saved (`003-img_1.png`): after `/reset` or `/load` image ids start
+    again at `img_0`, and an earlier image must not be overwritten.
+    """
+
+    def __init__(self) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        self.path = a3agent_home() / "sessions" / f"{stamp}-{os.getpid()}"
+        self._saved: list[tuple[Image.Image, Path]] = []
+
+    def save_image(self, image_id: str, image: Image.Image) -> Path:
+        """The file holding `image`, written on the first call for that image object."""
+        for saved, file in self._saved:
+            if saved is image:
+                return file
+        self.path.mkdir(parents=True, exist_ok=True)
+        file = self.path / f"{len(self._saved):03d}-{image_id}.png"
+        image.save(file, format="PNG")
+        self._saved.append((image, file))
+        return file

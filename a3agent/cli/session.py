@@ -1,0 +1,82 @@
+"""The state of one REPL session: the model, tools, settings, the agent and what waits to be sent.
+
+Options live in `AgentSettings`; changing one builds a new `Agent` over the same conversation (an
+agent's options are fixed when it is made; the new one re-runs the prompt once, then reuses its cache
+again). Images attached with `/image` or `--image` wait here until the next message takes them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from a3agent.agent.agent import Agent
+from a3agent.agent.conversation import Conversation
+from a3agent.agent.messages import SystemMessage
+from a3agent.agent.result import RunResult, total_counters
+from a3agent.cli.home import SessionFolder
+from a3agent.cli.settings import AgentSettings, build_agent
+from a3agent.model.decode import DecodeCounters
+from a3agent.model.images import load_image
+from a3agent.model.loading import LoadedModel
+from a3agent.tools import Approve, Toolbox
+
+__all__ = ["ChatSession"]
+
+
+class ChatSession:
+    """One REPL session; `agent.conversation` is the conversation going on."""
+
+    def __init__(
+        self, model: LoadedModel, toolbox: Toolbox, settings: AgentSettings, approve: Approve | None
+    ) -> None:
+        self.model, self.toolbox, self.settings, self.approve = model, toolbox, settings, approve
+        self.agent: Agent = build_agent(model, toolbox, settings, approve)
+        self.pending: list[tuple[str, Image.Image]] = []
+        """Attached images (as given, decoded) that go with the next message."""
+        self.folder = SessionFolder()
+        self.results: list[RunResult] = []
+        """Every finished run of the session, for `/stats`."""
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.agent.conversation
+
+    def change(self, **fields: Any) -> None:
+        """Change settings and rebuild the agent; on an error, nothing changes."""
+        settings = dataclasses.replace(self.settings, **fields)
+        agent = build_agent(self.model, self.toolbox, settings, self.approve)
+        agent.conversation = self.conversation
+        self.settings, self.agent = settings, agent
+
+    def set_system(self, text: str) -> None:
+        """Use `text` as the system prompt, for this conversation and the ones after `/reset`."""
+        self.change(system=text)
+        messages = self.conversation.messages
+        if messages and isinstance(messages[0], SystemMessage):
+            messages[0] = SystemMessage(text=text)
+        elif messages:
+            messages.insert(0, SystemMessage(text=text))
+
+    def attach(self, path: str) -> Image.Image:
+        """Read an image now (a bad file fails here, not mid-run) and keep it for the next message."""
+        image = load_image(Path(path).expanduser())
+        self.pending.append((path, image))
+        return image
+
+    def take_pending(self) -> list[Image.Image]:
+        images = [image for _, image in self.pending]
+        self.pending.clear()
+        return images
+
+    def reset(self, conversation: Conversation | None = None) -> None:
+        """Start over (or go on with `conversation`); attached images are dropped."""
+        self.agent.conversation = conversation if conversation is not None else Conversation()
+        self.pending.clear()
+
+    def totals(self) -> DecodeCounters:
+        """The decode counters summed over every step of the session."""
+        return total_counters([step for result in self.results for step in result.steps])

@@ -1,0 +1,181 @@
+"""The REPL, driven for real through a pseudo-terminal (pexpect) with the scripted and the tiny model."""
+
+import json
+import os
+import re
+import sys
+import time
+
+import pexpect
+import pytest
+
+PROMPT = ">>> "
+STATS = re.compile(r"prompt \d+ · reused \d+ · generated \d+ · forced \d+ · [\d.]+ tok/s · mask [\d.]+ ms/tok")
+WEATHER = ["--model", "scripted:weather_episode", "--tools", "weather_tools:tools"]
+
+
+@pytest.fixture
+def chat(tools_dir):
+    """Start `a3agent chat ARGS...` in a pseudo-terminal (in the tools folder) and wait for its prompt."""
+    children = []
+
+    def spawn(*arguments: str) -> pexpect.spawn:
+        child = pexpect.spawn(
+            sys.executable, ["-c", "from a3agent.cli.app import main; main()", "chat", *arguments],
+            cwd=tools_dir, env=os.environ | {"TERM": "xterm", "LANG": "C.UTF-8"}, encoding="utf-8",
+            codec_errors="replace", timeout=60, dimensions=(50, 120),
+        )  # fmt: skip
+        children.append(child)
+        child.expect_exact(PROMPT)
+        return child
+
+    yield spawn
+    for child in children:
+        child.close(force=True)
+
+
+def leave(child: pexpect.spawn) -> None:
+    """Ctrl-D at the prompt (call it once the prompt is back): the REPL ends with status 0."""
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_scripted_chat_attaches_an_image_calls_a_tool_and_reports_stats(chat, sample_image_file):
+    child = chat(*WEATHER)
+    child.sendline(f"/image {sample_image_file}")
+    child.expect_exact("attached")
+    child.expect_exact("(480x360 px)")
+    child.expect_exact(PROMPT)
+    child.sendline("What's the weather in London?")
+    child.expect_exact("reasoning")
+    child.expect_exact("tool call · get_weather")
+    child.expect_exact('"city"')
+    child.expect_exact("result · get_weather")
+    child.expect_exact("14 degrees and cloudy in")
+    child.expect(STATS)
+    child.expect_exact("It's 14 °C and cloudy in London right now.")
+    child.expect(STATS)
+    child.expect_exact(PROMPT)
+    child.sendline("/images")
+    child.expect(r"img_0 +480x360 +\S+sessions")
+    child.expect_exact(PROMPT)
+    child.sendline("/exit")
+    child.expect(pexpect.EOF)
+
+
+def test_save_then_load_goes_on_with_the_same_conversation(chat, tmp_path):
+    saved = tmp_path / "chat.jsonl"
+    child = chat(*WEATHER)
+    child.sendline('"""What is the weather')
+    child.expect_exact("... ")
+    child.sendline('in London?"""')
+    child.expect_exact("It's 14 °C and cloudy")
+    child.expect_exact(PROMPT)
+    child.sendline(f"/save {saved}")
+    child.expect_exact("saved 4 messages and 0 images")
+    child.sendline("/reset")
+    child.expect_exact("new conversation")
+    child.sendline(f"/load {saved}")
+    child.expect_exact("loaded 4 messages and 0 images")
+    child.expect_exact(PROMPT)
+    child.sendline("And tomorrow?")
+    child.expect(r"prompt \d+ · reused [1-9]\d* ")  # the loaded conversation's tokens are reused
+    child.expect_exact(PROMPT)
+    leave(child)
+    first = json.loads(saved.read_text(encoding="utf-8").splitlines()[1])
+    assert first["parts"][-1]["text"] == "What is the weather\nin London?"
+
+
+def test_ctrl_c_stops_a_generation_and_the_repl_goes_on(chat):
+    child = chat("--model", "tiny", "--unconstrained", "--no-think")
+    child.sendline("Tell me a long story.")
+    time.sleep(1.5)
+    child.sendintr()
+    child.expect_exact("stopped; this exchange is left out of the conversation", timeout=60)
+    child.expect_exact(PROMPT)
+    child.sendline("/stats")
+    child.expect_exact("0 runs, 0 model turns")
+    child.expect_exact(PROMPT)
+    child.sendintr()  # at the prompt: a fresh line, still in the REPL
+    child.expect_exact(PROMPT)
+    leave(child)
+
+
+def test_tiny_model_looks_at_an_image_calls_a_tool_and_reports_stats(chat, sample_image_file):
+    child = chat("--model", "tiny", "--image", str(sample_image_file), "--tool-choice", "image_info",
+                 "--max-think", "16")
+    child.sendline("How big is this image?")
+    child.expect_exact("reasoning")
+    child.expect_exact("tool call · image_info")
+    child.expect_exact('"image"')
+    child.expect(r"(result|tool error) · image_info")
+    child.expect(STATS)
+    child.sendintr()  # later steps of a random-weight model are noise; no need to wait for them
+    child.expect_exact(PROMPT, timeout=60)
+    leave(child)
+
+
+def test_bad_input_is_one_error_line_and_the_repl_goes_on(chat):
+    child = chat(*WEATHER)
+    for typed, line in [
+        ("/frobnicate", "error: unknown command /frobnicate; /help lists the commands"),
+        ("/image /no/such.png", "image error: /no/such.png: no such file; check the path"),
+        ("/think maybe", "error: usage: /think on|off|min N|max N"),
+        ("/load /no/such.jsonl", "agent error: /no/such.jsonl: no such file"),
+    ]:
+        child.sendline(typed)
+        child.expect_exact(line)
+        child.expect_exact(PROMPT)
+        assert "Traceback" not in child.before
+    child.sendline("/help")
+    child.expect_exact("/constrain on|off")
+    child.expect_exact(PROMPT)
+    leave(child)
+
+
+def test_side_effect_tools_ask_for_approval(chat):
+    child = chat("--model", "scripted:weather_episode", "--tools", "weather_tools:guarded")
+    child.sendline("What's the weather in London?")
+    child.expect_exact("tool call · get_weather")
+    child.expect_exact("run get_weather? it has side effects")
+    child.sendline("y")
+    child.expect_exact("14 degrees and cloudy in")
+    child.expect_exact(PROMPT)
+    child.sendline("/reset")
+    child.sendline("What's the weather in London?")
+    child.expect_exact("run get_weather? it has side effects")
+    child.sendline("n")
+    child.expect_exact("tool error · get_weather")
+    child.expect_exact("denied")
+    child.expect_exact(PROMPT)
+    leave(child)
+
+
+def test_input_history_is_kept_across_sessions(chat, a3agent_home_dir):
+    child = chat(*WEATHER)
+    child.sendline("/tools")
+    child.expect_exact("get_weather")
+    child.expect_exact(PROMPT)
+    leave(child)
+    assert "/tools" in (a3agent_home_dir / "history").read_text(encoding="utf-8")
+    child = chat(*WEATHER)
+    child.send("\x1b[A\r")  # arrow up recalls the last session's line
+    child.expect_exact("The current weather in a city.")
+    child.expect_exact(PROMPT)
+    leave(child)
+
+
+def test_thinking_and_constraint_can_be_switched_in_the_repl(chat):
+    child = chat(*WEATHER)
+    child.sendline("/think min 4")
+    child.expect_exact("thinking on, 4 to 1024 tokens")
+    child.sendline("/constrain off")
+    child.expect_exact("constrained decoding off")
+    child.sendline("/system Answer in one sentence.")
+    child.expect_exact("system prompt set")
+    child.sendline("What's the weather in London?")
+    child.expect_exact("tool call · get_weather")
+    child.expect_exact(PROMPT)
+    leave(child)
