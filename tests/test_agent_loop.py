@@ -363,3 +363,14 @@ def test_special_token_text_in_a_tool_result_is_never_a_special_token(a_series_t
         assert after.count(special_id) == before.count(special_id) + added, special
     assert injected in prompt_text(a_series_tokenizer, prompts[1])
     assert [c.name for c in result.calls] == ["fetch"] and result.text == "Those are apricots."
+
+
+def test_agent_refuses_a_tool_whose_schema_the_grammar_cannot_enforce():
+    from a3agent.errors import ToolDefinitionError
+    from a3agent.model.scripted import load_scripted
+    from a3agent.tools import Tool
+
+    spec = {"name": "pick", "description": "Pick unique items.",
+            "parameters": {"type": "object", "properties": {"items": {"type": "array", "uniqueItems": True}}}}
+    with pytest.raises(ToolDefinitionError, match="uniqueItems"):
+        Agent(load_scripted("empty_think"), [Tool.from_schema(spec, lambda items: items)])

@@ -18,7 +18,7 @@ from a3agent.agent.options import AgentOptions, thinking_bounds
 from a3agent.agent.result import RunResult
 from a3agent.agent.run import AgentRun
 from a3agent.errors import AgentError
-from a3agent.grammars import Thinking, compile_turn
+from a3agent.grammars import Thinking, check_schema, compile_turn
 from a3agent.grammars.turn import TurnOptions
 from a3agent.model.decode import DecodeLoop
 from a3agent.model.images import ImageInput
@@ -56,7 +56,9 @@ class Agent:
         sampling: SamplingParams = SamplingParams(),
     ) -> None:
         self.model = model
-        self.toolbox = tools if isinstance(tools, Toolbox) else Toolbox(tools)
+        # rebuilt with the grammar engine's check: a schema it cannot enforce is refused here
+        limits = {"max_pixels": tools.max_pixels} if isinstance(tools, Toolbox) else {}
+        self.toolbox = Toolbox(list(tools), schema_check=check_schema, **limits)
         self.options = AgentOptions(
             system=system, thinking=thinking_bounds(thinking), tool_choice=tool_choice, dialect=dialect,
             constrained=constrained, max_steps=max_steps, parallel_tool_calls=parallel_tool_calls,
