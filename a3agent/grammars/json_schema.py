@@ -1,0 +1,501 @@
+"""JSON Schema to lark grammar text: the values a schema admits, as rules over JSON text.
+
+`schema_to_grammar(schema)` gives a whole grammar (start = one value); `SchemaRules` embeds many
+schemas (one per tool) in one grammar with non-clashing rule names, as JSON values or, for the
+qwen3-xml dialect, as `<parameter=KEY>` blocks. The JSON primitives come from `json.lark`.
+
+How values are written (see also `number_text` and `json_text`):
+- objects: declared properties in schema order, optional ones skippable; additional keys (when
+  allowed) anywhere between them, as strings equal to no declared name; `", "`/`","` and
+  `": "`/`":"` separators; no other whitespace.
+- arrays: prefix items, then `items`, counted against minItems/maxItems.
+- `enum`/`const` values as json.dumps writes them (either separators; integral numbers as `1`
+  or `1.0`; object keys in the order given).
+
+What the schema means comes from `normalizer`, which refuses with `UnsupportedSchema` what it
+cannot express exactly. A schema admitting no value raises `UnsatisfiableSchema`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from typing import Any
+
+from interegular.fsm import FSM
+
+from a3agent.errors import UnsatisfiableSchema, UnsupportedSchema
+from a3agent.grammars.char_regex import (
+    ANY_CHAR,
+    NOTHING,
+    Chars,
+    Regex,
+    char_set,
+    complement,
+    literal,
+    repeat,
+    seq,
+    to_pattern,
+)
+from a3agent.grammars.json_text import encode_json, json_chars, json_literal, json_string
+from a3agent.grammars.lark_text import RuleNames, lark_string, linear_rules, load_lark, terminal_text
+from a3agent.grammars.number_text import INTEGER_TEXT, NUMBER_TEXT, numeric_language
+from a3agent.grammars.regular import TooComplex, dfa_edges, everything_but, from_fsm, intersect, to_fsm
+from a3agent.grammars.normalizer import Normalizer
+from a3agent.grammars.schema_shapes import AnyValue, Arrays, Constants, Node, Numbers, Objects, Reference, Strings
+from a3agent.grammars.string_sets import ANY_STRING, StringSet
+
+__all__ = ["SchemaRules", "schema_to_grammar", "check_schema"]
+
+_JSON_RULES = ("json_value", "json_object", "json_array")
+_MAX_KEY_PATTERNS = 4
+_XML_CLOSE = "</parameter>"
+_XML_KEY = repeat(complement(char_set(">\n")), 1, None)
+_INLINE_TERMINAL = 48
+_MAX_PATTERN = 2000
+_JSON_TERMINALS = frozenset({"comma", "colon", "string", "number", "integer"})
+_PRIMITIVES = frozenset({"json_value", "STRING", "NUMBER", "INTEGER"})
+_MAX_TRACKED_KEYS = 12
+
+
+class SchemaRules:
+    """Rules for the values of many schemas in one grammar, with non-clashing names.
+
+    Example: `rules = SchemaRules(); name = rules.add(schema, "get_weather")`; `rules.text()`
+    gives the rule lines (the JSON primitives of `json.lark` are not included).
+    """
+
+    def __init__(self, taken: frozenset[str] = frozenset()) -> None:
+        self.names = RuleNames({"start", *_JSON_RULES, *taken})
+        self.terminal_names = RuleNames(_JSON_TERMINALS | {t.lower() for t in taken})
+        self.rules: dict[str, str] = {}
+        self.terminals: dict[str, str] = {}
+
+    def terminal(self, r: Regex, hint: str) -> str:
+        """A terminal for `r`: inline when short, else a named terminal shared by equal patterns."""
+        text = terminal_text(r)
+        if len(text) <= _INLINE_TERMINAL:
+            return text
+        if text not in self.terminals:
+            self.terminals[text] = self.terminal_names.fresh(hint).upper()
+        return self.terminals[text]
+
+    def add(self, schema: Any, hint: str) -> str:
+        """Compile `schema`; returns the rule whose language is its JSON values."""
+        compiler = _Compiler(self, Normalizer(schema))
+        name = compiler.value((compiler.root,), hint)
+        if name is None:
+            raise UnsatisfiableSchema("", "no JSON value satisfies every constraint")
+        return name
+
+    def add_xml_arguments(self, schema: Any, hint: str) -> str:
+        """Compile a tool's parameters as qwen3-xml `<parameter=KEY>` blocks; returns an expression.
+
+        A parameter whose schema admits only strings is written raw (never containing
+        `</parameter>`), any other as JSON. The expression is '' when no parameter can appear.
+        """
+        compiler = _Compiler(self, Normalizer(schema))
+        shape = compiler.normalizer.shape(compiler.root)
+        if not all(isinstance(s, Objects) for s in shape):
+            raise UnsupportedSchema("", "type", "qwen3-xml arguments must be an object")
+        options = [b for b in (compiler.xml_parameters(s, hint) for s in shape) if b is not None]
+        if not options:
+            raise UnsatisfiableSchema("", "no arguments object satisfies every constraint")
+        non_empty = [o for o in dict.fromkeys(options) if o]
+        if not non_empty:
+            return ""
+        body = " | ".join(non_empty)
+        name = self.names.fresh(hint + "_parameters")
+        self.rules[name] = body
+        return f"{name}?" if "" in options else name
+
+    def text(self) -> str:
+        """The rules, then the named terminals, as lark text."""
+        rules = "".join(f"{name}: {body}\n" for name, body in self.rules.items())
+        terminals = "".join(f"{name}: {text}\n" for text, name in self.terminals.items())
+        return rules + ("\n" + terminals if terminals else "")
+
+
+class _Compiler:
+    """Compiles the nodes of one root schema into the rules of a SchemaRules."""
+
+    def __init__(self, owner: SchemaRules, normalizer: Normalizer) -> None:
+        self.owner, self.normalizer = owner, normalizer
+        self.root = normalizer.root
+        self.memo: dict[tuple[str, ...], str | None] = {}
+        self.pending: dict[tuple[str, ...], bool] = {}
+
+    # -- values -------------------------------------------------------------------------------
+
+    def value(self, nodes: tuple[Node, ...], hint: str) -> str | None:
+        """The rule for the values satisfying every node; None when there are none."""
+        key = tuple(sorted(n.key for n in nodes))
+        if key in self.pending:
+            self.pending[key] = True
+        if key in self.memo:
+            return self.memo[key]
+        name = self.owner.names.fresh(hint)
+        self.memo[key], self.pending[key] = name, False
+        shape = self.normalizer.shape_of_all(nodes)
+        where = nodes[0] if nodes else self.root
+        options = [e for e in (self.shape_expr(s, where, hint) for s in shape) if e is not None]
+        referenced = self.pending.pop(key)
+        if not options:
+            if referenced:
+                raise UnsupportedSchema(where.path, "$ref", "a recursive schema with no finite value")
+            self.memo[key] = None
+            return None
+        body = " | ".join(dict.fromkeys(options))
+        if body in _PRIMITIVES and not referenced:
+            self.memo[key] = body
+            return body
+        self.owner.rules[name] = body
+        return name
+
+    def shape_expr(self, s: Any, where: Node, hint: str) -> str | None:
+        if isinstance(s, AnyValue):
+            return "json_value"
+        if isinstance(s, Constants):
+            return " | ".join(dict.fromkeys(_constant_expr(v) for v in s.values))
+        if isinstance(s, Numbers):
+            return self.numbers(s, where, hint)
+        if isinstance(s, Strings):
+            return self.strings(s.strings, where, hint)
+        if isinstance(s, Arrays):
+            return self.array(s, hint)
+        if isinstance(s, Objects):
+            return self.json_object(s, where, hint)
+        assert isinstance(s, Reference)
+        return self.value((s.node,), s.node.path.rsplit("/", 1)[-1] or hint)
+
+    def numbers(self, s: Numbers, where: Node, hint: str) -> str | None:
+        try:
+            language = numeric_language(s.integer, s.lo, s.hi, s.step, s.avoid)
+        except TooComplex as e:
+            raise UnsupportedSchema(where.path, "multipleOf", str(e)) from None
+        if isinstance(language, FSM):
+            initial, finals, edges = dfa_edges(language)
+            moves = {state: [(terminal_text(c), t) for t, c in row.items()] for state, row in edges.items()}
+            return linear_rules(initial, moves, finals, hint + "_digits", self.owner.names, self.owner.rules)
+        primitive = {INTEGER_TEXT: "INTEGER", NUMBER_TEXT: "NUMBER"}.get(language)
+        if primitive:
+            return primitive
+        return None if language == NOTHING else self.owner.terminal(language, hint)
+
+    def strings(self, strings: StringSet, where: Node, hint: str) -> str | None:
+        """JSON strings of the set: literals, one terminal, or a character automaton."""
+        values = strings.finite()
+        if values is not None:
+            return " | ".join(self.owner.terminal(json_literal(v), hint) for v in values) or None
+        if strings == ANY_STRING:
+            return "STRING"
+        if strings.excludes_only_words():
+            return self.string_automaton(*_trie_automaton(strings.banned), hint)
+        try:
+            language = strings.language
+            if language == NOTHING:
+                return None
+            encoded = json_string(language)
+            if len(to_pattern(encoded)) <= _MAX_PATTERN:
+                return self.owner.terminal(encoded, hint)
+            fsm = to_fsm(language)
+        except TooComplex:
+            fsm = _string_fsm(strings, where)
+        return self.string_automaton(*dfa_edges(fsm.reduce()), hint)
+
+    def string_automaton(self, initial: object, finals: set, edges: dict[object, dict[object, Chars]], hint: str) -> str | None:
+        """A quoted JSON string from a DFA over decoded characters, one rule per state.
+
+        For languages whose single regex would be huge (keys other than the declared names): the
+        DFA is small, the regex is not.
+        """
+        end = object()
+        tail = self.owner.terminal(seq(encode_json(repeat(ANY_CHAR, 0, None)), literal('"')), "string_rest")
+        moves: dict[object, list[tuple[str, object]]] = {end: []}
+        for state, row in edges.items():
+            if state in finals and row == {state: ANY_CHAR}:
+                moves[state] = [(tail, end)]
+                continue
+            moves[state] = [(self.owner.terminal(json_chars(c), hint + "_char"), t) for t, c in row.items()]
+            if state in finals:
+                moves[state].append((lark_string('"'), end))
+        body = linear_rules(initial, moves, {end}, hint, self.owner.names, self.owner.rules)
+        return None if body is None else f"{lark_string(chr(34))} {body}"
+
+    # -- arrays -------------------------------------------------------------------------------
+
+    def array(self, s: Arrays, hint: str) -> str | None:
+        elements: list[str] = []
+        most = s.max_items
+        for i, nodes in enumerate(s.prefix):
+            expr = self.value(nodes, f"{hint}_item{i}")
+            if expr is None:
+                most = i if most is None else min(most, i)
+                break
+            elements.append(expr)
+        rest = None if s.rest is None else self.value(s.rest, f"{hint}_item")
+        if rest is None:
+            most = len(elements) if most is None else min(most, len(elements))
+        if most is not None and most < s.min_items:
+            return None
+        if most == 0:
+            return '"[" "]"'
+
+        def after(j: int) -> str:
+            """The items after the first j (j >= 1)."""
+            if most is not None and j >= most:
+                return ""
+            if j < len(elements):
+                more = " ".join(x for x in (f"COMMA {elements[j]}", after(j + 1)) if x)
+                return more if j < s.min_items else f"({more})?"
+            return _repeat(f"COMMA {rest}", max(s.min_items - j, 0), None if most is None else most - j)
+
+        body = " ".join(x for x in ((elements or [rest])[0], after(1)) if x)
+        return f'"[" {body} "]"' if s.min_items > 0 else f'"[" ({body})? "]"'
+
+    # -- objects ------------------------------------------------------------------------------
+
+    def declared(self, s: Objects, hint: str) -> list[tuple[str, tuple[Node, ...], str, bool]] | None:
+        """(name, nodes, value rule, required) per declared key in schema order; None if impossible."""
+        names = list(dict.fromkeys(name for part in s.parts for name, _ in part.properties))
+        names += sorted(_mentioned(s) - set(names))
+        out = []
+        for name in names:
+            nodes = self.normalizer.value_nodes(s, name)
+            value = self.value(nodes, f"{hint}_{name}")
+            if value is None and name in s.required:
+                return None
+            if value is not None:
+                out.append((name, nodes, value, name in s.required))
+        return out
+
+    def extras(self, s: Objects, where: Node, hint: str, keys_within: StringSet) -> list[tuple[StringSet, tuple[Node, ...], str]]:
+        """(keys, value nodes, value rule) per region of undeclared keys."""
+        declared = frozenset(name for part in s.parts for name, _ in part.properties) | _mentioned(s)
+        patterns = [(p, i, j) for i, part in enumerate(s.parts) for j, (p, _) in enumerate(part.patterns)]
+        if len(patterns) > _MAX_KEY_PATTERNS:
+            raise UnsupportedSchema(where.path, "patternProperties", f"more than {_MAX_KEY_PATTERNS} key patterns")
+        out = []
+        for mask in range(2 ** len(patterns)):
+            inside = [patterns[k] for k in range(len(patterns)) if mask >> k & 1]
+            outside = [patterns[k][0] for k in range(len(patterns)) if not mask >> k & 1]
+            nodes = tuple(dict.fromkeys(
+                n for i, part in enumerate(s.parts) for n in part.nodes_for(None, [j for _, pi, j in inside if pi == i])))
+            value = self.value(nodes, f"{hint}_extra")
+            if value is None:
+                continue
+            keys = StringSet(patterns=tuple(p for p, _, _ in inside), excluded=tuple(outside))
+            keys = keys.intersect(s.names).intersect(keys_within).without(declared)
+            try:
+                if not keys.is_empty():
+                    out.append((keys, nodes, value))
+            except TooComplex as e:
+                raise UnsupportedSchema(where.path, "patternProperties", str(e)) from None
+        return out
+
+    def json_object(self, s: Objects, where: Node, hint: str) -> str | None:
+        declared = self.declared(s, hint)
+        if declared is None:
+            return None
+        members = [(name, f"{self.owner.terminal(json_literal(name), hint + '_key')} COLON {value}", required)
+                   for name, _, value, required in declared]
+        extras = [f"{_group(self.strings(keys, where, hint + '_key'))} COLON {value}"
+                  for keys, _, value in self.extras(s, where, hint, ANY_STRING)]
+        body = self.members(members, extras, s, where, "COMMA", hint)
+        if body is None:
+            return None
+        return f'"{{" {body} "}}"' if body else '"{" "}"'
+
+    def members(self, members: list[tuple[str, str, bool]], extras: list[str], s: Objects, where: Node, sep: str,
+                hint: str) -> str | None:
+        """The members as an automaton over (slot, count so far, tracked keys present): '' if empty.
+
+        Slots are the declared keys in order, each (name, pair text, required); undeclared pairs may
+        come between any two. Counts stop at what min/maxProperties can tell apart; only keys named
+        by presence rules are tracked.
+        """
+        cap = s.max_props if s.max_props is not None else max(s.min_props, 1)
+        tracked = sorted(frozenset().union(*(p.names for p in s.presence)))
+        if len(tracked) > _MAX_TRACKED_KEYS:
+            raise UnsupportedSchema(where.path, "required", f"presence rules over more than {_MAX_TRACKED_KEYS} keys")
+        bits = {name: 1 << k for k, name in enumerate(tracked)}
+        extra = ""
+        if extras:
+            extra = self.owner.names.fresh(hint + "_other")
+            self.owner.rules[extra] = " | ".join(extras)
+        transitions: dict[tuple[int, int, int], list[tuple[str, tuple[int, int, int]]]] = {}
+        finals = set()
+        todo = [(0, 0, 0)]
+        while todo:
+            state = todo.pop()
+            if state in transitions:
+                continue
+            i, count, mask = state
+            moves = transitions[state] = []
+            lead = sep if count else ""
+            after = count + 1 if s.max_props is not None else min(count + 1, cap)
+            room = s.max_props is None or count < s.max_props
+            if extra and room:
+                moves.append((_join(lead, extra), (i, after, mask)))
+            if i < len(members):
+                name, pair, required = members[i]
+                if room:
+                    moves.append((_join(lead, pair), (i + 1, after, mask | bits.get(name, 0))))
+                if not required:
+                    moves.append(("", (i + 1, count, mask)))
+            elif count >= s.min_props and all(p.holds(_present(mask, tracked)) for p in s.presence):
+                finals.add(state)
+            todo.extend(target for _, target in moves)
+        return linear_rules((0, 0, 0), transitions, finals, hint + "_members", self.owner.names, self.owner.rules)
+
+    # -- qwen3-xml ----------------------------------------------------------------------------
+
+    def xml_parameters(self, s: Objects, hint: str) -> str | None:
+        """Parameter blocks for one object shape; None when impossible, '' when always empty."""
+        declared = self.declared(s, hint)
+        if declared is None:
+            return None
+        close = lark_string("\n" + _XML_CLOSE + "\n")
+        members = [(name, _join(lark_string(f"<parameter={name}>\n"), self.xml_value(nodes, value, hint), close), required)
+                   for name, nodes, value, required in declared]
+        extras = [_join('"<parameter="', self.owner.terminal(_language(keys, self.root, "patternProperties"), hint + "_key"),
+                        '">\\n"', self.xml_value(nodes, value, hint), close)
+                  for keys, nodes, value in self.extras(s, self.root, hint, StringSet(patterns=(_XML_KEY,)))]
+        return self.members(members, extras, s, self.root, "", hint)
+
+    def xml_value(self, nodes: tuple[Node, ...], json_rule: str, hint: str) -> str:
+        """String values as raw text, other values as JSON (qwen3-xml reads a value as JSON when it
+        parses and is not a string, else as the raw string)."""
+        shape = self.normalizer.shape_of_all(nodes)
+        strings = [Strings() if isinstance(x, AnyValue) else x for x in shape if _admits_strings(x)]
+        if not strings:
+            return json_rule
+        options: list[str] = [json_rule] if any(not _only_strings(x) for x in shape) else []
+        nullable = False
+        for x in strings:
+            if isinstance(x, Constants):
+                options += [lark_string(v) for v in x.values if v and _XML_CLOSE not in v]
+                nullable = nullable or "" in x.values
+            else:
+                language = _raw_language(x.strings, nodes[0] if nodes else self.root)
+                if language != NOTHING:
+                    options.append(self.owner.terminal(language, hint + "_text"))
+                nullable = nullable or "" in x.strings
+        body = " | ".join(dict.fromkeys(options))
+        if not body:
+            return ""
+        return f"({body})?" if nullable else (f"({body})" if "|" in body else body)
+
+
+def _mentioned(s: Objects) -> frozenset[str]:
+    """Keys the object names outside `properties`: required ones and those of presence rules."""
+    return s.required.union(*(p.names for p in s.presence))
+
+
+def _present(mask: int, tracked: list[str]) -> frozenset[str]:
+    return frozenset(name for k, name in enumerate(tracked) if mask >> k & 1)
+
+
+def _join(*parts: str) -> str:
+    return " ".join(p for p in parts if p)
+
+
+def _trie_automaton(words: frozenset[str]) -> tuple[object, set, dict[object, dict[object, Chars]]]:
+    """The DFA of every string but `words`: trie nodes (prefixes), plus one state for 'left the trie'."""
+    left = None
+    prefixes = sorted({w[:i] for w in words for i in range(len(w) + 1)})
+    edges: dict[object, dict[object, Chars]] = {left: {left: ANY_CHAR}}
+    for prefix in prefixes:
+        kids = sorted({w[len(prefix)] for w in words if len(w) > len(prefix) and w.startswith(prefix)})
+        edges[prefix] = {prefix + ch: char_set(ch) for ch in kids}
+        edges[prefix][left] = complement(char_set("".join(kids)))
+    finals = {p for p in prefixes if p not in words} | {left}
+    return "", finals, edges
+
+
+def _admits_strings(shape: Any) -> bool:
+    return isinstance(shape, AnyValue) or _only_strings(shape)
+
+
+def _only_strings(shape: Any) -> bool:
+    return isinstance(shape, Strings) or (isinstance(shape, Constants) and all(isinstance(v, str) for v in shape.values))
+
+
+def _string_fsm(strings: StringSet, where: Node) -> FSM:
+    try:
+        return strings.fsm()
+    except TooComplex as e:
+        keyword = "pattern" if strings.patterns else "not" if strings.excluded else "maxLength"
+        raise UnsupportedSchema(where.path, keyword, str(e)) from None
+
+
+def _language(strings: StringSet, where: Node, keyword: str) -> Regex:
+    try:
+        return strings.language
+    except TooComplex as e:
+        raise UnsupportedSchema(where.path, keyword, str(e)) from None
+
+
+@cache
+def _without_close() -> FSM:
+    anywhere = repeat(ANY_CHAR, 0, None)
+    return everything_but(to_fsm(seq(anywhere, literal(_XML_CLOSE), anywhere)))
+
+
+def _raw_language(strings: StringSet, where: Node) -> Regex:
+    """The non-empty strings of the set that do not contain `</parameter>`, as raw text."""
+    fsm = intersect(to_fsm(_language(strings, where, "pattern")), _without_close(), to_fsm(repeat(ANY_CHAR, 1, None)))
+    try:
+        return from_fsm(fsm)
+    except TooComplex as e:
+        raise UnsupportedSchema(where.path, "pattern", str(e)) from None
+
+
+def _repeat(item: str, low: int, high: int | None) -> str:
+    if high is not None and high <= 0:
+        return ""
+    if high is None:
+        return f"({item})*" if low == 0 else f"({item})~{low} ({item})*"
+    if (low, high) == (0, 1):
+        return f"({item})?"
+    return f"({item})~{low}" if low == high else f"({item})~{low}..{high}"
+
+
+def _constant_expr(value: Any) -> str:
+    """A lark expression for the JSON texts of one value (either separators, int/float forms)."""
+    if value is None or isinstance(value, bool):
+        return lark_string(json.dumps(value))
+    if isinstance(value, (int, float)):
+        forms = [json.dumps(value)]
+        if math.isfinite(value) and value == int(value):
+            forms.append(json.dumps(int(value)))
+            if float(value) == value:
+                forms.append(json.dumps(float(value)))
+        return " | ".join(lark_string(t) for t in dict.fromkeys(forms))
+    if isinstance(value, str):
+        return terminal_text(json_literal(value))
+    if isinstance(value, list):
+        inner = " COMMA ".join(_group(_constant_expr(v)) for v in value)
+        return f'"[" {inner} "]"' if inner else '"[" "]"'
+    inner = " COMMA ".join(f"{terminal_text(json_literal(k))} COLON {_group(_constant_expr(v))}" for k, v in value.items())
+    return f'"{{" {inner} "}}"' if inner else '"{" "}"'
+
+
+def _group(expr: str) -> str:
+    return f"({expr})" if "|" in expr else expr
+
+
+def schema_to_grammar(schema: Any) -> str:
+    """The whole lark grammar (start = one JSON value) of a JSON Schema.
+
+    Raises UnsupportedSchema (JSON pointer + keyword) or UnsatisfiableSchema.
+    """
+    rules = SchemaRules()
+    root = rules.add(schema, "root")
+    return f"start: {root}\n\n{rules.text()}\n{load_lark('json.lark')}"
+
+
+def check_schema(schema: Any) -> None:
+    """Compile `schema` and discard the result: raises what `schema_to_grammar` raises."""
+    schema_to_grammar(schema)

@@ -1,0 +1,104 @@
+"""How decoded strings are written inside JSON text, as regexes over that text.
+
+String constraints are stated on decoded characters; the grammar matches JSON text. A decoded
+character may be written raw (when JSON allows it raw), as a short escape (`\\"` `\\\\` `\\/`
+`\\b` `\\f` `\\n` `\\r` `\\t`), or as `\\uXXXX` (hex in either case; beyond U+FFFF
+as a surrogate pair) -- except that printable ASCII is never accepted as `\\uXXXX`: json.dumps
+never writes it so (with `ensure_ascii` on or off), and keeping it out keeps property names and
+enum values fixed text, which the engine forces without sampling. Each spelling is one
+character, so lengths count decoded characters as JSON Schema requires. Lone surrogate escapes
+are refused: they are not characters.
+
+Not handled here: what the sets are (`string_sets`), raw values of the qwen3-xml dialect.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from a3agent.grammars.char_regex import (
+    ANY_CHAR,
+    Alt,
+    Chars,
+    Regex,
+    Repeat,
+    Seq,
+    alt,
+    char_set,
+    chars,
+    intersect_chars,
+    literal,
+    repeat,
+    seq,
+)
+from a3agent.grammars.digit_ranges import fixed_width_range
+
+__all__ = ["json_chars", "encode_json", "json_string", "json_literal", "ANY_JSON_STRING"]
+
+_SHORT_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
+_RAW_OK = chars((0x20, 0x21), (0x23, 0x5B), (0x5D, 0x10FFFF))
+_BMP_ESCAPABLE = chars((0, 0x1F), (0x7F, 0xD7FF), (0xE000, 0xFFFF))
+_ASTRAL = chars((0x10000, 0x10FFFF))
+_LOW_SURROGATES = (0xDC00, 0xDFFF)
+
+
+def _hex4(lo: int, hi: int) -> Regex:
+    return fixed_width_range(lo, hi, 4, 16)
+
+
+def _surrogate_pairs(lo: int, hi: int) -> Regex:
+    """`\\uHHHH\\uLLLL` for the code points lo..hi beyond U+FFFF."""
+    def split(code: int) -> tuple[int, int]:
+        return 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
+
+    (hi_a, lo_a), (hi_b, lo_b) = split(lo), split(hi)
+    escape = literal("\\u")
+    if hi_a == hi_b:
+        return seq(escape, _hex4(hi_a, hi_a), escape, _hex4(lo_a, lo_b))
+    first = hi_a if lo_a == _LOW_SURROGATES[0] else hi_a + 1
+    last = hi_b if lo_b == _LOW_SURROGATES[1] else hi_b - 1
+    return alt(
+        seq(escape, _hex4(hi_a, hi_a), escape, _hex4(lo_a, _LOW_SURROGATES[1])) if first > hi_a else alt(),
+        seq(escape, _hex4(first, last), escape, _hex4(*_LOW_SURROGATES)) if first <= last else alt(),
+        seq(escape, _hex4(hi_b, hi_b), escape, _hex4(_LOW_SURROGATES[0], lo_b)) if last < hi_b else alt(),
+    )
+
+
+@cache
+def json_chars(c: Chars) -> Regex:
+    """One decoded character of `c`, in any of its JSON spellings. Example: `json_chars(char_set("a"))`."""
+    short = "".join(letter for ch, letter in _SHORT_ESCAPES.items() if ord(ch) in c)
+    bmp = intersect_chars(c, _BMP_ESCAPABLE)
+    astral = intersect_chars(c, _ASTRAL)
+    return alt(
+        intersect_chars(c, _RAW_OK),
+        seq(literal("\\"), char_set(short)) if short else alt(),
+        seq(literal("\\u"), alt(*(_hex4(lo, hi) for lo, hi in bmp.ranges))) if bmp.ranges else alt(),
+        *(_surrogate_pairs(lo, hi) for lo, hi in astral.ranges),
+    )
+
+
+def encode_json(r: Regex) -> Regex:
+    """`r` over decoded characters, rewritten over their JSON spellings (no quotes)."""
+    if isinstance(r, Chars):
+        return json_chars(r)
+    if isinstance(r, Seq):
+        return seq(*(encode_json(x) for x in r.items))
+    if isinstance(r, Alt):
+        return alt(*(encode_json(x) for x in r.items))
+    assert isinstance(r, Repeat)
+    return repeat(encode_json(r.item), r.min, r.max)
+
+
+def json_string(r: Regex) -> Regex:
+    """The quoted JSON strings whose decoded value matches `r`."""
+    return seq(literal('"'), encode_json(r), literal('"'))
+
+
+@cache
+def json_literal(text: str) -> Regex:
+    """The quoted JSON spellings of exactly `text` (printable ASCII stays fixed text)."""
+    return json_string(literal(text))
+
+
+ANY_JSON_STRING = json_string(repeat(ANY_CHAR, 0, None))

@@ -1,0 +1,180 @@
+"""Small pieces of lark grammar text: terminals, names, and right-linear rule sets.
+
+Everything the schema compiler writes goes through here, so quoting rules live in one place:
+a fixed string becomes a lark string literal, anything else a `/regex/` in the engine's subset.
+`linear_rules` writes a finite automaton over grammar symbols (object members, array items,
+DFAs of number texts) as lark rules, turning self-loops into `*` and inlining single uses.
+
+Not handled here: what the automata are (`json_schema`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from importlib import resources
+
+from a3agent.grammars.char_regex import Chars, Regex, Seq, to_pattern
+
+__all__ = ["lark_string", "terminal_text", "RuleNames", "linear_rules", "load_lark"]
+
+_STRING_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def lark_string(text: str) -> str:
+    """A lark string literal for exactly `text`. Example: `lark_string('a"b')` is `"a\\"b"`."""
+    out = []
+    for ch in text:
+        if ch in _STRING_ESCAPES:
+            out.append(_STRING_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) > 0x7F and ord(ch) <= 0xFFFF and not ch.isprintable():
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _fixed_text(r: Regex) -> str | None:
+    """The one string `r` matches, if it matches exactly one."""
+    items = r.items if isinstance(r, Seq) else (r,)
+    if not items or not all(isinstance(x, Chars) and x.size() == 1 for x in items):
+        return None
+    return "".join(chr(x.ranges[0][0]) for x in items)
+
+
+def terminal_text(r: Regex) -> str:
+    """An anonymous lark terminal for `r` (a string literal when `r` is one fixed string)."""
+    text = _fixed_text(r)
+    return lark_string(text) if text is not None else f"/{to_pattern(r)}/"
+
+
+class RuleNames:
+    """Hands out unique lowercase rule names derived from hints."""
+
+    def __init__(self, taken: set[str]) -> None:
+        self._taken = set(taken)
+
+    def fresh(self, hint: str) -> str:
+        base = re.sub(r"[^a-z0-9]+", "_", hint.lower()).strip("_") or "value"
+        if not base[0].isalpha():
+            base = "v_" + base
+        name, n = base, 1
+        while name in self._taken:
+            n += 1
+            name = f"{base}_{n}"
+        self._taken.add(name)
+        return name
+
+
+Transition = tuple[str, object]
+"""(symbols, target state): the symbols (lark text, may be empty) then the target."""
+
+
+def linear_rules(
+    start: object,
+    transitions: dict[object, list[Transition]],
+    finals: set,
+    name: str,
+    names: RuleNames,
+    rules: dict[str, str],
+) -> str | None:
+    """Write an automaton over grammar symbols as rules; returns the expression for `start`.
+
+    Symbols must not contain a bare top-level `|`. None when no final state is reachable.
+    Only plain chains (one way on, used once, on no cycle) are inlined; every state that branches
+    gets its own rule, because lark expands each `?`, `*` and `|` group of a rule into separate
+    productions, so nesting them multiplies the productions.
+    """
+    live = _co_reachable(transitions, finals)
+    if start not in live:
+        return None
+    moves = {s: [(sym, t) for sym, t in transitions.get(s, []) if t in live] for s in live}
+    reachable = _reachable(start, moves)
+    uses = Counter(t for r in reachable for _, t in moves[r] if t != r)
+    trivial = _trivial_states(moves, finals)
+    named = [s for s in reachable if s not in trivial and (
+        _branches(s, moves[s], finals) or uses[s] > 1 or (uses[s] and (s == start or _on_cycle(s, moves))))]
+    rule_names = {s: names.fresh(name) for s in named}
+    inline: dict[object, str] = {}
+
+    def render(state: object) -> str:
+        if state in rule_names:
+            return rule_names[state]
+        if state not in inline:
+            inline[state] = _render_state(state, moves[state], state in finals, render)
+        return inline[state]
+
+    for state, rule in rule_names.items():
+        rules[rule] = _render_state(state, moves[state], state in finals, render)
+    return render(start)
+
+
+def _co_reachable(transitions: dict[object, list[Transition]], finals: set) -> set:
+    sources = defaultdict(set)
+    for state, moves in transitions.items():
+        for _, target in moves:
+            sources[target].add(state)
+    live, todo = set(finals), list(finals)
+    while todo:
+        for source in sources[todo.pop()] - live:
+            live.add(source)
+            todo.append(source)
+    return live
+
+
+def _reachable(start: object, moves: dict[object, list[Transition]]) -> list:
+    order, seen, todo = [start], {start}, [start]
+    while todo:
+        for _, target in moves[todo.pop()]:
+            if target not in seen:
+                seen.add(target)
+                order.append(target)
+                todo.append(target)
+    return order
+
+
+def _branches(state: object, moves: list[Transition], finals: set) -> bool:
+    """Whether the state's body has an alternative, an option or a loop."""
+    return state in finals or len(moves) > 1 or any(target == state for _, target in moves)
+
+
+def _trivial_states(moves: dict[object, list[Transition]], finals: set) -> set:
+    """States not worth a rule: the end (final, no moves) and one symbol followed by the end."""
+    ends = {s for s, m in moves.items() if not m and s in finals}
+    return ends | {s for s, m in moves.items() if s not in finals and len(m) == 1 and m[0][1] in ends}
+
+
+def _on_cycle(state: object, moves: dict[object, list[Transition]]) -> bool:
+    """Whether `state` reaches itself through at least one other state."""
+    todo = [t for _, t in moves[state] if t != state]
+    seen = set(todo)
+    while todo:
+        current = todo.pop()
+        for _, target in moves[current]:
+            if target == state:
+                return True
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return False
+
+
+def _render_state(state: object, moves: list[Transition], final: bool, render) -> str:
+    loops = [symbols for symbols, target in moves if target == state]
+    options = list(dict.fromkeys(
+        " ".join(x for x in (symbols, render(target)) if x) for symbols, target in moves if target != state))
+    nullable = final or "" in options
+    options = [o for o in options if o]
+    if len(options) == 1 and not nullable:
+        tail = options[0]
+    else:
+        tail = f"({' | '.join(options)})" + ("?" if nullable else "") if options else ""
+    loop = f"({' | '.join(dict.fromkeys(loops))})*" if loops else ""
+    return " ".join(x for x in (loop, tail) if x)
+
+
+def load_lark(name: str) -> str:
+    """The text of a packaged `.lark` file."""
+    return resources.files("a3agent.grammars").joinpath(name).read_text(encoding="utf-8")

@@ -1,0 +1,229 @@
+"""Regular-language algebra for the schema compiler: intersection, complement, emptiness.
+
+JSON Schema combines string constraints freely (`pattern` with `maxLength`, `not: {pattern}`, key
+regions of `patternProperties`, `multipleOf` within a range); the engine wants one regex per
+terminal. So constraints go to DFAs (interegular), are combined there, and come back as a regex by
+state elimination (Brzozowski-McCluskey). State elimination can blow up, hence `max_size`.
+
+Not handled here: what the constraints mean (`string_sets`, `number_text`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import interegular
+from interegular.fsm import FSM, Alphabet, anything_else
+
+from a3agent.grammars.char_regex import (
+    EMPTY,
+    NOTHING,
+    Chars,
+    Regex,
+    Repeat,
+    alt,
+    char_set,
+    chars,
+    complement,
+    render,
+    repeat,
+    seq,
+)
+
+__all__ = [
+    "TooComplex", "to_fsm", "from_fsm", "regex_size", "intersect", "everything_but", "fsm_from_table", "dfa_edges",
+]
+
+DEFAULT_MAX_SIZE = 4000
+MAX_STATES = 64
+MAX_PRODUCT_STATES = 4000
+_UNICODE_ESCAPE = re.compile(r"\\(u[0-9a-f]{4}|.)", re.DOTALL)
+
+
+class TooComplex(ValueError):
+    """The combined language has no regex of reasonable size."""
+
+
+def _interegular_text(r: Regex) -> str:
+    return _UNICODE_ESCAPE.sub(
+        lambda m: chr(int(m[1][1:], 16)) if m[1].startswith("u") and len(m[1]) == 5 else m[0],
+        render(r),
+    )
+
+
+def _symbols() -> Alphabet:
+    return Alphabet({anything_else: 0})
+
+
+def to_fsm(r: Regex) -> FSM:
+    """A DFA for `r` (full match)."""
+    if r == NOTHING:
+        return FSM(_symbols(), {0}, 0, set(), {0: {0: 0}})
+    if r == EMPTY:
+        return FSM(_symbols(), {0}, 0, {0}, {})
+    return interegular.parse_pattern(_interegular_text(r)).to_fsm()
+
+
+def intersect(*fsms: FSM) -> FSM:
+    """The product DFA of `fsms` (strings every one accepts), reachable states only.
+
+    interegular's own `&` looks states up in a list, which is quadratic in the product size.
+    Raises TooComplex past MAX_PRODUCT_STATES states.
+    """
+    alphabet, to_old = Alphabet.union(*[f.alphabet for f in fsms])
+    start = tuple(f.initial for f in fsms)
+    index, todo, table, finals = {start: 0}, [start], {}, set()
+    while todo:
+        current = todo.pop()
+        number = index[current]
+        if all(s in f.finals for s, f in zip(current, fsms)):
+            finals.add(number)
+        row = {}
+        for key in alphabet.by_transition:
+            targets = tuple(f.map.get(s, {}).get(old[key]) for s, f, old in zip(current, fsms, to_old))
+            if None in targets:
+                continue
+            if targets not in index:
+                if len(index) >= MAX_PRODUCT_STATES:
+                    raise TooComplex(f"combining these constraints needs over {MAX_PRODUCT_STATES} automaton states")
+                index[targets] = len(index)
+                todo.append(targets)
+            row[key] = index[targets]
+        table[number] = row
+    return FSM(alphabet, set(index.values()), 0, finals, table, __no_validation__=True)
+
+
+def everything_but(fsm: FSM) -> FSM:
+    """The complement of `fsm` over all strings."""
+    names = {state: i for i, state in enumerate(fsm.states)}
+    dead = len(names)
+    keys = list(fsm.alphabet.by_transition)
+    table = {names[s]: {k: names[fsm.map[s][k]] if k in fsm.map.get(s, {}) else dead for k in keys}
+             for s in fsm.states}
+    table[dead] = {k: dead for k in keys}
+    finals = {names[s] for s in fsm.states if s not in fsm.finals} | {dead}
+    return FSM(fsm.alphabet, set(table), names[fsm.initial], finals, table, __no_validation__=True)
+
+
+def fsm_from_table(symbols: str, initial: object, finals: set, table: dict[object, dict[str, object]]) -> FSM:
+    """A DFA from a transition table over single characters; missing entries reject.
+
+    Example: `fsm_from_table("ab", 0, {1}, {0: {"a": 1}})` accepts exactly `a`.
+    """
+    alphabet = Alphabet({**{c: i for i, c in enumerate(symbols)}, anything_else: len(symbols)})
+    names = {state: i for i, state in enumerate(table.keys() | {initial} | set(finals))}
+    for row in table.values():
+        for target in row.values():
+            names.setdefault(target, len(names))
+    transitions = {
+        names[state]: {symbols.index(c): names[target] for c, target in row.items()} for state, row in table.items()
+    }
+    return FSM(alphabet, set(names.values()), names[initial], {names[f] for f in finals}, transitions)
+
+
+def _key_chars(fsm: FSM) -> dict[int, Chars]:
+    explicit = [s for s in fsm.alphabet if s is not anything_else]
+    out = {}
+    for key, symbols in fsm.alphabet.by_transition.items():
+        sets = [char_set("".join(s for s in symbols if s is not anything_else))]
+        if anything_else in symbols:
+            sets.append(complement(char_set("".join(explicit))))
+        out[key] = chars(*(rg for s in sets for rg in s.ranges))
+    return out
+
+
+def _live_states(fsm: FSM) -> set:
+    forward = defaultdict(set)
+    for state, row in fsm.map.items():
+        for target in row.values():
+            forward[state].add(target)
+    reachable, todo = {fsm.initial}, [fsm.initial]
+    while todo:
+        for target in forward[todo.pop()] - reachable:
+            reachable.add(target)
+            todo.append(target)
+    backward = defaultdict(set)
+    for state in reachable:
+        for target in forward[state]:
+            backward[target].add(state)
+    live, todo = set(fsm.finals & reachable), list(fsm.finals & reachable)
+    while todo:
+        for source in backward[todo.pop()] - live:
+            live.add(source)
+            todo.append(source)
+    return live
+
+
+def dfa_edges(fsm: FSM) -> tuple[object, set, dict[object, dict[object, Chars]]]:
+    """(initial, finals, state -> target -> characters) over the live states of `fsm`."""
+    live = _live_states(fsm)
+    key_chars = _key_chars(fsm)
+    edges: dict[object, dict[object, Chars]] = {state: {} for state in live}
+    for state in live:
+        for key, target in fsm.map.get(state, {}).items():
+            if target in live:
+                edges[state][target] = alt(edges[state].get(target, NOTHING), key_chars[key])
+    return fsm.initial, set(fsm.finals) & live, edges
+
+
+def regex_size(r: Regex) -> int:
+    """Number of nodes in the tree: a proxy for the rendered length."""
+    if isinstance(r, Chars):
+        return 1
+    if isinstance(r, Repeat):
+        return 1 + regex_size(r.item)
+    return 1 + sum(regex_size(x) for x in r.items)
+
+
+def from_fsm(fsm: FSM, max_size: int = DEFAULT_MAX_SIZE) -> Regex:
+    """A regex for the language of `fsm`, by state elimination; TooComplex past `max_size` nodes."""
+    fsm = fsm.reduce()
+    live = _live_states(fsm)
+    if fsm.initial not in live:
+        return NOTHING
+    if len(live) > MAX_STATES:
+        raise TooComplex(f"the combined language needs a DFA of {len(live)} states")
+    key_chars = _key_chars(fsm)
+    start, end = object(), object()
+    edges: dict[tuple, Regex] = {(start, fsm.initial): EMPTY}
+    for state in live:
+        for key, target in fsm.map.get(state, {}).items():
+            if target in live:
+                edges[(state, target)] = alt(edges.get((state, target), NOTHING), key_chars[key])
+        if state in fsm.finals:
+            edges[(state, end)] = EMPTY
+    remaining = set(live)
+    while remaining:
+        state = min(remaining, key=lambda s: _cost(edges, s))
+        remaining.discard(state)
+        _eliminate(edges, state, max_size)
+    return edges.get((start, end), NOTHING)
+
+
+def _cost(edges: dict[tuple, Regex], state: object) -> int:
+    ins = sum(1 for p, q in edges if q is state and p is not state)
+    outs = sum(1 for p, q in edges if p is state and q is not state)
+    return ins * outs
+
+
+def _eliminate(edges: dict[tuple, Regex], state: object, max_size: int) -> None:
+    loop = repeat(edges.pop((state, state), NOTHING), 0, None)
+    ins = [(p, edges.pop((p, q))) for (p, q) in list(edges) if q is state]
+    outs = [(q, edges.pop((p, q))) for (p, q) in list(edges) if p is state]
+    for p, into in ins:
+        for q, out in outs:
+            joined = alt(edges.get((p, q), NOTHING), _factor(into, loop, out))
+            if regex_size(joined) > max_size:
+                raise TooComplex(f"the combined language needs a regex of over {max_size} nodes")
+            edges[(p, q)] = joined
+
+
+def _factor(into: Regex, loop: Regex, out: Regex) -> Regex:
+    """into loop* out, folding `x x*` into `x+`."""
+    if loop != EMPTY and isinstance(loop, Repeat) and into == loop.item:
+        return seq(repeat(into, 1, None), out)
+    if loop != EMPTY and isinstance(loop, Repeat) and out == loop.item:
+        return seq(into, repeat(out, 1, None))
+    return seq(into, loop, out)
+
