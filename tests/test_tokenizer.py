@@ -5,10 +5,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from a3agent.errors import ModelNotFound, NotCachedLocally
+from a3agent.home import a3agent_home, build_atomically
 from a3agent.model.tokenizer import (
     A_SERIES_SPECIALS,
-    a3agent_home,
-    build_atomically,
     encode_untrusted,
     offline_tokenizer,
     resolve_checkpoint,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from a3agent.model.tokenizer import a3agent_home
+from a3agent.home import a3agent_home
 
 __all__ = ["history_file", "SessionFolder"]
 

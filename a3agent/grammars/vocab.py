@@ -26,13 +26,9 @@ from typing import Any
 import numpy as np
 
 from a3agent.errors import VocabularyError
+from a3agent.home import a3agent_home
 
-__all__ = ["Vocabulary", "vocabulary_for", "a3agent_home"]
-
-
-def a3agent_home() -> Path:
-    """Where a3agent caches what it builds (`A3AGENT_HOME`, default `~/.cache/a3agent`)."""
-    return Path(os.environ.get("A3AGENT_HOME") or Path.home() / ".cache" / "a3agent")
+__all__ = ["Vocabulary", "vocabulary_for"]
 
 
 @dataclass(eq=False)

@@ -15,7 +15,8 @@ from transformers import GenerationConfig, MistralConfig
 from transformers.models.qwen3_vl.configuration_qwen3_vl import Qwen3VLVisionConfig
 
 from a3agent.model.template import default_template
-from a3agent.model.tokenizer import a3agent_home, build_atomically, offline_tokenizer
+from a3agent.home import a3agent_home, build_atomically
+from a3agent.model.tokenizer import offline_tokenizer
 
 __all__ = ["build_tiny_model", "tiny_checkpoint", "tiny_config"]
 

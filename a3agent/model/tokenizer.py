@@ -19,20 +19,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
 from a3agent.errors import ModelNotFound, NotCachedLocally
 
+from a3agent.home import a3agent_home, build_atomically
+
 __all__ = [
     "A_SERIES_SPECIALS",
     "CHATML_MARKERS",
-    "a3agent_home",
-    "build_atomically",
     "encode_untrusted",
     "load_tokenizer",
     "offline_tokenizer",
@@ -61,31 +58,6 @@ CHATML_MARKERS = ("<|im_start|>", "<|im_end|>")
 _STOP_STRINGS = ("<|im_end|>", "</s>")
 _OFFLINE_DIR = "tokenizers/a-series-tekken-v1"
 _TEKKEN_FIRST_RENAMED_SLOT = 14
-
-
-def a3agent_home() -> Path:
-    """Where a3agent caches what it builds: `$A3AGENT_HOME`, else `~/.cache/a3agent`."""
-    return Path(os.environ.get("A3AGENT_HOME") or Path.home() / ".cache" / "a3agent")
-
-
-def build_atomically(dest: Path, build: Callable[[Path], None]) -> Path:
-    """Run `build(tmp)` in a temporary sibling folder, then rename it to `dest`.
-
-    A failed or interrupted build leaves nothing at `dest`; a concurrent winner's build is kept.
-    """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
-    try:
-        build(tmp)
-        tmp.chmod(0o755)
-        try:
-            os.replace(tmp, dest)
-        except OSError:
-            if not dest.is_dir():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return dest
 
 
 def offline_tokenizer() -> PreTrainedTokenizerFast:
