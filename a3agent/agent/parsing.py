@@ -7,7 +7,8 @@ call belongs) becomes a `MalformedCall` whose message goes back to the model as 
 Dialects (DESIGN.md):
 - `hermes-json`: `<tool_call>\\n{"name": ..., "arguments": {...}}\\n</tool_call>`
 - `qwen3-xml`: `<tool_call>\\n<function=NAME>\\n<parameter=KEY>\\nVALUE\\n</parameter>\\n</function>\\n</tool_call>`;
-  a VALUE is raw text where the parameter's schema admits only strings, JSON otherwise.
+  a VALUE is raw text where the parameter admits only strings; otherwise JSON, or raw text
+  read as a string where the schema also admits strings (as the grammar allows).
 
 Not handled here: validating arguments against the schema (the toolbox does, before invoking), and
 streaming (`streaming.py`).
