@@ -15,9 +15,10 @@ grammar builders never emit them).
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import interegular
 import numpy as np
@@ -25,10 +26,12 @@ from interegular.fsm import anything_else
 
 from a3agent.errors import MalformedGrammar
 
-__all__ = ["ByteDFA", "regex_dfa", "literal_dfa", "without_substrings"]
+__all__ = ["ByteDFA", "regex_dfa", "literal_dfa", "table_dfa", "without_substrings"]
 
 DEAD = -1
 _MAX_CHAR = 0x10FFFF
+_MAX_SIGNED_STATES = 512
+"""Sub-automata larger than this get no signature (compared by identity only)."""
 
 
 @dataclass(eq=False)
@@ -49,6 +52,50 @@ class ByteDFA:
     @property
     def n_states(self) -> int:
         return len(self.accept)
+
+    @cached_property
+    def acyclic(self) -> bool:
+        """True if the language is finite (no state is on a cycle)."""
+        targets = [np.unique(row[row >= 0]).tolist() for row in self.trans]
+        indegree = np.zeros(self.n_states, dtype=np.int64)
+        for ts in targets:
+            indegree[ts] += 1
+        ready = [s for s in range(self.n_states) if indegree[s] == 0]
+        done = 0
+        while ready:
+            s = ready.pop()
+            done += 1
+            for t in targets[s]:
+                indegree[t] -= 1
+                if indegree[t] == 0:
+                    ready.append(t)
+        return done == self.n_states
+
+    def signature(self, state: int) -> bytes | None:
+        """A digest equal for two states (of any DFAs) iff the automata reachable from them are
+        the same, by canonical numbering (breadth first, successors in byte order); None when that
+        automaton is too large to be worth comparing. Memoised."""
+        memo = self.__dict__.setdefault("_signatures", {})
+        if state in memo:
+            return memo[state]
+        successors = self.__dict__.get("_successors")
+        if successors is None:
+            successors = self._successors = [list(dict.fromkeys(row[row >= 0].tolist())) for row in self.trans]
+        order, number = [state], {state: 0}
+        for s in order:
+            for t in successors[s]:
+                if t not in number:
+                    if len(order) >= _MAX_SIGNED_STATES:
+                        memo[state] = None
+                        return None
+                    number[t] = len(order)
+                    order.append(t)
+        remap = np.full(self.n_states + 1, DEAD, dtype=np.int32)
+        remap[order] = np.arange(len(order), dtype=np.int32)
+        canonical = remap[self.trans[order]]  # DEAD indexes the last slot: stays DEAD
+        digest = hashlib.blake2b(canonical.tobytes() + self.accept[order].tobytes(), digest_size=16).digest()
+        memo[state] = digest
+        return digest
 
     def shortest_from(self, state: int) -> bytes:
         """The shortest byte string leading from `state` to acceptance."""
@@ -71,20 +118,18 @@ class ByteDFA:
 
 
 def _distances(trans: np.ndarray, accept: np.ndarray) -> np.ndarray:
-    n = len(accept)
-    dist = np.full(n, np.iinfo(np.int32).max, dtype=np.int64)
-    preds: list[list[int]] = [[] for _ in range(n)]
-    src, _ = np.nonzero(trans >= 0)
-    for s, t in zip(src.tolist(), trans[trans >= 0].tolist()):
-        preds[t].append(s)
-    queue = deque(np.flatnonzero(accept).tolist())
-    dist[list(queue)] = 0
-    while queue:
-        t = queue.popleft()
-        for s in preds[t]:
-            if dist[s] > dist[t] + 1:
-                dist[s] = dist[t] + 1
-                queue.append(s)
+    """Fewest bytes from each state to acceptance (int32 max: never), one BFS level at a time."""
+    dist = np.full(len(accept), np.iinfo(np.int32).max, dtype=np.int64)
+    dist[accept] = 0
+    frontier = accept.copy()
+    level = 0
+    padded = np.append(frontier, False)
+    while frontier.any():
+        level += 1
+        padded[:-1] = frontier
+        reaches = padded[trans].any(axis=1)  # DEAD (-1) indexes the padding: False
+        frontier = reaches & (dist > level)
+        dist[frontier] = level
     return dist
 
 
@@ -94,9 +139,10 @@ def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.nda
     Fewer states means fewer token tables to compute: a JSON string body otherwise comes out of
     interegular as four states with identical futures.
     """
+    columns = np.unique(trans.T, axis=0).T  # one column per class of bytes that act alike
     classes = accept.astype(np.int64)
     while True:
-        targets = np.where(trans >= 0, classes[np.maximum(trans, 0)], -1)
+        targets = np.where(columns >= 0, classes[np.maximum(columns, 0)], -1)
         signature = np.concatenate([classes[:, None], targets], axis=1)
         _, refined = np.unique(signature, axis=0, return_inverse=True)
         refined = refined.ravel()
@@ -115,21 +161,21 @@ def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.nda
     return new_trans, accept[first]
 
 
-def _trim(trans: np.ndarray, accept: np.ndarray, start: int = 0) -> ByteDFA:
-    """Keep states reachable from `start` that can reach acceptance, minimise; start = 0."""
+def table_dfa(trans: np.ndarray, accept: np.ndarray, start: int = 0) -> ByteDFA:
+    """A DFA from a transition table: keep the states reachable from `start` that can reach
+    acceptance, and minimise (start becomes 0)."""
     dist = _distances(trans, accept)
     live = dist < np.iinfo(np.int32).max
     if not live[start]:
         raise MalformedGrammar("a terminal matches nothing (its automaton has no accepting path)")
-    order, seen = [start], {start}
-    i = 0
-    while i < len(order):
-        row = trans[order[i]]
-        for t in np.unique(row[row >= 0]).tolist():
-            if live[t] and t not in seen:
-                seen.add(t)
-                order.append(t)
-        i += 1
+    reached = np.zeros(len(accept) + 1, dtype=bool)  # the last slot absorbs DEAD
+    reached[start] = True
+    frontier = np.array([start])
+    while len(frontier):
+        targets = np.unique(trans[frontier])
+        frontier = targets[~reached[targets] & np.append(live, False)[targets]]
+        reached[frontier] = True
+    order = [start] + [s for s in np.flatnonzero(reached[:-1]).tolist() if s != start]
     remap = np.full(len(accept) + 1, DEAD, dtype=np.int32)
     remap[np.array(order)] = np.arange(len(order), dtype=np.int32)
     sub = trans[np.array(order)]
@@ -251,7 +297,7 @@ def _from_char_fsm(fsm: interegular.FSM) -> ByteDFA:
                 tail = tails[key] = new_state(False)
                 pending.append((tail, [(seq[1:], t) for seq, t in here]))
             rows[state][a:b] = tail
-    return _trim(np.stack(rows), np.array(accept, dtype=bool))
+    return table_dfa(np.stack(rows), np.array(accept, dtype=bool))
 
 
 def _inline_unicode_escapes(pattern: str) -> str:
@@ -356,4 +402,4 @@ def without_substrings(dfa: ByteDFA, words: tuple[bytes, ...]) -> ByteDFA:
         rows.append(row)
         i += 1
     accept = np.array([bool(dfa.accept[s]) for s, _ in order])
-    return _trim(np.stack(rows), accept)
+    return table_dfa(np.stack(rows), accept)

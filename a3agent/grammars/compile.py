@@ -1,9 +1,11 @@
 """Compile grammar text into a `Grammar` over a tokenizer's vocabulary, with a compile cache.
 
-The pipeline: lark loads the text and computes LALR(1) (`lr.py`); each terminal's regex becomes a
-byte DFA (`automata.py`, cached across grammars), with special-token spellings cut out of ordinary
-terminals where asked; a literal equal to a special token's text becomes that token id. Compiling
-the same text for the same vocabulary twice returns the same immutable `Grammar`.
+The pipeline: lark loads the text; each terminal's regex becomes a byte DFA (`automata.py`, cached
+across grammars), with special-token spellings cut out of ordinary terminals where asked; a
+literal equal to a special token's text becomes that token id; regular nonterminals made of short
+terminals are fused into one terminal each (`fusion.py`); then LALR(1) over what is left
+(`lr.py`). Compiling the same text for the same vocabulary twice returns the same immutable
+`Grammar`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from a3agent.grammars.grammar import Grammar
 from a3agent.grammars.json_schema import schema_to_grammar
 from a3agent.grammars.thinking import Thinking
 from a3agent.grammars.turn import TurnOptions, turn_grammar
-from a3agent.grammars.lr import LRTable
+from a3agent.grammars.fusion import fuse_regular_rules
+from a3agent.grammars.lr import LRTable, load_rules
 from a3agent.grammars.vocab import vocabulary_for
 
 
@@ -44,12 +47,12 @@ def compile_grammar(
     if grammar is not None:
         _CACHE.move_to_end(key)
         return grammar
-    table = LRTable.from_lark(text)
+    terminals, rules = load_rules(text)
     forbidden = tuple(sorted(s.encode() for s in forbid_special_text))
     dfas: dict[str, ByteDFA] = {}
     specials: dict[str, int] = {}
-    for name, definition in table.terminals.items():
-        pattern = definition.pattern
+    for definition in terminals:
+        name, pattern = definition.name, definition.pattern
         if pattern.flags:
             raise MalformedGrammar(f"terminal {name}: regex flags {sorted(pattern.flags)} are not supported")
         if isinstance(pattern, PatternStr) and pattern.value in vocab.specials:
@@ -60,6 +63,11 @@ def compile_grammar(
         else:
             dfa = regex_dfa(pattern.value)
         dfas[name] = without_substrings(dfa, forbidden) if forbidden else dfa
+    rules, fused = fuse_regular_rules(rules, dfas)
+    dfas.update((name, without_substrings(dfa, forbidden) if forbidden else dfa) for name, dfa in fused.items())
+    table = LRTable.from_rules(rules)
+    dfas = {name: dfa for name, dfa in dfas.items() if name in table.terminals}
+    specials = {name: token for name, token in specials.items() if name in table.terminals}
     grammar = Grammar(text, table, dfas, specials, vocab, thinking)
     _CACHE[key] = grammar
     if len(_CACHE) > _CACHE_SIZE:

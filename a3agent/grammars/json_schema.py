@@ -38,7 +38,7 @@ from a3agent.grammars.char_regex import (
     seq,
     to_pattern,
 )
-from a3agent.grammars.json_text import encode_json, json_chars, json_literal, json_string
+from a3agent.grammars.json_text import encode_json, json_char_spellings, json_literal, json_string
 from a3agent.grammars.lark_text import RuleNames, lark_string, linear_rules, load_lark, terminal_text
 from a3agent.grammars.number_text import INTEGER_TEXT, NUMBER_TEXT, numeric_language
 from a3agent.grammars.regular import TooComplex, dfa_edges, everything_but, from_fsm, intersect, to_fsm
@@ -217,7 +217,11 @@ class _Compiler:
             if state in finals and row == {state: ANY_CHAR}:
                 moves[state] = [(tail, end)]
                 continue
-            moves[state] = [(self.owner.terminal(json_chars(c), hint + "_char"), t) for t, c in row.items()]
+            moves[state] = [
+                (self.owner.terminal(spelling, hint + "_char"), t)
+                for t, c in row.items()
+                for spelling in json_char_spellings(c)
+            ]
             if state in finals:
                 moves[state].append((lark_string('"'), end))
         body = linear_rules(initial, moves, {end}, hint, self.owner.names, self.owner.rules)

@@ -33,7 +33,7 @@ from a3agent.grammars.char_regex import (
 )
 from a3agent.grammars.digit_ranges import fixed_width_range
 
-__all__ = ["json_chars", "encode_json", "json_string", "json_literal", "ANY_JSON_STRING"]
+__all__ = ["json_chars", "json_char_spellings", "encode_json", "json_string", "json_literal", "ANY_JSON_STRING"]
 
 _SHORT_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
 _RAW_OK = chars((0x20, 0x21), (0x23, 0x5B), (0x5D, 0x10FFFF))
@@ -67,15 +67,24 @@ def _surrogate_pairs(lo: int, hi: int) -> Regex:
 @cache
 def json_chars(c: Chars) -> Regex:
     """One decoded character of `c`, in any of its JSON spellings. Example: `json_chars(char_set("a"))`."""
+    return alt(*json_char_spellings(c))
+
+
+@cache
+def json_char_spellings(c: Chars) -> tuple[Regex, ...]:
+    """`json_chars(c)` as its separate alternatives: raw characters, short escapes, `\\uXXXX`,
+    surrogate pairs (the escape parts of most character sets are the same regex, so a grammar
+    can share their terminals)."""
     short = "".join(letter for ch, letter in _SHORT_ESCAPES.items() if ord(ch) in c)
     bmp = intersect_chars(c, _BMP_ESCAPABLE)
     astral = intersect_chars(c, _ASTRAL)
-    return alt(
+    parts = [
         intersect_chars(c, _RAW_OK),
         seq(literal("\\"), char_set(short)) if short else alt(),
         seq(literal("\\u"), alt(*(_hex4(lo, hi) for lo, hi in bmp.ranges))) if bmp.ranges else alt(),
         *(_surrogate_pairs(lo, hi) for lo, hi in astral.ranges),
-    )
+    ]
+    return tuple(part for part in parts if part not in (alt(), Chars(())))
 
 
 def encode_json(r: Regex) -> Regex:

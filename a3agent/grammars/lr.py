@@ -19,17 +19,30 @@ from dataclasses import dataclass
 
 from lark.exceptions import LarkError
 from lark.load_grammar import load_grammar
-from lark.lexer import PatternStr, TerminalDef
+from lark.grammar import Rule
+from lark.lexer import TerminalDef
 from lark.parsers.lalr_analysis import LALR_Analyzer
 from lark.common import ParserConf
 
 from a3agent.errors import MalformedGrammar
 
-__all__ = ["LRTable", "Stack", "END"]
+__all__ = ["LRTable", "Stack", "END", "load_rules"]
 
 Stack = tuple[int, ...]
 END = "$END"
 _MAX_REDUCTIONS = 10_000
+
+
+def load_rules(text: str) -> tuple[list[TerminalDef], list[Rule]]:
+    """lark's terminal definitions and BNF rules for grammar `text` (start rule `start`)."""
+    try:
+        grammar, _ = load_grammar(text, "<grammar>", [], False)
+        terminals, rules, ignore = grammar.compile(["start"], set())
+    except LarkError as e:
+        raise MalformedGrammar(f"the grammar does not load in lark: {e}") from e
+    if ignore:
+        raise MalformedGrammar("%ignore is not supported: write whitespace into the grammar explicitly")
+    return terminals, rules
 
 
 @dataclass(frozen=True)
@@ -39,13 +52,12 @@ class _Reduce:
 
 
 class LRTable:
-    """Shift/reduce/goto tables, with conflicts kept, and the terminal definitions.
+    """Shift/reduce/goto tables, with conflicts kept.
 
     Example: `table = LRTable.from_lark('start: "a" "b"'); table.feed(table.initial, 'A')`.
     """
 
-    def __init__(self, terminals: list[TerminalDef], shifts, reduces, gotos, end_state: int) -> None:
-        self.terminals = {t.name: t for t in terminals}
+    def __init__(self, shifts, reduces, gotos, end_state: int) -> None:
         self._shifts: list[dict[str, int]] = shifts
         self._reduces: list[dict[str, tuple[_Reduce, ...]]] = reduces
         self._gotos: list[dict[str, int]] = gotos
@@ -53,26 +65,25 @@ class LRTable:
         self._feed_memo: dict[tuple[Stack, str], tuple[Stack, ...]] = {}
         self._expected_memo: dict[int, tuple[str, ...]] = {}
         self.initial: Stack = (0,)
+        self.terminals: frozenset[str] = frozenset(t for row in shifts + reduces for t in row) - {END}
+        """Every terminal some state has an action for."""
 
     @classmethod
     def from_lark(cls, text: str) -> LRTable:
         """Load grammar text with lark and keep every LALR action."""
-        try:
-            grammar, _ = load_grammar(text, "<grammar>", [], False)
-            terminals, rules, ignore = grammar.compile(["start"], set())
-        except LarkError as e:
-            raise MalformedGrammar(f"the grammar does not load in lark: {e}") from e
-        if ignore:
-            raise MalformedGrammar("%ignore is not supported: write whitespace into the grammar explicitly")
-        analyzer = LALR_Analyzer(ParserConf(rules, None, ["start"]))
-        analyzer.compute_lr0_states()
-        analyzer.compute_reads_relations()
-        analyzer.compute_includes_lookback()
-        analyzer.compute_lookaheads()
-        return cls._from_itemsets(analyzer, terminals)
+        return cls.from_rules(load_rules(text)[1])
 
     @classmethod
-    def _from_itemsets(cls, analyzer: LALR_Analyzer, terminals: list[TerminalDef]) -> LRTable:
+    def from_rules(cls, rules: list[Rule]) -> LRTable:
+        """The tables of lark BNF rules (start symbol `start`), every LALR action kept."""
+        try:
+            analyzer = LALR_Analyzer(ParserConf(rules, None, ["start"]))
+            analyzer.compute_lr0_states()
+            analyzer.compute_reads_relations()
+            analyzer.compute_includes_lookback()
+            analyzer.compute_lookaheads()
+        except LarkError as e:
+            raise MalformedGrammar(f"the grammar cannot be analysed: {e}") from e
         root = analyzer.lr0_start_states["start"]
         itemsets = [root] + [s for s in analyzer.lr0_itemsets if s is not root]
         index = {id(s): i for i, s in enumerate(itemsets)}
@@ -89,8 +100,7 @@ class LRTable:
             )
             if any(rp.is_satisfied and rp.rule.origin.name == "$root_start" for rp in s.closure):
                 end_state = index[id(s)]
-        used = {t for row in shifts for t in row} | {t for row in reduces for t in row}
-        return cls([t for t in terminals if t.name in used], shifts, reduces, gotos, end_state)
+        return cls(shifts, reduces, gotos, end_state)
 
     def feed(self, stack: Stack, terminal: str) -> tuple[Stack, ...]:
         """Every stack after reading `terminal` (reductions first, then the shift); () if none."""
@@ -136,7 +146,3 @@ class LRTable:
             names = set(self._shifts[top]) | set(self._reduces[top])
             out = self._expected_memo[top] = tuple(sorted(n for n in names if n != END))
         return out
-
-    def is_literal(self, name: str) -> bool:
-        return isinstance(self.terminals[name].pattern, PatternStr)
-
