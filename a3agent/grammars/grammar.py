@@ -10,12 +10,18 @@ How the engine works (the whole design in one place):
 - **Bytes.** `step(config, byte)` is the one transition everything else is defined by: a token is
   legal iff stepping through its bytes never empties the configuration. Special tokens are not
   bytes: a special id is legal iff a boundary stack can shift the literal terminal it stands for.
+- **Terminals are as large as the grammar allows.** At compile time, regular nonterminals made of
+  short terminals (keys other than the declared names, bounded numbers) are fused into one
+  terminal each (`fusion.py`), so tokens rarely cross a terminal end.
 - **Masks.** For each hypothesis, the precomputed `TokenTable` of its DFA state gives the tokens
-  read entirely inside the terminal (no parser question) and a trie of the suffixes of tokens
-  that end the terminal midway; only that trie is walked with `step`. From a boundary, the same
-  is done for the start state of each terminal the stack can shift. The result is cached per
-  configuration (the same few configurations recur all along a JSON document) in a bounded LRU
-  shared by every matcher of this grammar.
+  read entirely inside the terminal (no parser question) and the tokens that end the terminal
+  midway, by first suffix byte; only the suffixes whose first byte can follow are walked with
+  `step` (in Python with shared prefixes when they are few, vectorised when many). From a
+  boundary, the same is done for the start state of each terminal the stack can shift. Tables
+  are shared across grammars by sub-automaton signature (`token_table.py`); split results are
+  cached per (stack, terminal, state); whole masks per configuration (the same few
+  configurations recur all along a JSON document) in a bounded LRU shared by every matcher of
+  this grammar.
 - **Forced text.** Where only one byte (or one special) can follow, it is forced; runs of forced
   bytes are tokenised greedily for the decode loop's fast-forward.
 - **Completion.** The fewest bytes to finish: DFA distance to acceptance for the terminal in
@@ -49,6 +55,8 @@ Piece = bytes | int
 
 _MASK_CACHE_SIZE = 4096
 _STEP_CACHE_SIZE = 200_000
+_SMALL_WALK = 512
+"""Split rows up to which a suffix walk runs in Python rather than vectorised."""
 
 
 class Grammar:
@@ -200,16 +208,49 @@ class Grammar:
                 mask[ids] = True
 
     def _split_tokens(self, table: TokenTable, stack: Stack, term: str) -> np.ndarray:
-        """Ids of the split tokens whose suffix is viable once `term` ends on `stack`."""
+        """Ids of the split tokens whose suffix is viable once `term` ends on `stack`.
+
+        Only the ranges whose first suffix byte can follow are walked: a few dozen rows, as a
+        rule, walked in Python with shared prefixes; many rows go to the vectorised walk.
+        """
         after = frozenset((s, None, 0) for s in self.table.feed(stack, term))
-        found = []
+        groups = []
         if after:
             for byte, (a, b) in table.split_ranges.items():
                 first = self.step(after, byte)
                 if first:
-                    rows = self._walk_rows(first, table.split_rows[a:b], table.split_pos[a:b] + 1)
-                    found.append(self.vocab.ids[rows])
-        return np.concatenate(found) if found else np.zeros(0, np.int64)
+                    groups.append((first, table.split_rows[a:b], table.split_pos[a:b] + 1))
+        if not groups:
+            return np.zeros(0, np.int64)
+        if sum(len(rows) for _, rows, _ in groups) <= _SMALL_WALK:
+            return self.vocab.ids[self._walk_small(groups)]
+        return self.vocab.ids[np.concatenate([self._walk_rows(*group) for group in groups])]
+
+    def _walk_small(self, groups: list[tuple[Config, np.ndarray, np.ndarray]]) -> list[int]:
+        """Vocabulary rows whose bytes from `pos` on are viable from their group's configuration:
+        the suffixes in sorted order, each resuming from the longest prefix it shares with the
+        one before (a trie walk without building the trie)."""
+        viable = []
+        token_bytes, ids = self.vocab.token_bytes, self.vocab.ids
+        for config, rows, pos in groups:
+            suffixes = sorted((token_bytes[ids[r]][p:], r) for r, p in zip(rows.tolist(), pos.tolist()))
+            path = [config]  # path[k]: the configuration after k bytes of `prev` (empty: dead)
+            prev = b""
+            for suffix, row in suffixes:
+                k, limit = 0, min(len(prev), len(suffix), len(path) - 1)
+                while k < limit and prev[k] == suffix[k]:
+                    k += 1
+                del path[k + 1 :]
+                here = path[k]
+                for b in suffix[k:]:
+                    if not here:
+                        break
+                    here = self.step(here, b)
+                    path.append(here)
+                if here and len(path) == len(suffix) + 1:
+                    viable.append(row)
+                prev = suffix
+        return viable
 
     def _walk_rows(self, config: Config, rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
         """Vocabulary rows whose bytes from `pos` on are viable from `config`.

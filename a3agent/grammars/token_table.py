@@ -9,14 +9,20 @@ For a terminal DFA in state `s`, each ordinary token either
 Splits are kept as (vocabulary row, split position) arrays sorted by the first byte of the
 suffix: the parser side of a mask first asks which of those (at most 256) bytes can follow the
 terminal at all, and only walks the matching ranges (`Grammar._walk_rows`). After `,` that skips
-the 74k Tekken tokens that start with a space and go on with a word. The walk over the vocabulary is vectorised with numpy, one byte column at a time, over
-the rows whose first byte the state allows: a few ms for a dense state (a JSON string body), well
-under one for a literal. Tables are computed on first use and kept on the DFA object, which is
-shared by every grammar that uses the same terminal regex.
+the 74k Tekken tokens that start with a space and go on with a word.
+
+A table is assembled from *slices*, one per first byte `b`: the fate of the tokens starting with
+`b`, which depends only on the automaton reachable from `trans[s, b]`. Slices are cached by a
+canonical signature of that sub-automaton, so they are shared across states and across DFAs:
+the "any other key" state of a fused key terminal, a string value's body and the generic STRING
+terminal all reach the same string-body automaton, and its 128k-token slices are computed once
+per process. Computing a slice is a numpy walk, one byte column at a time, over the tokens that
+start with `b`. Whole tables are cached the same way.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,6 +33,8 @@ from a3agent.grammars.vocab import Vocabulary
 __all__ = ["TokenTable", "token_table"]
 
 _DENSE = 1 / 16
+_SLICE_CACHE_SIZE = 50_000
+_TABLE_CACHE_SIZE = 1_000
 
 
 @dataclass(eq=False)
@@ -34,6 +42,7 @@ class TokenTable:
     """Inside tokens (as ids, and as a bool mask when dense) and the splits by first suffix byte."""
 
     inside_ids: np.ndarray
+    """Ids of the inside tokens (empty when `inside_mask` holds them)."""
     inside_mask: np.ndarray | None
     split_rows: np.ndarray
     """Vocabulary rows of split tokens, sorted by the first byte after the split."""
@@ -50,24 +59,31 @@ class TokenTable:
             mask[self.inside_ids] = True
 
 
-def _candidate_rows(vocab: Vocabulary, first: np.ndarray) -> np.ndarray:
-    allowed = np.flatnonzero(first >= 0)
-    starts, ends = vocab.first_byte_start[allowed], vocab.first_byte_start[allowed + 1]
-    if len(allowed) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return np.concatenate([np.arange(a, b) for a, b in zip(starts, ends) if b > a] or [np.zeros(0, np.int64)])
+@dataclass(eq=False)
+class _Slice:
+    inside_rows: np.ndarray
+    split_rows: np.ndarray
+    split_pos: np.ndarray
 
 
-def _compute(vocab: Vocabulary, dfa: ByteDFA, state: int) -> TokenTable:
-    rows = _candidate_rows(vocab, dfa.trans[state])
-    st = dfa.trans[state, vocab.matrix[rows, 0]]
+_SLICES: OrderedDict[tuple, _Slice] = OrderedDict()
+_TABLES: OrderedDict[tuple, TokenTable] = OrderedDict()
+
+
+def _remember(cache: dict, key: tuple, value, size: int) -> None:
+    """Store; the shared (ordered) caches drop their least recently used entry when full."""
+    cache[key] = value
+    if isinstance(cache, OrderedDict) and len(cache) > size:
+        cache.popitem(last=False)
+
+
+def _walk(vocab: Vocabulary, dfa: ByteDFA, rows: np.ndarray, st: np.ndarray, pos: int) -> _Slice:
+    """Run `rows` (already in states `st` after `pos` bytes) to their fates."""
     inside: list[np.ndarray] = []
     split_rows: list[np.ndarray] = []
     split_pos: list[np.ndarray] = []
-    pos = 1
     while len(rows):
-        lens = vocab.lengths[rows]
-        longer = lens > pos
+        longer = vocab.lengths[rows] > pos
         at_split = dfa.accept[st] & longer
         if at_split.any():
             split_rows.append(rows[at_split])
@@ -80,14 +96,44 @@ def _compute(vocab: Vocabulary, dfa: ByteDFA, state: int) -> TokenTable:
         alive = nxt >= 0
         rows, st = rows[alive], nxt[alive]
         pos += 1
-    inside_ids = np.sort(vocab.ids[np.concatenate(inside)]) if inside else np.zeros(0, np.int32)
+    empty = np.zeros(0, np.int64)
+    return _Slice(
+        np.concatenate(inside) if inside else empty,
+        np.concatenate(split_rows) if split_rows else empty,
+        np.concatenate(split_pos) if split_pos else empty,
+    )
+
+
+def _slice(vocab: Vocabulary, dfa: ByteDFA, byte: int, target: int) -> _Slice:
+    """The fate of the tokens that start with `byte`, which leads to state `target`."""
+    digest = dfa.signature(target)
+    key = (vocab.fingerprint, byte, digest if digest is not None else target)
+    cache = _SLICES if digest is not None else dfa.__dict__.setdefault("_private_slices", {})
+    found = cache.get(key)
+    if found is None:
+        rows = np.arange(vocab.first_byte_start[byte], vocab.first_byte_start[byte + 1], dtype=np.int64)
+        found = _walk(vocab, dfa, rows, np.full(len(rows), target, dtype=np.int32), 1)
+        _remember(cache, key, found, _SLICE_CACHE_SIZE)
+    elif cache is _SLICES:
+        _SLICES.move_to_end(key)
+    return found
+
+
+def _compute(vocab: Vocabulary, dfa: ByteDFA, state: int) -> TokenTable:
+    row = dfa.trans[state]
+    slices = [_slice(vocab, dfa, b, int(row[b])) for b in np.flatnonzero(row >= 0).tolist()]
+    inside = [s.inside_rows for s in slices if len(s.inside_rows)]
+    inside_ids = vocab.ids[np.concatenate(inside)] if inside else np.zeros(0, np.int32)
     mask = None
     if len(inside_ids) > vocab.size * _DENSE:
         mask = np.zeros(vocab.size, dtype=bool)
         mask[inside_ids] = True
-    if not split_rows:
+        inside_ids = np.zeros(0, np.int32)
+    split = [s for s in slices if len(s.split_rows)]
+    if not split:
         return TokenTable(inside_ids, mask, np.zeros(0, np.int64), np.zeros(0, np.int64))
-    rows, pos = np.concatenate(split_rows), np.concatenate(split_pos)
+    rows = np.concatenate([s.split_rows for s in split])
+    pos = np.concatenate([s.split_pos for s in split])
     first = vocab.matrix[rows, pos]
     order = np.argsort(first, kind="stable")
     rows, pos, first = rows[order], pos[order], first[order]
@@ -100,9 +146,13 @@ def _compute(vocab: Vocabulary, dfa: ByteDFA, state: int) -> TokenTable:
 
 def token_table(vocab: Vocabulary, dfa: ByteDFA, state: int) -> TokenTable:
     """The (cached) table of `dfa` in `state` over `vocab`."""
-    cache = dfa.__dict__.setdefault("_tables", {})
-    key = (vocab.fingerprint, state)
+    digest = dfa.signature(state)
+    key = (vocab.fingerprint, digest if digest is not None else state)
+    cache = _TABLES if digest is not None else dfa.__dict__.setdefault("_private_tables", {})
     table = cache.get(key)
     if table is None:
-        table = cache[key] = _compute(vocab, dfa, state)
+        table = _compute(vocab, dfa, state)
+        _remember(cache, key, table, _TABLE_CACHE_SIZE)
+    elif cache is _TABLES:
+        _TABLES.move_to_end(key)
     return table
