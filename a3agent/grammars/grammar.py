@@ -86,6 +86,7 @@ class Grammar:
         self._stack_costs: dict[Stack, tuple[int, tuple]] = {}
         self._completions: dict[Config, list[int]] = {}
         self._shiftables: dict[Stack, tuple[tuple[str, tuple[Stack, ...]], ...]] = {}
+        self._starts_memo: dict[Stack, dict[int, tuple[Hypothesis, ...]]] = {}
 
     def __repr__(self) -> str:
         return f"<Grammar: {len(self.dfas)} terminals, {len(self.special_terminals)} special>"
@@ -103,7 +104,7 @@ class Grammar:
         stack, term, state = hyp
         if term is None:
             yield stack
-        elif self.dfas[term].accept[state]:
+        elif self.dfas[term].accepting[state]:
             yield from self.table.feed(stack, term)
 
     def _shiftable(self, stack: Stack) -> tuple[tuple[str, tuple[Stack, ...]], ...]:
@@ -125,19 +126,31 @@ class Grammar:
         return out
 
     def _step(self, config: Config, byte: int) -> Iterator[Hypothesis]:
-        for hyp in config:
-            stack, term, state = hyp
-            if term is not None:
-                nxt = self.dfas[term].trans[state, byte]
-                if nxt >= 0:
-                    yield (stack, term, int(nxt))
-            for boundary in self._boundaries(hyp):
-                for term2, _ in self._shiftable(boundary):
-                    dfa = self.dfas.get(term2)
-                    if dfa is not None:
-                        nxt = dfa.trans[0, byte]
-                        if nxt >= 0:
-                            yield (boundary, term2, int(nxt))
+        for stack, term, state in config:
+            if term is None:
+                yield from self._starts(stack).get(byte, ())
+                continue
+            dfa = self.dfas[term]
+            nxt = dfa.rows[state][byte]
+            if nxt >= 0:
+                yield (stack, term, nxt)
+            if dfa.accepting[state]:
+                for boundary in self.table.feed(stack, term):
+                    yield from self._starts(boundary).get(byte, ())
+
+    def _starts(self, stack: Stack) -> dict[int, tuple[Hypothesis, ...]]:
+        """By first byte: the hypotheses that begin a terminal `stack` can shift (memoised)."""
+        out = self._starts_memo.get(stack)
+        if out is None:
+            by_byte: dict[int, list[Hypothesis]] = {}
+            for term, _ in self._shiftable(stack):
+                dfa = self.dfas.get(term)
+                if dfa is not None:
+                    row = dfa.rows[0]
+                    for b in dfa.next_bytes[0]:
+                        by_byte.setdefault(b, []).append((stack, term, row[b]))
+            out = self._starts_memo[stack] = {b: tuple(hyps) for b, hyps in by_byte.items()}
+        return out
 
     def step_special(self, config: Config, token_id: int) -> Config:
         """The configuration after a special token (empty: illegal here)."""
@@ -213,44 +226,51 @@ class Grammar:
         Only the ranges whose first suffix byte can follow are walked: a few dozen rows, as a
         rule, walked in Python with shared prefixes; many rows go to the vectorised walk.
         """
-        after = frozenset((s, None, 0) for s in self.table.feed(stack, term))
-        groups = []
-        if after:
-            for byte, (a, b) in table.split_ranges.items():
-                first = self.step(after, byte)
-                if first:
-                    groups.append((first, table.split_rows[a:b], table.split_pos[a:b] + 1))
-        if not groups:
+        stacks = self.table.feed(stack, term)
+        after = frozenset((s, None, 0) for s in stacks)
+        bytes_after = set().union(*(self._starts(s).keys() for s in stacks)).intersection(table.split_ranges)
+        if not bytes_after:
             return np.zeros(0, np.int64)
-        if sum(len(rows) for _, rows, _ in groups) <= _SMALL_WALK:
-            return self.vocab.ids[self._walk_small(groups)]
-        return self.vocab.ids[np.concatenate([self._walk_rows(*group) for group in groups])]
+        if sum(table.split_ranges[b][1] - table.split_ranges[b][0] for b in bytes_after) <= _SMALL_WALK:
+            return np.array(self._walk_small([(self.step(after, b), table.suffix_plan(b, self.vocab)) for b in bytes_after]))
+        found = []
+        for byte in bytes_after:
+            a, b = table.split_ranges[byte]
+            found.append(self._walk_rows(self.step(after, byte), table.split_rows[a:b], table.split_pos[a:b] + 1))
+        return self.vocab.ids[np.concatenate(found)]
 
-    def _walk_small(self, groups: list[tuple[Config, np.ndarray, np.ndarray]]) -> list[int]:
-        """Vocabulary rows whose bytes from `pos` on are viable from their group's configuration:
-        the suffixes in sorted order, each resuming from the longest prefix it shares with the
-        one before (a trie walk without building the trie)."""
+    def _walk_small(self, groups: list[tuple[Config, list[tuple[int, bytes, int]]]]) -> list[int]:
+        """Ids of the tokens whose suffix is viable from its group's configuration: a trie walk
+        along the table's sorted suffixes, each resuming from the prefix it shares with the one
+        before."""
         viable = []
-        token_bytes, ids = self.vocab.token_bytes, self.vocab.ids
-        for config, rows, pos in groups:
-            suffixes = sorted((token_bytes[ids[r]][p:], r) for r, p in zip(rows.tolist(), pos.tolist()))
-            path = [config]  # path[k]: the configuration after k bytes of `prev` (empty: dead)
-            prev = b""
-            for suffix, row in suffixes:
-                k, limit = 0, min(len(prev), len(suffix), len(path) - 1)
-                while k < limit and prev[k] == suffix[k]:
-                    k += 1
+        for config, plan in groups:
+            path = [tuple(config)]  # path[k]: the hypotheses after k bytes of the previous suffix
+            for shared, suffix, token in plan:
+                k = min(shared, len(path) - 1)
                 del path[k + 1 :]
                 here = path[k]
                 for b in suffix[k:]:
                     if not here:
                         break
-                    here = self.step(here, b)
+                    here = self._quick_step(here, b)
                     path.append(here)
                 if here and len(path) == len(suffix) + 1:
-                    viable.append(row)
-                prev = suffix
+                    viable.append(token)
         return viable
+
+    def _quick_step(self, hyps: tuple[Hypothesis, ...], byte: int) -> tuple[Hypothesis, ...]:
+        """`step` for a walk: hypotheses inside terminals, short of any end, move by their DFA
+        rows alone; only where a terminal may end does the (memoised) parser step run."""
+        out = []
+        for stack, term, state in hyps:
+            dfa = self.dfas.get(term) if term is not None else None
+            if dfa is None or dfa.accepting[state]:
+                return tuple(self.step(frozenset(hyps), byte))
+            nxt = dfa.rows[state][byte]
+            if nxt >= 0:
+                out.append((stack, term, nxt))
+        return tuple(out)
 
     def _walk_rows(self, config: Config, rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
         """Vocabulary rows whose bytes from `pos` on are viable from `config`.

@@ -51,6 +51,26 @@ class TokenTable:
     split_ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     """First suffix byte -> [start, end) into the two arrays above."""
 
+    def suffix_plan(self, byte: int, vocab: Vocabulary) -> list[tuple[int, bytes, int]]:
+        """The split tokens whose suffix starts with `byte`, for a trie walk: (bytes shared with
+        the previous entry, the suffix after `byte`, token id), in suffix order (memoised)."""
+        plans = self.__dict__.setdefault("_plans", {})
+        plan = plans.get(byte)
+        if plan is None:
+            a, b = self.split_ranges[byte]
+            pos = (self.split_pos[a:b] + 1).tolist()
+            ids = vocab.ids[self.split_rows[a:b]].tolist()
+            entries = sorted((vocab.token_bytes[t][p:], t) for t, p in zip(ids, pos))
+            plan, prev = [], b""
+            for suffix, token in entries:
+                k, limit = 0, min(len(prev), len(suffix))
+                while k < limit and prev[k] == suffix[k]:
+                    k += 1
+                plan.append((k, suffix, token))
+                prev = suffix
+            plans[byte] = plan
+        return plan
+
     def add_inside(self, mask: np.ndarray) -> None:
         """OR the inside tokens into `mask`."""
         if self.inside_mask is not None:
@@ -61,7 +81,8 @@ class TokenTable:
 
 @dataclass(eq=False)
 class _Slice:
-    inside_rows: np.ndarray
+    inside: np.ndarray
+    """Bool over the rows of this first byte: read entirely inside."""
     split_rows: np.ndarray
     split_pos: np.ndarray
 
@@ -77,18 +98,22 @@ def _remember(cache: dict, key: tuple, value, size: int) -> None:
         cache.popitem(last=False)
 
 
-def _walk(vocab: Vocabulary, dfa: ByteDFA, rows: np.ndarray, st: np.ndarray, pos: int) -> _Slice:
-    """Run `rows` (already in states `st` after `pos` bytes) to their fates."""
-    inside: list[np.ndarray] = []
+def _walk(vocab: Vocabulary, dfa: ByteDFA, byte: int, target: int) -> _Slice:
+    """Run the tokens that start with `byte` on from state `target` to their fates."""
+    start = int(vocab.first_byte_start[byte])
+    rows = np.arange(start, vocab.first_byte_start[byte + 1], dtype=np.int64)
+    st = np.full(len(rows), target, dtype=np.int32)
+    inside = np.zeros(len(rows), dtype=bool)
     split_rows: list[np.ndarray] = []
     split_pos: list[np.ndarray] = []
+    pos = 1
     while len(rows):
         longer = vocab.lengths[rows] > pos
         at_split = dfa.accept[st] & longer
         if at_split.any():
             split_rows.append(rows[at_split])
             split_pos.append(np.full(int(at_split.sum()), pos))
-        inside.append(rows[~longer])
+        inside[rows[~longer] - start] = True
         rows, st = rows[longer], st[longer]
         if not len(rows):
             break
@@ -98,38 +123,40 @@ def _walk(vocab: Vocabulary, dfa: ByteDFA, rows: np.ndarray, st: np.ndarray, pos
         pos += 1
     empty = np.zeros(0, np.int64)
     return _Slice(
-        np.concatenate(inside) if inside else empty,
+        inside,
         np.concatenate(split_rows) if split_rows else empty,
         np.concatenate(split_pos) if split_pos else empty,
     )
 
 
-def _slice(vocab: Vocabulary, dfa: ByteDFA, byte: int, target: int) -> _Slice:
-    """The fate of the tokens that start with `byte`, which leads to state `target`."""
-    digest = dfa.signature(target)
-    key = (vocab.fingerprint, byte, digest if digest is not None else target)
-    cache = _SLICES if digest is not None else dfa.__dict__.setdefault("_private_slices", {})
-    found = cache.get(key)
-    if found is None:
-        rows = np.arange(vocab.first_byte_start[byte], vocab.first_byte_start[byte + 1], dtype=np.int64)
-        found = _walk(vocab, dfa, rows, np.full(len(rows), target, dtype=np.int32), 1)
-        _remember(cache, key, found, _SLICE_CACHE_SIZE)
-    elif cache is _SLICES:
-        _SLICES.move_to_end(key)
-    return found
-
-
 def _compute(vocab: Vocabulary, dfa: ByteDFA, state: int) -> TokenTable:
-    row = dfa.trans[state]
-    slices = [_slice(vocab, dfa, b, int(row[b])) for b in np.flatnonzero(row >= 0).tolist()]
-    inside = [s.inside_rows for s in slices if len(s.inside_rows)]
-    inside_ids = vocab.ids[np.concatenate(inside)] if inside else np.zeros(0, np.int32)
+    row = dfa.rows[state]
+    signatures = {t: dfa.signature(t) for t in set(row) if t >= 0}
+    private = dfa.__dict__.setdefault("_private_slices", {})
+    starts = vocab.first_byte_start
+    pieces: list[np.ndarray] = []
+    split: list[_Slice] = []
+    for b, t in enumerate(row):
+        if t < 0:
+            pieces.append(np.zeros(starts[b + 1] - starts[b], dtype=bool))
+            continue
+        digest = signatures[t]
+        cache = private if digest is None else _SLICES
+        key = (vocab.fingerprint, b, t if digest is None else digest)
+        found = cache.get(key)
+        if found is None:
+            found = _walk(vocab, dfa, b, t)
+            _remember(cache, key, found, _SLICE_CACHE_SIZE)
+        pieces.append(found.inside)
+        if len(found.split_rows):
+            split.append(found)
+    inside = np.concatenate(pieces)
     mask = None
-    if len(inside_ids) > vocab.size * _DENSE:
-        mask = np.zeros(vocab.size, dtype=bool)
-        mask[inside_ids] = True
+    if np.count_nonzero(inside) > vocab.size * _DENSE:
+        mask = np.append(inside, False)[vocab.row_of_id]
         inside_ids = np.zeros(0, np.int32)
-    split = [s for s in slices if len(s.split_rows)]
+    else:
+        inside_ids = vocab.ids[np.flatnonzero(inside)]
     if not split:
         return TokenTable(inside_ids, mask, np.zeros(0, np.int64), np.zeros(0, np.int64))
     rows = np.concatenate([s.split_rows for s in split])

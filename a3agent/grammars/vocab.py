@@ -20,6 +20,7 @@ import os
 import pickle
 import tempfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,13 @@ class Vocabulary:
             h.update(b"\xff" if b is None else len(b).to_bytes(2, "little") + b)
         h.update(repr(sorted(specials.items())).encode())
         return cls(len(token_bytes), list(token_bytes), dict(specials), tuple(stop_ids), h.hexdigest()[:16])
+
+    @cached_property
+    def row_of_id(self) -> np.ndarray:
+        """Token id -> its row in `matrix`; ids without bytes point one past the last row."""
+        out = np.full(self.size, len(self.ids), dtype=np.int64)
+        out[self.ids] = np.arange(len(self.ids))
+        return out
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "owner": None}
