@@ -30,7 +30,7 @@ __all__ = ["ByteDFA", "regex_dfa", "literal_dfa", "table_dfa", "without_substrin
 
 DEAD = -1
 _MAX_CHAR = 0x10FFFF
-_MAX_SIGNED_STATES = 512
+_MAX_SIGNED_STATES = 32
 """Sub-automata larger than this get no signature (compared by identity only)."""
 
 
@@ -102,8 +102,11 @@ class ByteDFA:
                     order.append(t)
         remap = np.full(self.n_states + 1, DEAD, dtype=np.int32)
         remap[order] = np.arange(len(order), dtype=np.int32)
-        canonical = remap[self.trans[order]]  # DEAD indexes the last slot: stays DEAD
-        digest = hashlib.blake2b(canonical.tobytes() + self.accept[order].tobytes(), digest_size=16).digest()
+        canonical = remap[self.trans[order]].ravel()  # DEAD indexes the last slot: stays DEAD
+        runs = np.flatnonzero(np.diff(canonical)) + 1  # run-length form: rows are long runs
+        data = b"".join((len(order).to_bytes(4, "little"), runs.tobytes(), canonical[runs].tobytes(),
+                         canonical[:1].tobytes(), self.accept[order].tobytes()))
+        digest = hashlib.blake2b(data, digest_size=16).digest()
         memo[state] = digest
         return digest
 

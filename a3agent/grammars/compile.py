@@ -3,7 +3,8 @@
 The pipeline: lark loads the text; each terminal's regex becomes a byte DFA (`automata.py`, cached
 across grammars), with special-token spellings cut out of ordinary terminals where asked; a
 literal equal to a special token's text becomes that token id; regular nonterminals made of short
-terminals are fused into one terminal each (`fusion.py`); then LALR(1) over what is left
+terminals are fused into one terminal each (`fusion.py`), and the token table of each fused
+terminal's start is computed now rather than at the first mask; then LALR(1) over what is left
 (`lr.py`). Compiling the same text for the same vocabulary twice returns the same immutable
 `Grammar`.
 """
@@ -23,6 +24,7 @@ from a3agent.grammars.thinking import Thinking
 from a3agent.grammars.turn import TurnOptions, turn_grammar
 from a3agent.grammars.fusion import fuse_regular_rules
 from a3agent.grammars.lr import LRTable, load_rules
+from a3agent.grammars.token_table import token_table
 from a3agent.grammars.vocab import vocabulary_for
 
 
@@ -68,6 +70,9 @@ def compile_grammar(
     table = LRTable.from_rules(rules)
     dfas = {name: dfa for name, dfa in dfas.items() if name in table.terminals}
     specials = {name: token for name, token in specials.items() if name in table.terminals}
+    for name in fused:  # new automata: their first token tables are compile-time work
+        if name in dfas:
+            token_table(vocab, dfas[name], 0)
     grammar = Grammar(text, table, dfas, specials, vocab, thinking)
     _CACHE[key] = grammar
     if len(_CACHE) > _CACHE_SIZE:

@@ -34,6 +34,7 @@ matchers (batched decoding, concurrent agents) share it.
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left
 from collections import OrderedDict
 from itertools import count
 from typing import Iterator
@@ -55,8 +56,14 @@ Piece = bytes | int
 
 _MASK_CACHE_SIZE = 4096
 _STEP_CACHE_SIZE = 200_000
-_SMALL_WALK = 512
+_SMALL_WALK = 16384
 """Split rows up to which a suffix walk runs in Python rather than vectorised."""
+
+
+def _successor(prefix: bytes) -> bytes | None:
+    """The least byte string greater than every string that starts with `prefix` (None: none)."""
+    trimmed = prefix.rstrip(b"\xff")
+    return trimmed[:-1] + bytes([trimmed[-1] + 1]) if trimmed else None
 
 
 class Grammar:
@@ -239,15 +246,17 @@ class Grammar:
             found.append(self._walk_rows(self.step(after, byte), table.split_rows[a:b], table.split_pos[a:b] + 1))
         return self.vocab.ids[np.concatenate(found)]
 
-    def _walk_small(self, groups: list[tuple[Config, list[tuple[int, bytes, int]]]]) -> list[int]:
+    def _walk_small(self, groups: list[tuple[Config, tuple[list[int], list[bytes], list[int]]]]) -> list[int]:
         """Ids of the tokens whose suffix is viable from its group's configuration: a trie walk
         along the table's sorted suffixes, each resuming from the prefix it shares with the one
-        before."""
+        before; a dead prefix skips, by bisection, every suffix that extends it."""
         viable = []
-        for config, plan in groups:
+        for config, (shared, suffixes, tokens) in groups:
             path = [tuple(config)]  # path[k]: the hypotheses after k bytes of the previous suffix
-            for shared, suffix, token in plan:
-                k = min(shared, len(path) - 1)
+            i, n = 0, len(suffixes)
+            while i < n:
+                suffix = suffixes[i]
+                k = min(shared[i], len(path) - 1)
                 del path[k + 1 :]
                 here = path[k]
                 for b in suffix[k:]:
@@ -255,8 +264,13 @@ class Grammar:
                         break
                     here = self._quick_step(here, b)
                     path.append(here)
-                if here and len(path) == len(suffix) + 1:
-                    viable.append(token)
+                if here:
+                    if len(path) == len(suffix) + 1:
+                        viable.append(tokens[i])
+                    i += 1
+                else:
+                    bound = _successor(suffix[: len(path) - 1])
+                    i = n if bound is None else bisect_left(suffixes, bound, i + 1)
         return viable
 
     def _quick_step(self, hyps: tuple[Hypothesis, ...], byte: int) -> tuple[Hypothesis, ...]:

@@ -51,9 +51,10 @@ class TokenTable:
     split_ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     """First suffix byte -> [start, end) into the two arrays above."""
 
-    def suffix_plan(self, byte: int, vocab: Vocabulary) -> list[tuple[int, bytes, int]]:
-        """The split tokens whose suffix starts with `byte`, for a trie walk: (bytes shared with
-        the previous entry, the suffix after `byte`, token id), in suffix order (memoised)."""
+    def suffix_plan(self, byte: int, vocab: Vocabulary) -> tuple[list[int], list[bytes], list[int]]:
+        """The split tokens whose suffix starts with `byte`, for a trie walk: the suffixes after
+        `byte` in sorted order, how many bytes each shares with the one before, and the token
+        ids (memoised)."""
         plans = self.__dict__.setdefault("_plans", {})
         plan = plans.get(byte)
         if plan is None:
@@ -61,14 +62,14 @@ class TokenTable:
             pos = (self.split_pos[a:b] + 1).tolist()
             ids = vocab.ids[self.split_rows[a:b]].tolist()
             entries = sorted((vocab.token_bytes[t][p:], t) for t, p in zip(ids, pos))
-            plan, prev = [], b""
-            for suffix, token in entries:
+            shared, prev = [], b""
+            for suffix, _ in entries:
                 k, limit = 0, min(len(prev), len(suffix))
                 while k < limit and prev[k] == suffix[k]:
                     k += 1
-                plan.append((k, suffix, token))
+                shared.append(k)
                 prev = suffix
-            plans[byte] = plan
+            plan = plans[byte] = (shared, [e[0] for e in entries], [e[1] for e in entries])
         return plan
 
     def add_inside(self, mask: np.ndarray) -> None:

@@ -1,0 +1,62 @@
+"""Token tables shared by sub-automaton signature, and split walks over many shared prefixes."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from a3agent.grammars import compile_grammar
+from a3agent.grammars.automata import regex_dfa
+from a3agent.grammars.token_table import token_table
+from a3agent.grammars.vocab import Vocabulary
+from test_engine import JSON_GRAMMAR, brute_force_mask
+
+
+def alphabet_vocab(seed: int, alphabet: str = '{}[]",: tfalsenu0123.-e') -> Vocabulary:
+    """Every byte plus hundreds of short random tokens over JSON's own characters, so split
+    tokens share long prefixes that die at every depth."""
+    rng = random.Random(seed)
+    words = {"".join(rng.choice(alphabet) for _ in range(rng.randint(2, 6))) for _ in range(600)}
+    words |= {" true", " false", " null", '": ', '", "', "}}", "]}"}
+    pieces: list[bytes | None] = [None] + [bytes([b]) for b in range(256)] + sorted(w.encode() for w in words)
+    return Vocabulary.from_pieces(pieces, {"</s>": 0}, stop_ids=[0])
+
+
+def test_equal_sub_automata_of_different_dfas_have_one_signature():
+    quoted, keyed = regex_dfa(r'"[a-z]*"'), regex_dfa(r'k[a-z]*"')
+    after_quote, after_k = quoted.run(0, b'"'), keyed.run(0, b"k")
+    assert quoted.signature(after_quote) == keyed.signature(after_k)  # both: [a-z]*"
+    assert quoted.signature(0) != keyed.signature(0)
+    assert quoted.signature(after_quote) != regex_dfa(r'"[a-y]*"').signature(after_quote)
+
+
+def test_shared_tables_equal_a_fresh_walk_of_every_token():
+    vocab = alphabet_vocab(0)
+    quoted, keyed = regex_dfa(r'"[a-z ]*"'), regex_dfa(r'k[a-z ]*"')
+    token_table(vocab, quoted, quoted.run(0, b'"'))  # fills the shared cache first
+    state = keyed.run(0, b"k")
+    table = token_table(vocab, keyed, state)
+    inside = np.zeros(vocab.size, dtype=bool)
+    table.add_inside(inside)
+    for tid, data in enumerate(vocab.token_bytes):
+        if data is None:
+            continue
+        end = keyed.run(state, data)
+        assert inside[tid] == (end >= 0), data
+
+
+def test_masks_with_many_dead_prefixes_equal_token_by_token_checks():
+    for seed in range(3):
+        vocab = alphabet_vocab(seed)
+        grammar = compile_grammar(JSON_GRAMMAR, vocab)
+        rng = random.Random(seed)
+        for _ in range(8):
+            m = grammar.matcher()
+            for _ in range(25):
+                mask = m.mask()
+                assert np.array_equal(mask, brute_force_mask(grammar, m.config))
+                tid = rng.choice(np.flatnonzero(mask).tolist())
+                assert m.advance(tid)
+                if m.stopped:
+                    break
