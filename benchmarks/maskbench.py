@@ -9,6 +9,7 @@ object whose `matcher()` has `mask() -> bool array`, `advance(id) -> bool`, `acc
 
 from __future__ import annotations
 
+import gc
 import json
 import statistics
 import time
@@ -56,6 +57,9 @@ class Report:
     instances: int = 0
     compile_s: list[float] = field(default_factory=list)
     mask_s: list[float] = field(default_factory=list)
+    mask_gc: list[bool] = field(default_factory=list)
+    """Per mask call: a full garbage collection of the interpreter ran inside it."""
+    gc_pauses: list[float] = field(default_factory=list)
 
     def summary(self) -> dict:
         def pct(xs: list[float], q: float) -> float:
@@ -75,16 +79,55 @@ class Report:
             "mask_us_median": pct(self.mask_s, 50) * 1e6,
             "mask_us_p99": pct(self.mask_s, 99) * 1e6,
             "mask_ms_max": max(self.mask_s, default=float("nan")) * 1e3,
+            "full_gcs": len(self.gc_pauses),
+            "full_gc_ms_max": max(self.gc_pauses, default=0.0) * 1e3,
+            "mask_calls_with_full_gc": sum(self.mask_gc),
+            "mask_ms_max_without_full_gc": max((t for t, g in zip(self.mask_s, self.mask_gc) if not g),
+                                               default=float("nan")) * 1e3,
             "tokens": len(self.mask_s),
         }
 
 
-def run_instance(matcher: Any, ids: Iterable[int], times: list[float]) -> bool:
-    """True if every token is in its mask and the matcher accepts at the end."""
+class FullCollections:
+    """Counts and times Python's full (generation 2) garbage collections while installed, so a
+    timing can tell whether one ran inside it: a pause of the interpreter over the whole heap
+    (400k objects here, most from transformers and torch), not work of the engine timed."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.pauses: list[float] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self.count += 1
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append(time.perf_counter() - self._started)
+
+    def __enter__(self) -> FullCollections:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        gc.callbacks.remove(self)
+
+
+def run_instance(
+    matcher: Any, ids: Iterable[int], times: list[float], collections: FullCollections | None = None,
+    interrupted: list[bool] | None = None,
+) -> bool:
+    """True if every token is in its mask and the matcher accepts at the end. With
+    `collections`, `interrupted` gets, per mask call, whether a full collection ran inside it."""
     for tid in ids:
+        before = collections.count if collections else 0
         t0 = time.perf_counter()
         mask = matcher.mask()
         times.append(time.perf_counter() - t0)
+        if interrupted is not None and collections is not None:
+            interrupted.append(collections.count != before)
         if not mask[tid]:
             return False
         if not matcher.advance(tid):
@@ -102,33 +145,39 @@ def run(
 ) -> Report:
     """Run the protocol; `refusal_key` names an expected refusal, or returns None for a crash."""
     report = Report(engine_name)
-    for case in cases:
-        report.schemas += 1
-        t0 = time.perf_counter()
-        try:
-            grammar = compile_schema(case.schema)
-        except Exception as e:  # an engine's refusal or crash, told apart by refusal_key
-            key = refusal_key(e)
-            if key is None:
-                report.crashed.append(f"{case.name}: {type(e).__name__}: {e}")
-            else:
-                report.refused[key] = report.refused.get(key, 0) + 1
-            continue
-        report.compile_s.append(time.perf_counter() - t0)
-        report.compiled += 1
-        for i, test in enumerate(case.tests):
-            text = json.dumps(test["data"], ensure_ascii=False, separators=separators)
-            report.instances += 1
-            try:
-                accepted = run_instance(grammar.matcher(), encode(text), report.mask_s)
-            except Exception as e:  # a crash while matching is a finding, not a refusal
-                report.crashed.append(f"{case.name}#{i}: {type(e).__name__}: {e}")
-                continue
-            if test["valid"] and not accepted:
-                report.valid_rejected.append(f"{case.name}#{i}")
-            if not test["valid"] and accepted:
-                report.invalid_accepted.append(f"{case.name}#{i}")
+    with FullCollections() as collections:
+        for case in cases:
+            _run_case(case, report, compile_schema, encode, separators, refusal_key, collections)
+    report.gc_pauses = collections.pauses
     return report
+
+
+def _run_case(case: Case, report: Report, compile_schema, encode, separators, refusal_key, collections) -> None:
+    report.schemas += 1
+    t0 = time.perf_counter()
+    try:
+        grammar = compile_schema(case.schema)
+    except Exception as e:  # an engine's refusal or crash, told apart by refusal_key
+        key = refusal_key(e)
+        if key is None:
+            report.crashed.append(f"{case.name}: {type(e).__name__}: {e}")
+        else:
+            report.refused[key] = report.refused.get(key, 0) + 1
+        return
+    report.compile_s.append(time.perf_counter() - t0)
+    report.compiled += 1
+    for i, test in enumerate(case.tests):
+        text = json.dumps(test["data"], ensure_ascii=False, separators=separators)
+        report.instances += 1
+        try:
+            accepted = run_instance(grammar.matcher(), encode(text), report.mask_s, collections, report.mask_gc)
+        except Exception as e:  # a crash while matching is a finding, not a refusal
+            report.crashed.append(f"{case.name}#{i}: {type(e).__name__}: {e}")
+            continue
+        if test["valid"] and not accepted:
+            report.valid_rejected.append(f"{case.name}#{i}")
+        if not test["valid"] and accepted:
+            report.invalid_accepted.append(f"{case.name}#{i}")
 
 
 def tekken_tokenizer():

@@ -204,6 +204,10 @@ def main() -> None:
                 f"mask us mean {summary['mask_us_mean']:.0f} median {summary['mask_us_median']:.0f} "
                 f"p99 {summary['mask_us_p99']:.0f} max {summary['mask_ms_max']:.1f} ms  over {summary['tokens']} tokens"
             )
+        if summary["full_gcs"] and not args.json:
+            print(f"  Python's full garbage collections during this run: {summary['full_gcs']}, longest "
+                  f"{summary['full_gc_ms_max']:.0f} ms; {summary['mask_calls_with_full_gc']} inside a mask call; "
+                  f"mask max without those calls: {summary['mask_ms_max_without_full_gc']:.1f} ms")
         if name == "a3agent":
             top = sorted(report.refused.items(), key=lambda kv: -kv[1])[:12]
             print("  refusals:", ", ".join(f"{k} {v}" for k, v in top))

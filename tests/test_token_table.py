@@ -60,3 +60,21 @@ def test_masks_with_many_dead_prefixes_equal_token_by_token_checks():
                 assert m.advance(tid)
                 if m.stopped:
                     break
+
+
+def test_trie_walk_equals_the_row_walk():
+    from a3agent.grammars.token_table import _trie_walk, _walk
+
+    vocab = alphabet_vocab(5)
+    for pattern in [r'"[^"\\]*"', r"[a-z ]+,", r"(?:true|false|null)[,\]}]", r'"(?:[^"\\a]|\\.)*a[^"]*"']:
+        dfa = regex_dfa(pattern)
+        for state in range(dfa.n_states):
+            row = dfa.rows[state]
+            firsts = [b for b in range(256) if row[b] >= 0]
+            targets = [row[b] for b in firsts]
+            if not firsts:
+                continue
+            for by_rows, by_trie in zip(_walk(vocab, dfa, firsts, targets), _trie_walk(vocab, dfa, firsts, targets)):
+                assert np.array_equal(by_rows.inside, by_trie.inside)
+                assert sorted(zip(by_rows.split_rows.tolist(), by_rows.split_pos.tolist())) == sorted(
+                    zip(by_trie.split_rows.tolist(), by_trie.split_pos.tolist()))

@@ -31,7 +31,7 @@ from a3agent.grammars.vocab import vocabulary_for
 __all__ = ["compile_grammar", "compile_json_schema", "compile_turn", "CHAT_MARKERS"]
 
 _CACHE: OrderedDict[tuple, Grammar] = OrderedDict()
-_CACHE_SIZE = 256
+_CACHE_SIZE = 64
 
 
 def compile_grammar(

@@ -15,13 +15,14 @@ How the engine works (the whole design in one place):
   terminal each (`fusion.py`), so tokens rarely cross a terminal end.
 - **Masks.** For each hypothesis, the precomputed `TokenTable` of its DFA state gives the tokens
   read entirely inside the terminal (no parser question) and the tokens that end the terminal
-  midway, by first suffix byte; only the suffixes whose first byte can follow are walked with
-  `step` (in Python with shared prefixes when they are few, vectorised when many). From a
-  boundary, the same is done for the start state of each terminal the stack can shift. Tables
-  are shared across grammars by sub-automaton signature (`token_table.py`); split results are
-  cached per (stack, terminal, state); whole masks per configuration (the same few
-  configurations recur all along a JSON document) in a bounded LRU shared by every matcher of
-  this grammar.
+  midway, by first suffix byte; only the suffixes whose first byte can follow are walked, as a
+  trie walk along the sorted suffixes that bisects past every dead prefix (vectorised when the
+  rows are very many). Inside a terminal a walk moves by DFA rows; the parser is asked only
+  where a terminal may end. From a boundary, the same is done for the start state of each
+  terminal the stack can shift. Tables are shared across grammars by sub-automaton signature
+  (`token_table.py`); split results are cached per (stack, terminal, state); whole masks per
+  configuration (the same few configurations recur all along a JSON document) in a bounded LRU
+  shared by every matcher of this grammar.
 - **Forced text.** Where only one byte (or one special) can follow, it is forced; runs of forced
   bytes are tokenised greedily for the decode loop's fast-forward.
 - **Completion.** The fewest bytes to finish: DFA distance to acceptance for the terminal in
@@ -55,7 +56,7 @@ Piece = bytes | int
 """A piece of forced or completion text: ordinary bytes, or a special token id."""
 
 _MASK_CACHE_SIZE = 4096
-_STEP_CACHE_SIZE = 200_000
+_STEP_CACHE_SIZE = 50_000
 _SMALL_WALK = 16384
 """Split rows up to which a suffix walk runs in Python rather than vectorised."""
 

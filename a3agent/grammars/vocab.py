@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from a3agent.errors import VocabularyError
+from a3agent.grammars.token_trie import TokenTrie, build_trie
 from a3agent.home import a3agent_home
 
 __all__ = ["Vocabulary", "vocabulary_for"]
@@ -79,6 +80,11 @@ class Vocabulary:
             h.update(b"\xff" if b is None else len(b).to_bytes(2, "little") + b)
         h.update(repr(sorted(specials.items())).encode())
         return cls(len(token_bytes), list(token_bytes), dict(specials), tuple(stop_ids), h.hexdigest()[:16])
+
+    @cached_property
+    def trie(self) -> TokenTrie:
+        """The rows as a level-by-level trie (`token_trie.py`), for walks over most of the vocabulary."""
+        return build_trie(self.matrix, self.lengths)
 
     @cached_property
     def row_of_id(self) -> np.ndarray:
@@ -229,6 +235,7 @@ def vocabulary_for(tokenizer: Any) -> Vocabulary:
         vocab = Vocabulary.from_pieces(pieces, specials, stops)
         _store(path, vocab)
     vocab.owner = tokenizer
+    vocab.trie  # built here, with the rest of the preprocessing, rather than in a first mask
     _MEMO[id(tokenizer)] = vocab
     return vocab
 
