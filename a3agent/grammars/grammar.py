@@ -2,7 +2,7 @@
 
 How the engine works (the whole design in one place):
 
-- **Configuration.** A frozenset of hypotheses `(stack, terminal, dfa_state)`: an LR stack (see
+- **Configuration.** A set of hypotheses `(stack, terminal, dfa_state)`: an LR stack (see
   `lr.py`) and a terminal being lexed, already `dfa_state` into its byte DFA. `terminal = None`
   marks a boundary (nothing lexed yet after `stack`). A hypothesis whose DFA state accepts stands
   for both "the terminal goes on" and "it ended here": the lexer never commits early (no maximal
@@ -51,7 +51,19 @@ from a3agent.grammars.vocab import Vocabulary
 __all__ = ["Grammar", "Config", "Piece"]
 
 Hypothesis = tuple[Stack, str | None, int]
-Config = frozenset
+Config = tuple
+"""A configuration: its distinct hypotheses in sorted order (a plain tuple of ints, strings and
+tuples, which Python's collector stops tracking, unlike a frozenset: millions of memoised
+configurations would otherwise make every full collection walk them)."""
+
+
+def _config(hyps) -> Config:
+    return tuple(sorted(set(hyps), key=_order))
+
+
+def _order(hyp: Hypothesis) -> tuple:
+    stack, term, state = hyp
+    return (stack, term or "", state)
 Piece = bytes | int
 """A piece of forced or completion text: ordinary bytes, or a special token id."""
 
@@ -87,7 +99,7 @@ class Grammar:
         self.dfas = dfas
         self.special_terminals = specials
         self.stop_ids = vocab.stop_ids
-        self.initial: Config = frozenset({(table.initial, None, 0)})
+        self.initial: Config = ((table.initial, None, 0),)
         self._masks: OrderedDict[Config, np.ndarray] = OrderedDict()
         self._steps: dict[tuple[Config, int], Config] = {}
         self._splits: dict[tuple[Stack, str, int], np.ndarray] = {}
@@ -130,7 +142,7 @@ class Grammar:
         if out is None:
             if len(self._steps) > _STEP_CACHE_SIZE:
                 self._steps.clear()
-            out = self._steps[key] = frozenset(self._step(config, byte))
+            out = self._steps[key] = _config(self._step(config, byte))
         return out
 
     def _step(self, config: Config, byte: int) -> Iterator[Hypothesis]:
@@ -168,7 +180,7 @@ class Grammar:
                 for term, after in self._shiftable(boundary):
                     if self.special_terminals.get(term) == token_id:
                         out.update((s, None, 0) for s in after)
-        return frozenset(out)
+        return _config(out)
 
     def advance(self, config: Config, token_id: int) -> Config:
         """The configuration after a token (empty: illegal)."""
@@ -235,7 +247,7 @@ class Grammar:
         rule, walked in Python with shared prefixes; many rows go to the vectorised walk.
         """
         stacks = self.table.feed(stack, term)
-        after = frozenset((s, None, 0) for s in stacks)
+        after = _config((s, None, 0) for s in stacks)
         bytes_after = set().union(*(self._starts(s).keys() for s in stacks)).intersection(table.split_ranges)
         if not bytes_after:
             return np.zeros(0, np.int64)
@@ -281,7 +293,7 @@ class Grammar:
         for stack, term, state in hyps:
             dfa = self.dfas.get(term) if term is not None else None
             if dfa is None or dfa.accepting[state]:
-                return tuple(self.step(frozenset(hyps), byte))
+                return self.step(_config(hyps), byte)
             nxt = dfa.rows[state][byte]
             if nxt >= 0:
                 out.append((stack, term, nxt))
@@ -328,7 +340,7 @@ class Grammar:
             uniq, inverse = np.unique(codes, return_inverse=True)
             lut = np.full(len(uniq), -1, dtype=np.int64)
             for k, first in enumerate(np.unique(inverse, return_index=True)[1].tolist()):
-                nxt = frozenset(
+                nxt = _config(
                     (stack, term, int(states[h, first])) for h, (stack, term, _) in enumerate(hyps) if states[h, first] >= 0
                 )
                 if nxt:
