@@ -42,26 +42,27 @@ class ByteDFA:
     accept: np.ndarray
     distance: np.ndarray = field(init=False, repr=False)
     """Fewest bytes from each state to an accepting state."""
-    next_bytes: list[tuple[int, ...]] = field(init=False, repr=False)
+    next_bytes: tuple[tuple[int, ...], ...] = field(init=False, repr=False)
     """The live bytes out of each state."""
 
     def __post_init__(self) -> None:
         self.distance = _distances(self.trans, self.accept)
-        self.next_bytes = [tuple(np.flatnonzero(row >= 0).tolist()) for row in self.trans]
+        self.next_bytes = tuple(tuple(np.flatnonzero(row >= 0).tolist()) for row in self.trans)
 
     @property
     def n_states(self) -> int:
         return len(self.accept)
 
     @cached_property
-    def rows(self) -> list[list[int]]:
-        """`trans` as Python lists: the byte-at-a-time walks index these faster than numpy."""
-        return self.trans.tolist()
+    def rows(self) -> tuple[tuple[int, ...], ...]:
+        """`trans` as Python tuples: the byte-at-a-time walks index these faster than numpy (and
+        tuples of ints, unlike lists, drop out of the garbage collector's view)."""
+        return tuple(map(tuple, self.trans.tolist()))
 
     @cached_property
-    def accepting(self) -> list[bool]:
-        """`accept` as a Python list."""
-        return self.accept.tolist()
+    def accepting(self) -> tuple[bool, ...]:
+        """`accept` as a Python tuple."""
+        return tuple(self.accept.tolist())
 
     @cached_property
     def acyclic(self) -> bool:
@@ -90,7 +91,7 @@ class ByteDFA:
             return memo[state]
         successors = self.__dict__.get("_successors")
         if successors is None:
-            successors = self._successors = [list(dict.fromkeys(row[row >= 0].tolist())) for row in self.trans]
+            successors = self._successors = tuple(tuple(dict.fromkeys(row[row >= 0].tolist())) for row in self.trans)
         order, number = [state], {state: 0}
         for s in order:
             for t in successors[s]:

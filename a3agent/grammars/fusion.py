@@ -118,7 +118,9 @@ def _regular_kinds(by_origin: dict[str, list[list]], dfas: dict[str, ByteDFA]) -
         )
         if not outside_ok:
             continue
-        inner = [(i, len(exp)) for exp in expansions for i, sym in enumerate(exp) if not sym.is_term and sym.name in members]
+        inner = [
+            (i, len(exp)) for exp in expansions for i, sym in enumerate(exp) if not sym.is_term and sym.name in members
+        ]
         if not inner:
             kind = "plain"
         elif all(i == n - 1 for i, n in inner):
@@ -186,7 +188,8 @@ def _nullable(by_origin: dict[str, list[list]]) -> set[str]:
     while changed:
         changed = False
         for name, expansions in by_origin.items():
-            if name not in nullable and any(all(not s.is_term and s.name in nullable for s in exp) for exp in expansions):
+            empty = any(all(not s.is_term and s.name in nullable for s in exp) for exp in expansions)
+            if name not in nullable and empty:
                 nullable.add(name)
                 changed = True
     return nullable

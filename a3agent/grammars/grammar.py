@@ -45,7 +45,7 @@ import numpy as np
 from a3agent.grammars.automata import ByteDFA
 from a3agent.grammars.lr import LRTable, Stack
 from a3agent.grammars.thinking import Thinking
-from a3agent.grammars.token_table import TokenTable, token_table
+from a3agent.grammars.token_table import SuffixPlan, TokenTable, token_table
 from a3agent.grammars.vocab import Vocabulary
 
 __all__ = ["Grammar", "Config", "Piece"]
@@ -252,14 +252,15 @@ class Grammar:
         if not bytes_after:
             return np.zeros(0, np.int64)
         if sum(table.split_ranges[b][1] - table.split_ranges[b][0] for b in bytes_after) <= _SMALL_WALK:
-            return np.array(self._walk_small([(self.step(after, b), table.suffix_plan(b, self.vocab)) for b in bytes_after]))
+            groups = [(self.step(after, b), table.suffix_plan(b, self.vocab)) for b in bytes_after]
+            return np.array(self._walk_small(groups))
         found = []
         for byte in bytes_after:
             a, b = table.split_ranges[byte]
             found.append(self._walk_rows(self.step(after, byte), table.split_rows[a:b], table.split_pos[a:b] + 1))
         return self.vocab.ids[np.concatenate(found)]
 
-    def _walk_small(self, groups: list[tuple[Config, tuple[list[int], list[bytes], list[int]]]]) -> list[int]:
+    def _walk_small(self, groups: list[tuple[Config, SuffixPlan]]) -> list[int]:
         """Ids of the tokens whose suffix is viable from its group's configuration: a trie walk
         along the table's sorted suffixes, each resuming from the prefix it shares with the one
         before; a dead prefix skips, by bisection, every suffix that extends it."""

@@ -31,9 +31,12 @@ from a3agent.grammars.automata import ByteDFA
 from a3agent.grammars.token_trie import trie_walk
 from a3agent.grammars.vocab import Vocabulary
 
-__all__ = ["TokenTable", "token_table"]
+__all__ = ["SuffixPlan", "TokenTable", "token_table"]
 
 _DENSE = 1 / 16
+
+SuffixPlan = tuple[tuple[int, ...], tuple[bytes, ...], tuple[int, ...]]
+"""Sorted split suffixes for a trie walk: bytes shared with the previous one, suffixes, token ids."""
 _SLICE_CACHE_SIZE = 50_000
 _TABLE_CACHE_SIZE = 1_000
 _TRIE_ROWS = 20_000
@@ -54,7 +57,7 @@ class TokenTable:
     split_ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     """First suffix byte -> [start, end) into the two arrays above."""
 
-    def suffix_plan(self, byte: int, vocab: Vocabulary) -> tuple[list[int], list[bytes], list[int]]:
+    def suffix_plan(self, byte: int, vocab: Vocabulary) -> SuffixPlan:
         """The split tokens whose suffix starts with `byte`, for a trie walk: the suffixes after
         `byte` in sorted order, how many bytes each shares with the one before, and the token
         ids (memoised)."""
@@ -72,7 +75,7 @@ class TokenTable:
                     k += 1
                 shared.append(k)
                 prev = suffix
-            plan = plans[byte] = (shared, [e[0] for e in entries], [e[1] for e in entries])
+            plan = plans[byte] = (tuple(shared), tuple(e[0] for e in entries), tuple(e[1] for e in entries))
         return plan
 
     def add_inside(self, mask: np.ndarray) -> None:

@@ -38,8 +38,8 @@ def build_trie(matrix: np.ndarray, lengths: np.ndarray) -> TokenTrie:
     """The trie of vocabulary rows (`matrix`: zero-padded bytes, `lengths`: real lengths).
 
     Level-1 nodes are the byte values themselves (0..255)."""
-    order = np.lexsort(tuple(matrix[:, c] for c in reversed(range(matrix.shape[1])))) if len(matrix) else np.zeros(0, int)
-    rows = order.astype(np.int64)
+    columns = tuple(matrix[:, c] for c in reversed(range(matrix.shape[1])))  # last key sorts first
+    rows = (np.lexsort(columns) if len(matrix) else np.zeros(0)).astype(np.int64)
     nodes = matrix[rows, 0].astype(np.int64)
     parents, last_bytes = [np.zeros(0, np.int64)], [np.arange(256, dtype=np.uint8)]
     ending_rows, ending_nodes, deeper_rows, deeper_nodes = [], [], [], []
