@@ -190,10 +190,17 @@ def main() -> None:
         engines = args.engines.split(",")
     separators = maskbench.COMPACT_SEPARATORS if args.compact else maskbench.DEFAULT_SEPARATORS
 
+    adapters: dict[str, tuple] = {}
+
+    def adapter(name: str) -> tuple:
+        if name not in adapters:
+            adapters[name] = ENGINES[name](tokenizer)
+        return adapters[name]
+
     if args.freeze_startup_heap:
         for name in engines:
             try:
-                ENGINES[name](tokenizer)  # imports and tokenizer tables, before the freeze
+                adapter(name)  # imports and tokenizer tables, before the freeze
             except ImportError:
                 pass
         gc.collect()
@@ -203,7 +210,7 @@ def main() -> None:
         print(f"a3agent vocabulary preprocessing: cold {cold:.2f} s, cached {cached:.3f} s")
     for name in engines:
         try:
-            compile_schema, refusal = ENGINES[name](tokenizer)
+            compile_schema, refusal = adapter(name)
         except ImportError as e:
             print(f"{name}: skipped ({e}); install the bench extra")
             continue

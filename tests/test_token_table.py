@@ -63,7 +63,7 @@ def test_masks_with_many_dead_prefixes_equal_token_by_token_checks():
 
 
 def test_trie_walk_equals_the_row_walk():
-    from a3agent.grammars.token_table import _trie_walk, _walk
+    from a3agent.grammars.token_table import _row_walk, _trie_walk
 
     vocab = alphabet_vocab(5)
     for pattern in [r'"[^"\\]*"', r"[a-z ]+,", r"(?:true|false|null)[,\]}]", r'"(?:[^"\\a]|\\.)*a[^"]*"']:
@@ -74,7 +74,8 @@ def test_trie_walk_equals_the_row_walk():
             targets = [row[b] for b in firsts]
             if not firsts:
                 continue
-            for by_rows, by_trie in zip(_walk(vocab, dfa, firsts, targets), _trie_walk(vocab, dfa, firsts, targets)):
-                assert np.array_equal(by_rows.inside, by_trie.inside)
-                assert sorted(zip(by_rows.split_rows.tolist(), by_rows.split_pos.tolist())) == sorted(
-                    zip(by_trie.split_rows.tolist(), by_trie.split_pos.tolist()))
+            inside, split_rows, split_pos = _row_walk(vocab, dfa, firsts, targets)
+            trie_inside, trie_rows, trie_pos = _trie_walk(vocab, dfa, firsts, targets)
+            assert np.array_equal(inside, trie_inside)
+            assert sorted(zip(split_rows.tolist(), split_pos.tolist())) == sorted(
+                zip(trie_rows.tolist(), trie_pos.tolist()))

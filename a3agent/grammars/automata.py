@@ -65,6 +65,11 @@ class ByteDFA:
         return tuple(self.accept.tolist())
 
     @cached_property
+    def successors(self) -> tuple[tuple[int, ...], ...]:
+        """Each state's distinct successors, in the order of the first byte reaching them."""
+        return tuple(tuple(dict.fromkeys(row[row >= 0].tolist())) for row in self.trans)
+
+    @cached_property
     def acyclic(self) -> bool:
         """True if the language is finite (no state is on a cycle)."""
         targets = [np.unique(row[row >= 0]).tolist() for row in self.trans]
@@ -89,12 +94,9 @@ class ByteDFA:
         memo = self.__dict__.setdefault("_signatures", {})
         if state in memo:
             return memo[state]
-        successors = self.__dict__.get("_successors")
-        if successors is None:
-            successors = self._successors = tuple(tuple(dict.fromkeys(row[row >= 0].tolist())) for row in self.trans)
         order, number = [state], {state: 0}
         for s in order:
-            for t in successors[s]:
+            for t in self.successors[s]:
                 if t not in number:
                     if len(order) >= _MAX_SIGNED_STATES:
                         memo[state] = None

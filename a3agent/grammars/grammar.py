@@ -266,7 +266,7 @@ class Grammar:
         before; a dead prefix skips, by bisection, every suffix that extends it."""
         viable = []
         for config, (shared, suffixes, tokens) in groups:
-            path = [tuple(config)]  # path[k]: the hypotheses after k bytes of the previous suffix
+            path = [config]  # path[k]: the hypotheses after k bytes of the previous suffix
             i, n = 0, len(suffixes)
             while i < n:
                 suffix = suffixes[i]
@@ -278,9 +278,8 @@ class Grammar:
                         break
                     here = self._quick_step(here, b)
                     path.append(here)
-                if here:
-                    if len(path) == len(suffix) + 1:
-                        viable.append(tokens[i])
+                if here:  # alive to its last byte
+                    viable.append(tokens[i])
                     i += 1
                 else:
                     bound = _successor(suffix[: len(path) - 1])
@@ -292,7 +291,7 @@ class Grammar:
         rows alone; only where a terminal may end does the (memoised) parser step run."""
         out = []
         for stack, term, state in hyps:
-            dfa = self.dfas.get(term) if term is not None else None
+            dfa = self.dfas.get(term)
             if dfa is None or dfa.accepting[state]:
                 return self.step(_config(hyps), byte)
             nxt = dfa.rows[state][byte]

@@ -107,12 +107,29 @@ def _remember(cache: dict, key: tuple, value, size: int) -> None:
 
 def _walk(vocab: Vocabulary, dfa: ByteDFA, firsts: list[int], targets: list[int]) -> list[_Slice]:
     """The slices of the tokens starting with each byte of `firsts`, run on from the matching
-    state of `targets`: one vectorised walk for all of them."""
+    state of `targets`, in one walk: over the vocabulary trie when most of it is walked, else
+    row by row."""
+    starts = vocab.first_byte_start
+    rows = sum(int(starts[b + 1] - starts[b]) for b in firsts)
+    inside, split_rows, split_pos = (_trie_walk if rows > _TRIE_ROWS else _row_walk)(vocab, dfa, firsts, targets)
+    order = np.argsort(split_rows, kind="stable")
+    split_rows, split_pos = split_rows[order], split_pos[order]
+    out = []
+    for b in firsts:
+        a, z = np.searchsorted(split_rows, [starts[b], starts[b + 1]])
+        out.append(_Slice(inside[starts[b] : starts[b + 1]], split_rows[a:z], split_pos[a:z]))
+    return out
+
+
+def _row_walk(
+    vocab: Vocabulary, dfa: ByteDFA, firsts: list[int], targets: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(inside per row, split rows, split positions), one byte column at a time over the rows."""
     starts = vocab.first_byte_start
     ranges = [np.arange(starts[b], starts[b + 1], dtype=np.int64) for b in firsts]
     rows = np.concatenate(ranges)
     st = np.repeat(np.array(targets, dtype=np.int32), [len(r) for r in ranges])
-    inside = np.zeros(len(vocab.ids) + 1, dtype=bool)
+    inside = np.zeros(len(vocab.ids), dtype=bool)
     split_rows: list[np.ndarray] = []
     split_pos: list[np.ndarray] = []
     pos = 1
@@ -130,30 +147,21 @@ def _walk(vocab: Vocabulary, dfa: ByteDFA, firsts: list[int], targets: list[int]
         alive = nxt >= 0
         rows, st = rows[alive], nxt[alive]
         pos += 1
-    all_rows = np.concatenate(split_rows) if split_rows else np.zeros(0, np.int64)
-    all_pos = np.concatenate(split_pos) if split_pos else np.zeros(0, np.int64)
-    order = np.argsort(all_rows, kind="stable")
-    all_rows, all_pos = all_rows[order], all_pos[order]
-    out = []
-    for b in firsts:
-        a, z = np.searchsorted(all_rows, [starts[b], starts[b + 1]])
-        out.append(_Slice(inside[starts[b] : starts[b + 1]], all_rows[a:z], all_pos[a:z]))
-    return out
+    empty = np.zeros(0, np.int64)
+    return (
+        inside,
+        np.concatenate(split_rows) if split_rows else empty,
+        np.concatenate(split_pos) if split_pos else empty,
+    )
 
 
-def _trie_walk(vocab: Vocabulary, dfa: ByteDFA, firsts: list[int], targets: list[int]) -> list[_Slice]:
-    """`_walk` over the vocabulary trie: each shared prefix is stepped once."""
+def _trie_walk(
+    vocab: Vocabulary, dfa: ByteDFA, firsts: list[int], targets: list[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_row_walk`'s result over the vocabulary trie: each shared prefix is stepped once."""
     first = np.full(256, -1, dtype=np.int64)
     first[firsts] = targets
-    inside, split_rows, split_pos = trie_walk(vocab.trie, dfa.trans, dfa.accept, first, len(vocab.ids))
-    order = np.argsort(split_rows, kind="stable")
-    split_rows, split_pos = split_rows[order], split_pos[order]
-    starts = vocab.first_byte_start
-    out = []
-    for b in firsts:
-        a, z = np.searchsorted(split_rows, [starts[b], starts[b + 1]])
-        out.append(_Slice(inside[starts[b] : starts[b + 1]], split_rows[a:z], split_pos[a:z]))
-    return out
+    return trie_walk(vocab.trie, dfa.trans, dfa.accept, first, len(vocab.ids))
 
 
 def _compute(vocab: Vocabulary, dfa: ByteDFA, state: int) -> TokenTable:
@@ -175,9 +183,7 @@ def _compute(vocab: Vocabulary, dfa: ByteDFA, state: int) -> TokenTable:
         else:
             found[b] = hit
     if missing:
-        firsts, targets = [m[0] for m in missing], [m[1] for m in missing]
-        rows = sum(int(starts[b + 1] - starts[b]) for b in firsts)
-        walked = (_trie_walk if rows > _TRIE_ROWS else _walk)(vocab, dfa, firsts, targets)
+        walked = _walk(vocab, dfa, [m[0] for m in missing], [m[1] for m in missing])
         for (b, _, cache, key), piece in zip(missing, walked):
             _remember(cache, key, piece, _SLICE_CACHE_SIZE)
             found[b] = piece
