@@ -203,7 +203,7 @@ def hf_encoder(tokenizer: Any) -> Callable[[str], list[int]]:
 
 def sentencepiece_encoder(sp: Any) -> Callable[[str], list[int]]:
     """SentencePiece encoding without the dummy-prefix space it adds before the first piece."""
-    from a3agent.grammars.vocab import vocabulary_for
+    from a3agent.grammars.engine.vocab import vocabulary_for
 
     vocab = vocabulary_for(sp)
 

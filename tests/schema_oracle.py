@@ -16,7 +16,7 @@ from lark import Lark
 from lark.exceptions import LarkError
 
 from a3agent.errors import UnsatisfiableSchema, UnsupportedSchema
-from a3agent.grammars.json_schema import schema_to_grammar
+from a3agent.grammars.schema.json_schema import schema_to_grammar
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MASKBENCH = DATA / "maskbench"

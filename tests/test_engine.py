@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from a3agent.errors import MalformedGrammar
 from a3agent.grammars import Thinking, compile_grammar
-from a3agent.grammars.automata import regex_dfa, utf8_sequences, without_substrings
-from a3agent.grammars.vocab import Vocabulary
+from a3agent.grammars.engine.automata import regex_dfa, utf8_sequences, without_substrings
+from a3agent.grammars.engine.vocab import Vocabulary
 
 JSON_GRAMMAR = r"""
 start: value

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from a3agent.grammars import compile_grammar
-from a3agent.grammars.automata import literal_dfa, regex_dfa
-from a3agent.grammars.fusion import fuse_regular_rules
-from a3agent.grammars.lr import load_rules
-from a3agent.grammars.vocab import Vocabulary
+from a3agent.grammars.engine.automata import literal_dfa, regex_dfa
+from a3agent.grammars.engine.fusion import fuse_regular_rules
+from a3agent.grammars.engine.lr import load_rules
+from a3agent.grammars.engine.vocab import Vocabulary
 
 # keys other than "ab" as a trie of rules over one-character terminals (what schema grammars
 # write for undeclared keys), digits as a left-recursive `+`, and a recursive value around them

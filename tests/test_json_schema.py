@@ -16,11 +16,11 @@ from lark import Lark
 from lark.lexer import PatternRE
 
 from a3agent.errors import UnsatisfiableSchema, UnsupportedSchema
-from a3agent.grammars.char_regex import to_pattern
-from a3agent.grammars.json_schema import SchemaRules, check_schema, schema_to_grammar
-from a3agent.grammars.json_text import ANY_JSON_STRING
-from a3agent.grammars.lark_text import load_lark
-from a3agent.grammars.number_text import INTEGER_TEXT, NUMBER_TEXT
+from a3agent.grammars.regex.char_regex import to_pattern
+from a3agent.grammars.schema.json_schema import SchemaRules, check_schema, schema_to_grammar
+from a3agent.grammars.schema.json_text import ANY_JSON_STRING
+from a3agent.grammars.schema.lark_text import load_lark
+from a3agent.grammars.schema.number_text import INTEGER_TEXT, NUMBER_TEXT
 from schema_oracle import MASKBENCH, accepts, check_file, instance_texts, parser
 
 
@@ -188,7 +188,7 @@ def test_declared_properties_follow_schema_order() -> None:
 
 
 def test_json_lark_primitives_match_the_generated_regexes() -> None:
-    text = load_lark("json.lark")
+    text = load_lark("a3agent.grammars.schema", "json.lark")
     for name, regex in [("STRING", ANY_JSON_STRING), ("NUMBER", NUMBER_TEXT), ("INTEGER", INTEGER_TEXT)]:
         assert f"{name}: /{to_pattern(regex)}/" in text
 
@@ -238,7 +238,7 @@ def test_many_schemas_share_one_grammar_without_clashes() -> None:
     first = rules.add({"type": "object", "properties": {"x": {"type": "integer"}}}, "tool")
     second = rules.add({"type": "object", "properties": {"x": {"type": "string"}}}, "tool")
     assert first != second
-    grammar = f"start: {first} | {second}\n{rules.text()}\n{load_lark('json.lark')}"
+    grammar = f"start: {first} | {second}\n{rules.text()}\n{load_lark('a3agent.grammars.schema', 'json.lark')}"
     p = parser(grammar)
     assert accepts(p, '{"x": 1}') and accepts(p, '{"x": "a"}') and not accepts(p, '{"x": null}')
 

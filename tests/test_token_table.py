@@ -7,9 +7,9 @@ import random
 import numpy as np
 
 from a3agent.grammars import compile_grammar
-from a3agent.grammars.automata import regex_dfa
-from a3agent.grammars.token_table import token_table
-from a3agent.grammars.vocab import Vocabulary
+from a3agent.grammars.engine.automata import regex_dfa
+from a3agent.grammars.engine.token_table import token_table
+from a3agent.grammars.engine.vocab import Vocabulary
 from test_engine import JSON_GRAMMAR, brute_force_mask
 
 
@@ -63,7 +63,7 @@ def test_masks_with_many_dead_prefixes_equal_token_by_token_checks():
 
 
 def test_trie_walk_equals_the_row_walk():
-    from a3agent.grammars.token_table import _row_walk, _trie_walk
+    from a3agent.grammars.engine.token_table import _row_walk, _trie_walk
 
     vocab = alphabet_vocab(5)
     for pattern in [r'"[^"\\]*"', r"[a-z ]+,", r"(?:true|false|null)[,\]}]", r'"(?:[^"\\a]|\\.)*a[^"]*"']:

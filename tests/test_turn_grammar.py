@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from a3agent.errors import ToolChoiceError, ToolDefinitionError, UnknownDialect
-from a3agent.grammars.turn import TurnOptions, turn_grammar
+from a3agent.grammars.dialects.turn import TurnOptions, turn_grammar
 from schema_oracle import BFCL, as_tokens, turn_parser
 from schema_oracle import accepts as _accepts
 

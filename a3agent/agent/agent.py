@@ -19,7 +19,7 @@ from a3agent.agent.result import RunResult
 from a3agent.agent.run import AgentRun
 from a3agent.errors import AgentError
 from a3agent.grammars import Thinking, check_schema, compile_turn
-from a3agent.grammars.turn import TurnOptions
+from a3agent.grammars.dialects.turn import TurnOptions
 from a3agent.model.decode import DecodeLoop
 from a3agent.model.images import ImageInput
 from a3agent.model.loading import LoadedModel

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from a3agent.errors import AgentError, UnknownDialect
 from a3agent.grammars import Thinking
-from a3agent.grammars.turn import DIALECTS
+from a3agent.grammars.dialects.turn import DIALECTS
 from a3agent.model.sampling import SamplingParams
 
 __all__ = ["AgentOptions", "thinking_bounds"]

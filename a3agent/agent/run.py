@@ -42,7 +42,7 @@ from a3agent.agent.parsing import ParsedTurn, parse_turn
 from a3agent.agent.result import RunResult, Step, StopReason, total_counters
 from a3agent.agent.streaming import TurnSplitter
 from a3agent.grammars import compile_turn
-from a3agent.grammars.turn import TurnOptions
+from a3agent.grammars.dialects.turn import TurnOptions
 from a3agent.model.decode import DecodeLoop, DecodeResult, DecodeStream
 from a3agent.model.images import ImageInput, load_image
 from a3agent.model.loading import LoadedModel

@@ -147,7 +147,7 @@ def grammar(
 ) -> None:
     """Print the lark grammar of one assistant turn for these tools and options."""
     from a3agent.cli.toolspec import load_toolbox
-    from a3agent.grammars.turn import TurnOptions, turn_grammar
+    from a3agent.grammars.dialects.turn import TurnOptions, turn_grammar
 
     with _exit_on_error(debug):
         toolbox = load_toolbox(tools)

@@ -1,12 +1,12 @@
 """a3agent.grammars: which tokens are legal — grammars, JSON Schema to lark, the token-mask engine."""
 
 from a3agent.grammars.compile import CHAT_MARKERS, compile_grammar, compile_json_schema, compile_turn
-from a3agent.grammars.grammar import Grammar
-from a3agent.grammars.json_schema import check_schema, schema_to_grammar
-from a3agent.grammars.matcher import Matcher
-from a3agent.grammars.thinking import Thinking
-from a3agent.grammars.turn import DIALECTS, TurnOptions, turn_grammar
-from a3agent.grammars.vocab import Vocabulary, vocabulary_for
+from a3agent.grammars.engine.grammar import Grammar
+from a3agent.grammars.schema.json_schema import check_schema, schema_to_grammar
+from a3agent.grammars.engine.matcher import Matcher
+from a3agent.grammars.engine.thinking import Thinking
+from a3agent.grammars.dialects.turn import DIALECTS, TurnOptions, turn_grammar
+from a3agent.grammars.engine.vocab import Vocabulary, vocabulary_for
 
 __all__ = [
     "CHAT_MARKERS",

@@ -16,16 +16,16 @@ from typing import Any
 
 from lark.lexer import PatternStr
 
-from a3agent.grammars.automata import ByteDFA, literal_dfa, regex_dfa, without_substrings
+from a3agent.grammars.engine.automata import ByteDFA, literal_dfa, regex_dfa, without_substrings
 from a3agent.errors import MalformedGrammar
-from a3agent.grammars.grammar import Grammar
-from a3agent.grammars.json_schema import schema_to_grammar
-from a3agent.grammars.thinking import Thinking
-from a3agent.grammars.turn import TurnOptions, turn_grammar
-from a3agent.grammars.fusion import fuse_regular_rules
-from a3agent.grammars.lr import LRTable, load_rules
-from a3agent.grammars.token_table import token_table
-from a3agent.grammars.vocab import vocabulary_for
+from a3agent.grammars.engine.grammar import Grammar
+from a3agent.grammars.schema.json_schema import schema_to_grammar
+from a3agent.grammars.engine.thinking import Thinking
+from a3agent.grammars.dialects.turn import TurnOptions, turn_grammar
+from a3agent.grammars.engine.fusion import fuse_regular_rules
+from a3agent.grammars.engine.lr import LRTable, load_rules
+from a3agent.grammars.engine.token_table import token_table
+from a3agent.grammars.engine.vocab import vocabulary_for
 
 
 __all__ = ["compile_grammar", "compile_json_schema", "compile_turn", "CHAT_MARKERS"]

@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 from transformers import LogitsProcessor
 
-from a3agent.grammars.grammar import Grammar
-from a3agent.grammars.matcher import Matcher
+from a3agent.grammars.engine.grammar import Grammar
+from a3agent.grammars.engine.matcher import Matcher
 
 __all__ = ["GrammarLogitsProcessor"]
 

@@ -9,7 +9,7 @@ Not handled here: signs, fractions and exponents (`number_text`).
 
 from __future__ import annotations
 
-from a3agent.grammars.char_regex import EMPTY, NOTHING, Chars, Regex, alt, chars, repeat, seq
+from a3agent.grammars.regex.char_regex import EMPTY, NOTHING, Chars, Regex, alt, chars, repeat, seq
 
 __all__ = ["digit_class", "fixed_width_range", "natural_range"]
 

@@ -26,7 +26,7 @@ from typing import Any
 from interegular.fsm import FSM
 
 from a3agent.errors import UnsatisfiableSchema, UnsupportedSchema
-from a3agent.grammars.char_regex import (
+from a3agent.grammars.regex.char_regex import (
     ANY_CHAR,
     NOTHING,
     Chars,
@@ -38,13 +38,13 @@ from a3agent.grammars.char_regex import (
     seq,
     to_pattern,
 )
-from a3agent.grammars.json_text import encode_json, json_char_spellings, json_literal, json_string
-from a3agent.grammars.lark_text import RuleNames, lark_string, linear_rules, load_lark, terminal_text
-from a3agent.grammars.number_text import INTEGER_TEXT, NUMBER_TEXT, numeric_language
-from a3agent.grammars.regular import TooComplex, dfa_edges, everything_but, from_fsm, intersect, to_fsm
-from a3agent.grammars.normalizer import Normalizer
-from a3agent.grammars.schema_shapes import AnyValue, Arrays, Constants, Node, Numbers, Objects, Reference, Strings
-from a3agent.grammars.string_sets import ANY_STRING, StringSet
+from a3agent.grammars.schema.json_text import encode_json, json_char_spellings, json_literal, json_string
+from a3agent.grammars.schema.lark_text import RuleNames, lark_string, linear_rules, load_lark, terminal_text
+from a3agent.grammars.schema.number_text import INTEGER_TEXT, NUMBER_TEXT, numeric_language
+from a3agent.grammars.regex.regular import TooComplex, dfa_edges, everything_but, from_fsm, intersect, to_fsm
+from a3agent.grammars.schema.normalizer import Normalizer
+from a3agent.grammars.schema.schema_shapes import AnyValue, Arrays, Constants, Node, Numbers, Objects, Reference, Strings
+from a3agent.grammars.schema.string_sets import ANY_STRING, StringSet
 
 __all__ = ["SchemaRules", "schema_to_grammar", "check_schema"]
 
@@ -497,7 +497,7 @@ def schema_to_grammar(schema: Any) -> str:
     """
     rules = SchemaRules()
     root = rules.add(schema, "root")
-    return f"start: {root}\n\n{rules.text()}\n{load_lark('json.lark')}"
+    return f"start: {root}\n\n{rules.text()}\n{load_lark(__package__, 'json.lark')}"
 
 
 def check_schema(schema: Any) -> None:

@@ -19,14 +19,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from a3agent.errors import ToolChoiceError, ToolDefinitionError, UnknownDialect
-from a3agent.grammars.json_schema import SchemaRules
-from a3agent.grammars.json_text import json_literal
-from a3agent.grammars.lark_text import lark_string, load_lark, terminal_text
+from a3agent.grammars.schema.json_schema import SchemaRules
+from a3agent.grammars.schema.json_text import json_literal
+from a3agent.grammars.schema.lark_text import lark_string, load_lark, terminal_text
 
 __all__ = ["DIALECTS", "TurnOptions", "turn_grammar"]
 
 DIALECTS = {"hermes-json": "hermes_json.lark", "qwen3-xml": "qwen3_xml.lark"}
 """Dialect name -> the lark file with its `tool_call` rule."""
+_JSON_PACKAGE = "a3agent.grammars.schema"
+"""Where `json.lark`, the JSON primitives the argument rules use, ships."""
 
 _SKELETON_RULES = frozenset({"think", "tool_call", "tool_json", "tool_xml", "calls"})
 _NO_PARAMETERS = {"type": "object", "properties": {}, "additionalProperties": False}
@@ -69,7 +71,7 @@ def turn_grammar(tools: list[dict[str, Any]], options: TurnOptions = TurnOptions
     repeat = ' ("\\n" tool_call)*' if options.parallel_tool_calls else ""
     answer = "CONTENT? calls" if options.tool_choice != "auto" else "CONTENT | CONTENT? calls"
     head = f"start: {think}({answer})\ncalls: tool_call{repeat}\n{per_tool}"
-    return _assemble(head, rules.text(), load_lark(DIALECTS[options.dialect]))
+    return _assemble(head, rules.text(), load_lark(__package__, DIALECTS[options.dialect]))
 
 
 def _unwrap(tool: dict[str, Any]) -> dict[str, Any]:
@@ -123,5 +125,5 @@ def _xml_call(tool: dict[str, Any], rules: SchemaRules) -> str:
 
 
 def _assemble(head: str, rules: str, dialect: str) -> str:
-    parts = [head, rules, dialect, load_lark("turn.lark"), load_lark("json.lark")]
+    parts = [head, rules, dialect, load_lark(__package__, "turn.lark"), load_lark(_JSON_PACKAGE, "json.lark")]
     return "\n".join(p for p in parts if p)

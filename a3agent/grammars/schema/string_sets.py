@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import cache, cached_property
 
-from a3agent.grammars.char_regex import (
+from a3agent.grammars.regex.char_regex import (
     ANY_CHAR,
     EMPTY,
     NOTHING,
@@ -32,7 +32,7 @@ from a3agent.grammars.char_regex import (
 )
 from interegular.fsm import FSM
 
-from a3agent.grammars.regular import TooComplex, everything_but, from_fsm, intersect, to_fsm
+from a3agent.grammars.regex.regular import TooComplex, everything_but, from_fsm, intersect, to_fsm
 
 __all__ = ["StringSet", "ANY_STRING", "strings_except", "matches"]
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from a3agent.grammars.char_regex import Regex
-from a3agent.grammars.ecma_regex import full_match_language
+from a3agent.grammars.regex.char_regex import Regex
+from a3agent.grammars.regex.ecma_regex import full_match_language
 
 __all__ = ["FORMATS", "format_language"]
 

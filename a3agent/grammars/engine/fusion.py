@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from lark.grammar import Rule, Terminal
 
-from a3agent.grammars.automata import ByteDFA, table_dfa
+from a3agent.grammars.engine.automata import ByteDFA, table_dfa
 
 __all__ = ["fuse_regular_rules"]
 

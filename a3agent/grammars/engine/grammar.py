@@ -42,11 +42,12 @@ from typing import Iterator
 
 import numpy as np
 
-from a3agent.grammars.automata import ByteDFA
-from a3agent.grammars.lr import LRTable, Stack
-from a3agent.grammars.thinking import Thinking
-from a3agent.grammars.token_table import SuffixPlan, TokenTable, token_table
-from a3agent.grammars.vocab import Vocabulary
+from a3agent.grammars.engine.automata import ByteDFA
+from a3agent.grammars.engine.lr import LRTable, Stack
+from a3agent.grammars.engine.matcher import Matcher
+from a3agent.grammars.engine.thinking import Thinking
+from a3agent.grammars.engine.token_table import SuffixPlan, TokenTable, token_table
+from a3agent.grammars.engine.vocab import Vocabulary
 
 __all__ = ["Grammar", "Config", "Piece"]
 
@@ -111,10 +112,8 @@ class Grammar:
     def __repr__(self) -> str:
         return f"<Grammar: {len(self.dfas)} terminals, {len(self.special_terminals)} special>"
 
-    def matcher(self):  # -> Matcher (import cycle)
+    def matcher(self) -> Matcher:
         """A new matcher at the start of the grammar."""
-        from a3agent.grammars.matcher import Matcher
-
         return Matcher(self)
 
     # -- transitions ------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from __future__ import annotations
 from fractions import Fraction
 from math import ceil, floor, gcd
 
-from a3agent.grammars.char_regex import (
+from a3agent.grammars.regex.char_regex import (
     EMPTY,
     NOTHING,
     Regex,
@@ -34,10 +34,10 @@ from a3agent.grammars.char_regex import (
     repeat,
     seq,
 )
-from a3agent.grammars.digit_ranges import digit_class, natural_range
+from a3agent.grammars.regex.digit_ranges import digit_class, natural_range
 from interegular.fsm import FSM
 
-from a3agent.grammars.regular import TooComplex, fsm_from_table, from_fsm, intersect, to_fsm
+from a3agent.grammars.regex.regular import TooComplex, fsm_from_table, from_fsm, intersect, to_fsm
 
 __all__ = [
     "Bound",

@@ -19,10 +19,10 @@ from fractions import Fraction
 from typing import Any, Iterable
 
 from a3agent.errors import UnsupportedSchema
-from a3agent.grammars.char_regex import Regex
-from a3agent.grammars.number_text import Bound
-from a3agent.grammars.regular import TooComplex
-from a3agent.grammars.string_sets import ANY_STRING, StringSet
+from a3agent.grammars.regex.char_regex import Regex
+from a3agent.grammars.schema.number_text import Bound
+from a3agent.grammars.regex.regular import TooComplex
+from a3agent.grammars.schema.string_sets import ANY_STRING, StringSet
 
 __all__ = [
     "Node", "AnyValue", "Constants", "Numbers", "Strings", "Arrays", "ObjectPart", "Presence", "Objects",

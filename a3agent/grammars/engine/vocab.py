@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from a3agent.errors import VocabularyError
-from a3agent.grammars.token_trie import TokenTrie, build_trie
+from a3agent.grammars.engine.token_trie import TokenTrie, build_trie
 from a3agent.home import a3agent_home
 
 __all__ = ["Vocabulary", "vocabulary_for"]

@@ -14,7 +14,7 @@ import re
 from collections import Counter, defaultdict
 from importlib import resources
 
-from a3agent.grammars.char_regex import Chars, Regex, Seq, to_pattern
+from a3agent.grammars.regex.char_regex import Chars, Regex, Seq, to_pattern
 
 __all__ = ["lark_string", "terminal_text", "RuleNames", "linear_rules", "load_lark"]
 
@@ -175,6 +175,6 @@ def _render_state(state: object, moves: list[Transition], final: bool, render) -
     return " ".join(x for x in (loop, tail) if x)
 
 
-def load_lark(name: str) -> str:
-    """The text of a packaged `.lark` file."""
-    return resources.files("a3agent.grammars").joinpath(name).read_text(encoding="utf-8")
+def load_lark(package: str, name: str) -> str:
+    """The text of the `.lark` file `name` shipped in `package` (e.g. `a3agent.grammars.schema`)."""
+    return resources.files(package).joinpath(name).read_text(encoding="utf-8")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from a3agent.grammars.char_regex import (
+from a3agent.grammars.regex.char_regex import (
     ANY_CHAR,
     Alt,
     Chars,
@@ -31,7 +31,7 @@ from a3agent.grammars.char_regex import (
     repeat,
     seq,
 )
-from a3agent.grammars.digit_ranges import fixed_width_range
+from a3agent.grammars.regex.digit_ranges import fixed_width_range
 
 __all__ = ["json_chars", "json_char_spellings", "encode_json", "json_string", "json_literal", "ANY_JSON_STRING"]
 

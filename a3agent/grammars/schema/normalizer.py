@@ -22,12 +22,12 @@ from typing import Any
 import jsonschema
 
 from a3agent.errors import UnsupportedSchema
-from a3agent.grammars.char_regex import Regex
-from a3agent.grammars.ecma_regex import PatternError, pattern_language
-from a3agent.grammars.formats import format_language
-from a3agent.grammars.number_text import step_lcm
-from a3agent.grammars.regular import TooComplex
-from a3agent.grammars.schema_shapes import (
+from a3agent.grammars.regex.char_regex import Regex
+from a3agent.grammars.regex.ecma_regex import PatternError, pattern_language
+from a3agent.grammars.schema.formats import format_language
+from a3agent.grammars.schema.number_text import step_lcm
+from a3agent.grammars.regex.regular import TooComplex
+from a3agent.grammars.schema.schema_shapes import (
     EVERY_TYPE,
     AnyValue,
     Arrays,
@@ -57,7 +57,7 @@ from a3agent.grammars.schema_shapes import (
     with_presence,
     without_values,
 )
-from a3agent.grammars.string_sets import ANY_STRING, StringSet, matches
+from a3agent.grammars.schema.string_sets import ANY_STRING, StringSet, matches
 
 __all__ = ["Normalizer"]
 

@@ -9,11 +9,12 @@ caches live in the shared `Grammar`; a matcher is cheap to create.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from a3agent.grammars.grammar import Config, Grammar
+if TYPE_CHECKING:
+    from a3agent.grammars.engine.grammar import Config, Grammar
 
 __all__ = ["Matcher"]
 

@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from a3agent.grammars.automata import ByteDFA
-from a3agent.grammars.token_trie import trie_walk
-from a3agent.grammars.vocab import Vocabulary
+from a3agent.grammars.engine.automata import ByteDFA
+from a3agent.grammars.engine.token_trie import trie_walk
+from a3agent.grammars.engine.vocab import Vocabulary
 
 __all__ = ["SuffixPlan", "TokenTable", "token_table"]
 

@@ -16,7 +16,7 @@ from collections import defaultdict
 import interegular
 from interegular.fsm import FSM, Alphabet, anything_else
 
-from a3agent.grammars.char_regex import (
+from a3agent.grammars.regex.char_regex import (
     EMPTY,
     NOTHING,
     Chars,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from a3agent.grammars.char_regex import (
+from a3agent.grammars.regex.char_regex import (
     ANY_CHAR,
     EMPTY,
     Chars,
