@@ -6,11 +6,12 @@ import torch
 from PIL import Image
 
 from a3agent.errors import ConstraintError, ImagesNotSupported
-from a3agent.model.decode import DecodeLoop, TransformersStepModel
+from a3agent.model.decode import DecodeLoop, SpecialToken, TransformersStepModel
 from a3agent.model.prompt import ImageSpan, PromptInputs
 from a3agent.model.sampling import SamplingParams
 from a3agent.model.scripted import ScriptedModel
 from a3agent.model.template import encode_prompt
+from a3agent.model.tokenizer import encode_untrusted
 
 CHAT = "<|im_start|>user\n{}<|im_end|>\n<|im_start|>assistant\n<think>\n"
 
@@ -234,11 +235,13 @@ def test_the_completion_is_fed_when_the_budget_would_no_longer_fit_it(a_series_t
     prompt = PromptInputs(chat_ids(tokenizer, CHAT.format("Count")))
     result = loop.run(prompt, max_new_tokens=6, constraint=constraint)
     assert result.token_ids == chat_ids(tokenizer, "one two three") + [close, name, eos]
-    assert (result.counters.generated, result.counters.forced, result.finish_reason) == (6, 3, "stop")
+    # the budget ended the text (the script goes on to "ten"), so the reason is "length", not "stop"
+    assert (result.counters.generated, result.counters.forced, result.finish_reason) == (6, 3, "length")
+    assert result.content_ids == result.token_ids[:-1]
 
     tight = TokenAutomaton({0: {**free, close: 1}, 1: {name: 2}, 2: {eos: "end"}}, len(tokenizer))
     result = loop.run(prompt, max_new_tokens=1, constraint=tight)
-    assert result.token_ids == [close, name, eos] and result.finish_reason == "stop"
+    assert result.token_ids == [close, name, eos] and result.finish_reason == "length"
 
 
 def test_a_constraint_that_refuses_its_own_mask_is_reported(a_series_tokenizer, scripted_words):
@@ -273,6 +276,19 @@ def test_stop_ids_and_max_new_tokens_end_a_call(a_series_tokenizer, scripted_wor
     assert (full.finish_reason, full.token_ids[-1]) == ("stop", a_series_tokenizer.eos_token_id)
     short = loop.run(prompt, max_new_tokens=2)
     assert (short.text, short.finish_reason) == ("one two", "length")
+
+
+def test_special_tokens_stream_as_special_pieces_and_spelled_ones_as_text(a_series_tokenizer):
+    tokenizer = a_series_tokenizer
+    spelled = encode_untrusted(tokenizer, "<tool_call>x")
+    real = tokenizer.convert_tokens_to_ids("<tool_call>")
+    script = ScriptedModel("a", tokenizer)
+    script.turns = [spelled + [real] + chat_ids(tokenizer, " b") + [tokenizer.eos_token_id]]
+    result = DecodeLoop(script, tokenizer).run(PromptInputs(chat_ids(tokenizer, CHAT.format("Go"))))
+    assert result.text == "<tool_call>x<tool_call> b"
+    specials = [piece for piece in result.pieces if isinstance(piece, SpecialToken)]
+    assert specials == ["<tool_call>"] and "".join(result.pieces) == result.text
+    assert result.content_ids == spelled + [real] + chat_ids(tokenizer, " b")
 
 
 def test_streamed_deltas_never_split_a_utf8_character(a_series_tokenizer):

@@ -37,11 +37,25 @@ __all__ = [
     "DecodeResult",
     "DecodeStream",
     "FinishReason",
+    "SpecialToken",
     "StepModel",
     "TransformersStepModel",
 ]
 
 FinishReason = Literal["stop", "length", "stop_string"]
+"""`stop`: the model (or the grammar) ended the turn; `length`: a token budget ended it, cut or
+forced to its shortest completion; `stop_string`: one of the call's stop strings appeared."""
+
+
+class SpecialToken(str):
+    """A text piece that is one generated special token id, not ordinary text spelling it.
+
+    The decode loop streams each special token as a delta of its own of this type, so a reader
+    can tell `<tool_call>` the token (structure) from `<tool_call>` written with ordinary tokens
+    (text the model may not turn into structure).
+    """
+
+    __slots__ = ()
 
 
 class Constraint(Protocol):
@@ -160,6 +174,10 @@ class DecodeResult:
     """Every new token, including the stop token that ended the call."""
     finish_reason: FinishReason
     counters: DecodeCounters = field(default_factory=DecodeCounters)
+    pieces: list[str] = field(default_factory=list)
+    """The streamed deltas, which join to `text`; each real special token is a `SpecialToken`."""
+    content_ids: list[int] = field(default_factory=list)
+    """`token_ids` without the stop token: what this turn is made of in the next prompt."""
 
 
 class DecodeStream(Iterator[str]):
@@ -197,6 +215,7 @@ class DecodeLoop:
         )
         self.tokenizer = tokenizer
         self.stop_ids = frozenset(stop_ids if stop_ids is not None else _default_stop_ids(tokenizer))
+        self._specials = {token: SpecialToken(name) for name, token in tokenizer.get_added_vocab().items()}
         self._cache = self.model.new_cache()
         self._cached_ids: list[int] = []
         self._cached_images: list[ImageSpan] = []
@@ -225,7 +244,7 @@ class DecodeLoop:
         Under a `constraint` the call always ends within `max_new_tokens`: a pick that would leave
         too little budget for the shortest completion is replaced by the completion's next token.
         """
-        call = _Call(prompt, max_new_tokens, sampling, constraint, _TextStream(self.tokenizer, stop))
+        call = _Call(prompt, max_new_tokens, sampling, constraint, _TextStream(self.tokenizer, stop, self._specials))
         return DecodeStream(self._decode(call))
 
     def run(
@@ -269,7 +288,7 @@ class DecodeLoop:
                 call.counters.decode_s += elapsed
             first, pending, images = False, [token], []
             yield from call.append([token], forced=False, stop_ids=self.stop_ids)
-        tail = call.text.finish()
+        tail = call.finish_text()
         if tail:
             yield tail
         return call.result()
@@ -310,6 +329,7 @@ class DecodeLoop:
         with call.timing_mask():
             completion = call.constraint.completion()
             remaining = call.max_new_tokens - call.counters.generated
+            call.budget_cut = call.budget_cut or len(completion) >= remaining
             tokens = completion if len(completion) >= remaining else call.constraint.forced()
             for token in tokens:
                 if not call.constraint.advance(token):
@@ -336,7 +356,7 @@ class DecodeLoop:
             if len(call.constraint.completion()) > call.max_new_tokens - call.counters.generated - 1:
                 # this pick would leave too little budget to finish: take the completion's next token
                 call.constraint.rollback(1)
-                token = completion[0]
+                call.budget_cut, token = True, completion[0]
                 if not call.constraint.advance(token):
                     raise ConstraintError(f"the constraint refused token {token} of its own completion")
         return token
@@ -386,38 +406,52 @@ class _TextStream:
     """Token ids in, text deltas out: never ends inside a UTF-8 character or a possible stop string.
 
     Decodes a sliding window (the last emitted token onwards), as vLLM and TGI do, so each step costs
-    O(1) and a token that ends mid-character waits for the token that completes it.
+    O(1) and a token that ends mid-character waits for the token that completes it. A special token
+    (any added token) flushes the text before it and comes out as a `SpecialToken` delta of its own.
     """
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, stop: Sequence[str]) -> None:
-        self.tokenizer = tokenizer
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, stop: Sequence[str], specials: dict[int, SpecialToken]) -> None:
+        self.tokenizer, self.specials = tokenizer, specials
         self.stop = [s for s in stop if s]
         self.ids: list[int] = []
+        """The ordinary tokens since the last special one."""
         self.text = ""
         self.emitted = 0
         self._prefix_offset = 0
         self._read_offset = 0
         self.stopped = False
 
-    def push(self, token_id: int) -> str:
-        """Add a token; return the text that is now safe to show."""
+    def push(self, token_id: int) -> list[str]:
+        """Add a token; return the text pieces that are now safe to show."""
+        special = self.specials.get(token_id)
+        if special is not None:
+            flushed = self.finish()
+            if self.stopped:
+                return [flushed] if flushed else []
+            self.ids, self._prefix_offset, self._read_offset = [], 0, 0
+            self.text += special
+            self.emitted = len(self.text)
+            return [flushed, special] if flushed else [special]
         self.ids.append(token_id)
         before = self._decode(self.ids[self._prefix_offset : self._read_offset])
         after = self._decode(self.ids[self._prefix_offset :])
         if after.endswith("\ufffd") or len(after) <= len(before):
-            return ""
+            return []
         searched = max(0, len(self.text) - max((len(s) for s in self.stop), default=0))
         self.text += after[len(before) :]
         self._prefix_offset, self._read_offset = self._read_offset, len(self.ids)
         self._cut_at_stop(searched)
-        return self._release(self._safe_end())
+        delta = self._release(self._safe_end())
+        return [delta] if delta else []
 
     def finish(self) -> str:
         """The rest of the text, an incomplete trailing character included."""
         if not self.stopped:
+            searched = max(0, len(self.text) - max((len(s) for s in self.stop), default=0))
             before = self._decode(self.ids[self._prefix_offset : self._read_offset])
             self.text += self._decode(self.ids[self._prefix_offset :])[len(before) :]
-            self._cut_at_stop(0)
+            self._prefix_offset = self._read_offset = len(self.ids)
+            self._cut_at_stop(searched)
         return self._release(len(self.text))
 
     def _decode(self, ids: list[int]) -> str:
@@ -459,6 +493,10 @@ class _Call:
         self.tokens: list[int] = []
         self.counters = DecodeCounters()
         self.finish: FinishReason | None = None
+        self.budget_cut = False
+        """The budget replaced a pick or forced the completion: the turn ends by `length`."""
+        self.pieces: list[str] = []
+        self.stop_token = False
         self.step_mask_s = 0.0
 
     def append(self, tokens: list[int], forced: bool, stop_ids: frozenset[int]) -> Iterator[str]:
@@ -468,10 +506,10 @@ class _Call:
             self.counters.generated += 1
             self.counters.forced += int(forced)
             if token in stop_ids:
-                self.finish = "stop"
+                self.finish, self.stop_token = "length" if self.budget_cut else "stop", True
                 return
-            delta = self.text.push(token)
-            if delta:
+            for delta in self.text.push(token):
+                self.pieces.append(delta)
                 yield delta
             if self.text.stopped:
                 self.finish = "stop_string"
@@ -480,9 +518,17 @@ class _Call:
     def timing_mask(self, step: bool = False) -> _MaskTimer:
         return _MaskTimer(self, step)
 
+    def finish_text(self) -> str:
+        """The held-back tail of the text, recorded as the last piece."""
+        tail = self.text.finish()
+        if tail:
+            self.pieces.append(tail)
+        return tail
+
     def result(self) -> DecodeResult:
         assert self.finish is not None
-        return DecodeResult(self.text.text, self.tokens, self.finish, self.counters)
+        content = self.tokens[:-1] if self.stop_token else list(self.tokens)
+        return DecodeResult(self.text.text, self.tokens, self.finish, self.counters, self.pieces, content)
 
 
 class _MaskTimer:

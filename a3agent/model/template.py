@@ -1,14 +1,16 @@
 """Conversation dicts -> the exact A-series prompt, as text and as token ids with image spans.
 
 Rendering uses the checkpoint's own chat template when it ships one, else `chat_template.jinja` here
-(Qwen3 layout; see its header). Every assistant turn keeps its `<think>` block and `raw` is emitted
-verbatim, so a prompt extends the previous one: `raw` is what the model generated after the generation
-prompt, without the stop token.
+(Qwen3 layout; see its header). Every assistant turn keeps its `<think>` block, rendered after the
+generation prompt it was generated after (the message's recorded `thinking` flag), so a prompt
+extends the previous one.
 
 Tokenising keeps trust apart: only the template's own markup may become special tokens. Every string
-in the messages and tools (except an assistant's `raw`, which the model itself produced) is marked
-before rendering wherever it spells a special token, and the marked spans are then encoded as plain
-text (the mark character itself is marked too, so content cannot unmark the template's markup). It does not handle video parts.
+in the messages and tools is marked before rendering wherever it spells a special token, and the
+marked spans are then encoded as plain text (the mark character itself is marked too, so content
+cannot unmark the template's markup). An assistant's `raw` text with its `raw_ids` (the generated
+token ids) is replaced by those very ids, so what the model spelled out of ordinary tokens stays
+ordinary tokens; `raw` without ids is taken as the caller's trusted text. It does not handle video parts.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["ChatTemplate", "default_template", "encode_prompt", "template_for"]
 
 _MARK = "\ue000"  # private-use character: "the special token (or mark) after me is content, not markup"
+_SPLICE = "\ue001"  # private-use character: "\ue001N\ue001" stands for the N-th assistant turn's token ids
 _IMAGE_PAD = "<|image_pad|>"
 
 
@@ -96,11 +99,12 @@ def encode_prompt(
     _check_images(model, messages, images)
     specials = model.tokenizer.get_added_vocab()
     escape, scan = _special_patterns(tuple(specials))
-    escaped = [_escape_message(message, escape) for message in messages]
+    generated: list[list[int]] = []
+    escaped = [_splice(model.tokenizer, _escape_message(message, escape), generated) for message in messages]
     text = model.template.render(
         escaped, _escape(tools, escape), thinking=thinking, add_generation_prompt=add_generation_prompt
     )
-    return _tokenize(model, text, specials, scan, list(images))
+    return _tokenize(model, text, specials, scan, list(images), generated)
 
 
 def _check_images(model: LoadedModel, messages: Sequence[dict[str, Any]], images: Sequence[ImageInput]) -> None:
@@ -121,11 +125,29 @@ def _special_patterns(names: tuple[str, ...]) -> tuple[re.Pattern[str], re.Patte
     """`escape` finds what content must have marked (specials and the mark itself); `scan` finds
     marked text and genuine specials, left to right."""
     alternatives = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True)) or "(?!)"
-    return re.compile(f"{_MARK}|{alternatives}"), re.compile(f"{_MARK}(?:{_MARK}|{alternatives})|{alternatives}")
+    marks = f"{_MARK}|{_SPLICE}"
+    return re.compile(f"{marks}|{alternatives}"), re.compile(
+        f"{_MARK}(?:{marks}|{alternatives})|{_SPLICE}[0-9]+{_SPLICE}|{alternatives}"
+    )
 
 
 def _escape_message(message: dict[str, Any], escape: re.Pattern[str]) -> dict[str, Any]:
-    return {key: value if key == "raw" else _escape(value, escape) for key, value in message.items()}
+    return {key: value if key in ("raw", "raw_ids") else _escape(value, escape) for key, value in message.items()}
+
+
+def _splice(tokenizer: PreTrainedTokenizerBase, message: dict[str, Any], generated: list[list[int]]) -> dict[str, Any]:
+    """Stand `raw` in for its `raw_ids` when they decode to it; ids that do not (another tokenizer's)
+    drop both, and the turn renders from its parts."""
+    ids = message.get("raw_ids")
+    if ids is None:
+        raw = message.get("raw")
+        return {**message, "raw": raw.replace(_SPLICE, _MARK + _SPLICE)} if isinstance(raw, str) else message
+    raw = message.get("raw")
+    message = {key: value for key, value in message.items() if key not in ("raw", "raw_ids")}
+    if tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False) != raw:
+        return message
+    generated.append(list(ids))
+    return {**message, "raw": f"{_SPLICE}{len(generated) - 1}{_SPLICE}"}
 
 
 def _escape(value: Any, escape: re.Pattern[str]) -> Any:
@@ -139,7 +161,12 @@ def _escape(value: Any, escape: re.Pattern[str]) -> Any:
 
 
 def _tokenize(
-    model: LoadedModel, text: str, specials: dict[str, int], scan: re.Pattern[str], images: list[ImageInput]
+    model: LoadedModel,
+    text: str,
+    specials: dict[str, int],
+    scan: re.Pattern[str],
+    images: list[ImageInput],
+    generated: list[list[int]],
 ) -> PromptInputs:
     ids, spans, plain, position = _bos(model.tokenizer, text), [], [], 0
     for match in scan.finditer(text):
@@ -150,7 +177,9 @@ def _tokenize(
             continue
         ids += encode_untrusted(model.tokenizer, "".join(plain))
         plain = []
-        if match.group() == _IMAGE_PAD and images:
+        if match.group().startswith(_SPLICE):
+            ids += generated[int(match.group()[1:-1])]
+        elif match.group() == _IMAGE_PAD and images:
             spans.append(_image_span(model, images.pop(0), start=len(ids)))
             ids += [specials[_IMAGE_PAD]] * spans[-1].length
         else:
