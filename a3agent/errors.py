@@ -10,6 +10,7 @@
     ├── GrammarError
     │   ├── MalformedGrammar
     │   ├── UnsupportedSchema
+    │   │   └── GrammarTooComplex
     │   ├── UnsatisfiableSchema
     │   ├── UnknownDialect
     │   ├── ToolChoiceError
@@ -38,6 +39,7 @@ __all__ = [
     "GrammarError",
     "MalformedGrammar",
     "UnsupportedSchema",
+    "GrammarTooComplex",
     "UnsatisfiableSchema",
     "UnknownDialect",
     "ToolChoiceError",
@@ -106,6 +108,25 @@ class UnsupportedSchema(GrammarError):
         self.path = path
         self.keyword = keyword
         super().__init__(f"{path or '/'}: unsupported '{keyword}': {reason}")
+
+
+class GrammarTooComplex(UnsupportedSchema):
+    """Compiling would pass one of the engine's cost limits (`a3agent.grammars.Limits`).
+
+    Raised within the compile time limit, never after it. Carries `path` (JSON pointer, "" for a
+    grammar that is not a schema), `limit` (the name of the `Limits` field) and `value`.
+    """
+
+    def __init__(self, path: str, limit: str, value: object, what: str = "") -> None:
+        self.path = path
+        self.keyword = limit
+        self.limit = limit
+        self.value = value
+        detail = f"{what}: " if what else ""
+        GrammarError.__init__(
+            self, f"{path or '/'}: too complex to compile: {detail}past the limit {limit}={value!r}; simplify "
+            f"the schema or raise the limit with a3agent.grammars.set_limits({limit}=...)",
+        )
 
 
 class UnsatisfiableSchema(GrammarError):

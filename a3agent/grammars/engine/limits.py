@@ -1,0 +1,114 @@
+"""The engine's cost limits, and the compile budget that enforces them.
+
+Every step of compiling whose cost grows with its input (schema depth, automaton states, rules,
+text lengths) is bounded by a field of `Limits`; past it the compiler raises `GrammarTooComplex`
+naming the JSON path and the limit, within `compile_seconds` of the start. The limits are one
+process-wide setting (`set_limits`) so that the Agent, the CLI and direct callers agree.
+
+Code charges work with `charge(units, path)`, which also checks the deadline every so many
+units; a loop that cannot charge (a third-party call) must be bounded by its input size first.
+
+Example: `set_limits(compile_seconds=5.0)`; `with compile_budget(): ...compile...`
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from typing import Iterator
+
+from a3agent.errors import GrammarTooComplex
+
+__all__ = ["Limits", "limits", "set_limits", "compile_budget", "charge", "check_count"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on the cost of compiling and using a grammar (all settable with `set_limits`)."""
+
+    compile_seconds: float = 2.0
+    """Wall-clock time one compile may take before it gives up with `GrammarTooComplex`."""
+    compile_work: int = 20_000_000
+    """Units of work (automaton states built, rules written, items analysed) one compile may do."""
+    schema_depth: int = 128
+    """Nesting depth of a JSON Schema (subschemas inside subschemas, `$ref`s followed)."""
+    schema_nodes: int = 100_000
+    """Subschemas in one schema, counting each `$ref` expansion."""
+    dfa_states: int = 200_000
+    """States one terminal automaton may build (lazily, as text reaches them)."""
+    shortest_text: int = 100_000
+    """Bytes of the shortest text that finishes a terminal (what `completion()` may have to force)."""
+    text_length: int = 1_000_000
+    """Characters of a literal in a grammar or schema (`const`, `enum` members, property names)."""
+    count: int = 10**18
+    """Largest repetition count (minLength, maxItems, `{m,n}`) that is taken as written."""
+
+
+_LIMITS = Limits()
+
+
+def limits() -> Limits:
+    """The limits in force."""
+    return _LIMITS
+
+
+def set_limits(**changes: float | int) -> Limits:
+    """Change some limits for the whole process; returns the new `Limits`.
+
+    Raises TypeError for a name that is not a `Limits` field."""
+    global _LIMITS
+    _LIMITS = replace(_LIMITS, **changes)
+    return _LIMITS
+
+
+class _Budget:
+    __slots__ = ("deadline", "work", "next_check")
+
+    def __init__(self, lim: Limits) -> None:
+        self.deadline = time.monotonic() + lim.compile_seconds
+        self.work = 0
+        self.next_check = _CHECK_EVERY
+
+
+_CHECK_EVERY = 2_000
+_BUDGET: ContextVar[_Budget | None] = ContextVar("a3agent_compile_budget", default=None)
+
+
+@contextmanager
+def compile_budget() -> Iterator[None]:
+    """Run a compile under the limits; nested uses share the outermost budget."""
+    if _BUDGET.get() is not None:
+        yield
+        return
+    token = _BUDGET.set(_Budget(_LIMITS))
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
+def charge(units: int = 1, path: str = "") -> None:
+    """Count `units` of compile work; raise `GrammarTooComplex` past the work or time limit.
+
+    Outside a compile (lazy automaton states built while masking) only the work is unbounded by
+    time: the per-automaton limits (`dfa_states`) bound it there."""
+    budget = _BUDGET.get()
+    if budget is None:
+        return
+    budget.work += units
+    if budget.work < budget.next_check:
+        return
+    budget.next_check = budget.work + _CHECK_EVERY
+    if budget.work > _LIMITS.compile_work:
+        raise GrammarTooComplex(path, "compile_work", _LIMITS.compile_work)
+    if time.monotonic() > budget.deadline:
+        raise GrammarTooComplex(path, "compile_seconds", _LIMITS.compile_seconds)
+
+
+def check_count(value: int, limit: str, path: str = "", what: str = "") -> None:
+    """Raise `GrammarTooComplex` if `value` is over the `Limits` field named `limit`."""
+    bound = getattr(_LIMITS, limit)
+    if value > bound:
+        raise GrammarTooComplex(path, limit, bound, what)
