@@ -22,7 +22,8 @@
     │   ├── UnknownTool
     │   └── ToolFailed
     ├── AgentError
-    │   └── ConversationFileError
+    │   ├── ConversationFileError
+    │   └── ContextOverflow
     └── CommandLineError
 
 Each message says what went wrong and what to do about it.
@@ -52,6 +53,7 @@ __all__ = [
     "ToolFailed",
     "AgentError",
     "ConversationFileError",
+    "ContextOverflow",
     "CommandLineError",
 ]
 
@@ -186,6 +188,10 @@ class AgentError(A3AgentError):
 
 class ConversationFileError(AgentError):
     """A saved conversation could not be read back."""
+
+
+class ContextOverflow(AgentError):
+    """The conversation has outgrown the model's context: no room is left for the next step."""
 
 
 # -- command line -----------------------------------------------------------------------------
