@@ -11,7 +11,7 @@ from a3agent.tools.context import ToolContext
 from a3agent.tools.definition import DEFAULT_TIMEOUT, Tool, ToolDefinition, tool
 from a3agent.tools.files import read_text_tool
 from a3agent.tools.http import http_get_tool
-from a3agent.tools.image_store import ImageStore
+from a3agent.tools.image_store import IMAGE_ID_KEYWORD, ImageId, ImageStore
 from a3agent.tools.images import crop, grid, image_info, zoom
 from a3agent.tools.results import ImagePart, TextPart, ToolResult, to_tool_result
 from a3agent.tools.toolbox import DEFAULT_MAX_PIXELS, Approve, SchemaCheck, ToolCall, Toolbox
@@ -24,6 +24,8 @@ __all__ = [
     "ToolCall",
     "ToolContext",
     "ImageStore",
+    "ImageId",
+    "IMAGE_ID_KEYWORD",
     "ToolResult",
     "TextPart",
     "ImagePart",

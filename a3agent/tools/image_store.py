@@ -8,12 +8,21 @@ point of cropping is detail that the vision encoder's own size cap would lose.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Annotated
 
 from PIL import Image
+from pydantic import Field
 
 from a3agent.errors import ToolFailed
 
-__all__ = ["ImageStore"]
+__all__ = ["IMAGE_ID_KEYWORD", "ImageId", "ImageStore"]
+
+IMAGE_ID_KEYWORD = "x-image-id"
+"""The JSON Schema keyword (`true`) that marks a parameter as an image id; the agent constrains it."""
+
+ImageId = Annotated[str, Field(json_schema_extra={IMAGE_ID_KEYWORD: True})]
+"""A tool parameter naming one of the conversation's images (`img_0`, ...). Under the grammar the
+agent lets the model write only ids the conversation holds."""
 
 
 class ImageStore:
@@ -39,7 +48,11 @@ class ImageStore:
             raise ToolFailed(f"there is no image {image_id!r}; known images: {known}") from None
 
     def ids(self) -> list[str]:
+        """The ids, in the order the images were added."""
         return list(self._images)
+
+    def __repr__(self) -> str:
+        return f"ImageStore({', '.join(self._images) or 'empty'})"
 
     def __contains__(self, image_id: object) -> bool:
         return image_id in self._images

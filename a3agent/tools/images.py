@@ -19,6 +19,7 @@ from pydantic import Field
 from a3agent.errors import ToolFailed
 from a3agent.tools.context import ToolContext
 from a3agent.tools.definition import tool
+from a3agent.tools.image_store import ImageId
 
 __all__ = ["crop", "zoom", "grid", "image_info"]
 
@@ -28,7 +29,7 @@ MAX_GRID = len(string.ascii_uppercase)
 
 @tool
 def crop(
-    image: str, bbox: Annotated[list[float], Field(min_length=4, max_length=4)], ctx: ToolContext
+    image: ImageId, bbox: Annotated[list[float], Field(min_length=4, max_length=4)], ctx: ToolContext
 ) -> list[Any]:
     """Cut a rectangle out of an image and look at it at full resolution, to read small detail.
 
@@ -44,7 +45,7 @@ def crop(
 
 @tool
 def zoom(
-    image: str,
+    image: ImageId,
     center: Annotated[list[float], Field(min_length=2, max_length=2)],
     ctx: ToolContext,
     factor: float = 2.0,
@@ -70,7 +71,7 @@ def zoom(
 
 
 @tool
-def grid(image: str, ctx: ToolContext, n: int = 4) -> list[Any]:
+def grid(image: ImageId, ctx: ToolContext, n: int = 4) -> list[Any]:
     """Overlay a labelled n x n grid on an image, to name regions ("cell B3") and to choose boxes to crop.
 
     Args:
@@ -91,7 +92,7 @@ def grid(image: str, ctx: ToolContext, n: int = 4) -> list[Any]:
 
 
 @tool
-def image_info(image: str, ctx: ToolContext) -> dict[str, Any]:
+def image_info(image: ImageId, ctx: ToolContext) -> dict[str, Any]:
     """Size and colour mode of an image, to plan crops in pixels.
 
     Args:
