@@ -127,6 +127,15 @@ def test_tool_choice_by_name_offers_that_tool_only() -> None:
     assert not accepts(p, turn("text only"))
 
 
+@pytest.mark.parametrize("dialect", ["hermes-json", "qwen3-xml"])
+def test_a_named_tool_choice_puts_the_call_right_after_the_think_block(dialect: str) -> None:
+    p = language([WEATHER, CLOCK], tool_choice="math.clock", dialect=dialect)
+    assert accepts(p, turn(CALL[dialect]("math.clock", {})))
+    assert not accepts(p, turn("Let me check.\n" + CALL[dialect]("math.clock", {})))
+    required = language([WEATHER, CLOCK], tool_choice="required", dialect=dialect)
+    assert accepts(required, turn("Let me check.\n" + CALL[dialect]("math.clock", {})))
+
+
 def test_no_tools_means_text_only() -> None:
     assert accepts(language([]), turn("Hello."))
 

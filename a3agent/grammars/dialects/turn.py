@@ -1,6 +1,8 @@
 """The grammar of one whole assistant turn: think text, then text and/or tool calls.
 
-A turn is `think? (content | content? tool_call+)` as `tool_choice` allows. With thinking on the
+A turn is `think? (content | content? tool_call+)` as `tool_choice` allows; a named tool_choice
+leaves no room for text: the call comes right after the think block, as OpenAI's named choice does.
+With thinking on the
 prompt already opened `<think>`, so the turn starts inside the think text (non-empty), then
 `</think>`, `\\n\\n` and the answer. Calls follow the dialect (`hermes_json.lark`,
 `qwen3_xml.lark`); parallel calls are separated by `\\n`. Arguments follow each tool's JSON
@@ -41,7 +43,8 @@ class TurnOptions:
     dialect: str = "hermes-json"
     """`hermes-json` (A3-Instruct's training format) or `qwen3-xml` (A2's)."""
     tool_choice: Literal["auto", "required", "none"] | str = "auto"
-    """`auto`: text or calls; `required`: at least one call; `none`: text only; a tool name: calls to it only."""
+    """`auto`: text or calls; `required`: at least one call; `none`: text only; a tool name: calls to it
+    only, with no text before them."""
     parallel_tool_calls: bool = True
     """Several `<tool_call>` blocks in one turn (else at most one)."""
     thinking: bool = True
@@ -69,7 +72,7 @@ def turn_grammar(tools: list[dict[str, Any]], options: TurnOptions = TurnOptions
         calls = [_xml_call(tool, rules) for tool in offered]
         per_tool = f"tool_xml: {' | '.join(calls)}\n"
     repeat = ' ("\\n" tool_call)*' if options.parallel_tool_calls else ""
-    answer = "CONTENT? calls" if options.tool_choice != "auto" else "CONTENT | CONTENT? calls"
+    answer = {"auto": "CONTENT | CONTENT? calls", "required": "CONTENT? calls"}.get(options.tool_choice, "calls")
     head = f"start: {think}({answer})\ncalls: tool_call{repeat}\n{per_tool}"
     return _assemble(head, rules.text(), load_lark(__package__, DIALECTS[options.dialect]))
 
