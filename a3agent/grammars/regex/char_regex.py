@@ -255,7 +255,11 @@ _CLASS_SPECIAL = set("\\]^-[/&~|")
 
 
 def _char(code: int, special: set[str]) -> str:
+    """One character as regex text. `"` is always `\\x22`: lark reads `\\\\"` in a `/regex/`
+    literal as `\\"`, which would turn an escaped backslash before a quote into a bare quote."""
     c = chr(code)
+    if c == '"':
+        return "\\x22"
     if code == 0x09:
         return "\\t"
     if code == 0x0A:

@@ -5,9 +5,10 @@ schemas (one per tool) in one grammar with non-clashing rule names, as JSON valu
 qwen3-xml dialect, as `<parameter=KEY>` blocks. The JSON primitives come from `json.lark`.
 
 How values are written (see also `number_text` and `json_text`):
-- objects: declared properties in schema order, optional ones skippable; additional keys (when
-  allowed) anywhere between them, as strings equal to no declared name; `", "`/`","` and
-  `": "`/`":"` separators; no other whitespace.
+- objects: declared properties (`properties` of the object and of its `allOf`/`anyOf`/`oneOf`
+  parts and `$ref`) in schema order, optional ones skippable; keys named only elsewhere
+  (`required`, `if`/`then`/`else`, dependencies, `not`) and additional keys (when allowed)
+  anywhere between them; `", "`/`","` and `": "`/`":"` separators; no other whitespace.
 - arrays: prefix items, then `items`, counted against minItems/maxItems.
 - `enum`/`const` values as json.dumps writes them (either separators; integral numbers as `1`
   or `1.0`; object keys in the order given).
@@ -57,6 +58,7 @@ _MAX_PATTERN = 2000
 _JSON_TERMINALS = frozenset({"comma", "colon", "string", "number", "integer"})
 _PRIMITIVES = frozenset({"json_value", "STRING", "NUMBER", "INTEGER"})
 _MAX_TRACKED_KEYS = 12
+_MAX_FREE_KEYS = 6
 
 
 class SchemaRules:
@@ -260,18 +262,21 @@ class _Compiler:
 
     # -- objects ------------------------------------------------------------------------------
 
-    def declared(self, s: Objects, hint: str) -> list[tuple[str, tuple[Node, ...], str, bool]] | None:
-        """(name, nodes, value rule, required) per declared key in schema order; None if impossible."""
-        names = list(dict.fromkeys(name for part in s.parts for name, _ in part.properties))
+    def declared(self, s: Objects, hint: str) -> list[tuple[str, tuple[Node, ...], str, bool, bool]] | None:
+        """(name, nodes, value rule, required, free) per named key, slots in schema order first, then
+        the free keys (named only outside ordered parts: see ObjectPart); None if impossible."""
+        names = list(dict.fromkeys(name for part in s.parts if part.ordered for name, _ in part.properties))
+        slots = len(names)
+        names += sorted({name for part in s.parts for name, _ in part.properties} - set(names))
         names += sorted(_mentioned(s) - set(names))
         out = []
-        for name in names:
+        for k, name in enumerate(names):
             nodes = self.normalizer.value_nodes(s, name)
             value = self.value(nodes, f"{hint}_{name}")
             if value is None and name in s.required:
                 return None
             if value is not None:
-                out.append((name, nodes, value, name in s.required))
+                out.append((name, nodes, value, name in s.required, k >= slots))
         return out
 
     def extras(self, s: Objects, where: Node, hint: str, keys_within: StringSet) -> list[tuple[StringSet, tuple[Node, ...], str]]:
@@ -302,8 +307,8 @@ class _Compiler:
         declared = self.declared(s, hint)
         if declared is None:
             return None
-        members = [(name, f"{self.owner.terminal(json_literal(name), hint + '_key')} COLON {value}", required)
-                   for name, _, value, required in declared]
+        members = [(name, f"{self.owner.terminal(json_literal(name), hint + '_key')} COLON {value}", required, free)
+                   for name, _, value, required, free in declared]
         extras = [f"{_group(self.strings(keys, where, hint + '_key'))} COLON {value}"
                   for keys, _, value in self.extras(s, where, hint, ANY_STRING)]
         body = self.members(members, extras, s, where, "COMMA", hint)
@@ -311,19 +316,26 @@ class _Compiler:
             return None
         return f'"{{" {body} "}}"' if body else '"{" "}"'
 
-    def members(self, members: list[tuple[str, str, bool]], extras: list[str], s: Objects, where: Node, sep: str,
+    def members(self, members: list[tuple[str, str, bool, bool]], extras: list[str], s: Objects, where: Node, sep: str,
                 hint: str) -> str | None:
         """The members as an automaton over (slot, count so far, tracked keys present): '' if empty.
 
-        Slots are the declared keys in order, each (name, pair text, required); undeclared pairs may
-        come between any two. Counts stop at what min/maxProperties can tell apart; only keys named
-        by presence rules are tracked.
+        `members` are (name, pair text, required, free). Slots are the non-free keys in order;
+        free keys may come between any two, once each, and so may undeclared pairs. Counts stop at
+        what min/maxProperties can tell apart; only free keys and keys named by presence rules are
+        tracked.
         """
+        slots = [(name, pair, required) for name, pair, required, free in members if not free]
+        free = [(name, pair, required) for name, pair, required, is_free in members if is_free]
+        if len(free) > _MAX_FREE_KEYS:
+            raise UnsupportedSchema(where.path, "properties",
+                                    f"more than {_MAX_FREE_KEYS} keys named outside `properties` (they may come in any order)")
         cap = s.max_props if s.max_props is not None else max(s.min_props, 1)
-        tracked = sorted(frozenset().union(*(p.names for p in s.presence)))
+        tracked = sorted(frozenset().union(*(p.names for p in s.presence), (name for name, _, _ in free)))
         if len(tracked) > _MAX_TRACKED_KEYS:
             raise UnsupportedSchema(where.path, "required", f"presence rules over more than {_MAX_TRACKED_KEYS} keys")
         bits = {name: 1 << k for k, name in enumerate(tracked)}
+        must = sum(bits[name] for name, _, required in free if required)
         extra = ""
         if extras:
             extra = self.owner.names.fresh(hint + "_other")
@@ -342,13 +354,17 @@ class _Compiler:
             room = s.max_props is None or count < s.max_props
             if extra and room:
                 moves.append((_join(lead, extra), (i, after, mask)))
-            if i < len(members):
-                name, pair, required = members[i]
+            for name, pair, _ in free:
+                if room and not mask & bits[name]:
+                    moves.append((_join(lead, pair), (i, after, mask | bits[name])))
+            if i < len(slots):
+                name, pair, required = slots[i]
                 if room:
                     moves.append((_join(lead, pair), (i + 1, after, mask | bits.get(name, 0))))
                 if not required:
                     moves.append(("", (i + 1, count, mask)))
-            elif count >= s.min_props and all(p.holds(_present(mask, tracked)) for p in s.presence):
+            elif (count >= s.min_props and mask & must == must
+                  and all(p.holds(_present(mask, tracked)) for p in s.presence)):
                 finals.add(state)
             todo.extend(target for _, target in moves)
         return linear_rules((0, 0, 0), transitions, finals, hint + "_members", self.owner.names, self.owner.rules)
@@ -361,8 +377,9 @@ class _Compiler:
         if declared is None:
             return None
         close = lark_string("\n" + _XML_CLOSE + "\n")
-        members = [(name, _join(lark_string(f"<parameter={name}>\n"), self.xml_value(nodes, value, hint), close), required)
-                   for name, nodes, value, required in declared]
+        members = [(name, _join(lark_string(f"<parameter={name}>\n"), self.xml_value(nodes, value, hint), close),
+                    required, free)
+                   for name, nodes, value, required, free in declared]
         extras = [_join('"<parameter="', self.owner.terminal(_language(keys, self.root, "patternProperties"), hint + "_key"),
                         '">\\n"', self.xml_value(nodes, value, hint), close)
                   for keys, nodes, value in self.extras(s, self.root, hint, StringSet(patterns=(_XML_KEY,)))]

@@ -54,6 +54,7 @@ from a3agent.grammars.schema.schema_shapes import (
     strings_minus,
     tighter_high,
     tighter_low,
+    unordered,
     with_presence,
     without_values,
 )
@@ -128,13 +129,17 @@ class Normalizer:
 
     @cached_property
     def validator(self) -> Any:
-        """The reference validator for the root's draft (built only when some value needs checking)."""
+        """The reference validator for the root's draft (built only when some value needs checking),
+        checking `format` by the same languages the grammar uses."""
         cls = jsonschema.validators.validator_for(self.root.schema, default=jsonschema.Draft202012Validator)
-        return cls(self.root.schema, format_checker=cls.FORMAT_CHECKER)
+        return cls(self.root.schema, format_checker=_ExactFormats())
 
     def valid(self, node: Node, value: Any) -> bool:
         """Whether `value` validates against `node`, by the reference validator."""
-        return self.validator.evolve(schema=node.schema).is_valid(value)
+        try:
+            return self.validator.evolve(schema=node.schema).is_valid(value)
+        except _UnknownFormat as e:
+            raise UnsupportedSchema(node.path, "format", f"unknown format {e}") from None
 
     def resolve(self, node: Node, ref: str) -> Node:
         """The node a local `$ref` points to."""
@@ -142,6 +147,8 @@ class Normalizer:
         pointer = ref[len(root_id):] if root_id and ref.startswith(root_id) else ref
         if not pointer.startswith("#"):
             raise UnsupportedSchema(node.path, "$ref", f"only local references are supported, not {ref!r}")
+        if pointer[1:2] not in ("", "/"):  # `#name` names an anchor, not the property `name`
+            raise UnsupportedSchema(node.path, "$ref", f"anchor references are not supported: {ref!r}")
         target, path = self.root.schema, ""
         for raw in filter(None, pointer[1:].split("/")):
             step = raw.replace("~1", "/").replace("~0", "~")
@@ -370,7 +377,7 @@ class Normalizer:
     def _one_of(self, node: Node, base: Shape) -> Shape:
         key_sets = _required_only(node.schema["oneOf"])
         if key_sets is not None:
-            return with_presence(base, Presence("one", key_sets), drop_others=len(key_sets) != 1)
+            return with_presence(self.concrete(base), Presence("one", key_sets), drop_others=len(key_sets) != 1)
         branches = [self.intersect(base, self.shape(node.child(b, "oneOf", i)))
                     for i, b in enumerate(node.schema["oneOf"])]
         for i, a in enumerate(branches):
@@ -382,7 +389,7 @@ class Normalizer:
     def _any_of(self, node: Node, base: Shape) -> Shape:
         key_sets = _required_only(node.schema["anyOf"])
         if key_sets is not None:
-            return with_presence(base, Presence("any", key_sets), drop_others=False)
+            return with_presence(self.concrete(base), Presence("any", key_sets), drop_others=False)
         branches = [self.shape(node.child(b, "anyOf", i)) for i, b in enumerate(node.schema["anyOf"])]
         return self.intersect(base, tuple(s for b in branches for s in b))
 
@@ -392,20 +399,29 @@ class Normalizer:
         if len(dependents) > _MAX_DEPENDENT_SCHEMAS:
             raise UnsupportedSchema(node.path, "dependentSchemas", f"more than {_MAX_DEPENDENT_SCHEMAS} dependent schemas")
         for key, (keyword, schema) in dependents.items():
-            absent = tuple(replace(o, parts=o.parts + (ObjectPart(((key, Node.of(False, node.path)),)),))
+            base = self.concrete(base)
+            absent = tuple(replace(o, parts=o.parts + (ObjectPart(((key, Node.of(False, node.path)),), ordered=False),))
                            if isinstance(o, Objects) else o for o in base)
             present = tuple(replace(o, required=o.required | {key}) for o in base if isinstance(o, Objects))
-            base = absent + self.intersect(present, self.shape(node.child(schema, keyword, key)))
+            base = absent + self.intersect(present, unordered(self.resolved(self.shape(node.child(schema, keyword, key)))))
         return base
 
     def _conditional(self, node: Node, base: Shape) -> Shape:
         s = node.schema
-        condition = self.shape(node.child(s["if"], "if"))
-        then = self.shape(node.child(s.get("then", True), "then"))
-        otherwise = self.shape(node.child(s.get("else", True), "else"))
+        condition = unordered(self.resolved(self.shape(node.child(s["if"], "if"))))
+        then = unordered(self.resolved(self.shape(node.child(s.get("then", True), "then"))))
+        otherwise = unordered(self.resolved(self.shape(node.child(s.get("else", True), "else"))))
         when_true = self.intersect(self.intersect(base, condition), then)
         when_false = self.intersect(self.subtract(base, condition, node, "if"), otherwise)
         return when_true + when_false
+
+    def resolved(self, shape: Shape) -> Shape:
+        """The same union with every Reference replaced by the shapes it stands for."""
+        return tuple(x for s in shape for x in (self.resolved(self.shape(s.node)) if isinstance(s, Reference) else (s,)))
+
+    def concrete(self, shape: Shape) -> Shape:
+        """The same union with no AnyValue or Reference: one shape per JSON type at most."""
+        return tuple(x for s in self.resolved(shape) for x in (EVERY_TYPE if isinstance(s, AnyValue) else (s,)))
 
     def intersect(self, a: Shape, b: Shape) -> Shape:
         """Values in both unions."""
@@ -424,9 +440,10 @@ class Normalizer:
             consts, other = (a, b) if isinstance(a, Constants) else (b, a)
             kept = tuple(v for v in consts.values if self.contains((other,), v))
             return (Constants(kept),) if kept else ()
-        if isinstance(a, Reference) or isinstance(b, Reference):
-            ref, other = (a, b) if isinstance(a, Reference) else (b, a)
-            return self.intersect(self.shape(ref.node), (other,))
+        if isinstance(a, Reference):  # left stays left: the order of object properties depends on it
+            return self.intersect(self.shape(a.node), (b,))
+        if isinstance(b, Reference):
+            return self.intersect((a,), self.shape(b.node))
         if type(a) is not type(b):
             return ()
         if isinstance(a, Numbers):
@@ -563,6 +580,28 @@ class Normalizer:
         if key not in objects.names:
             nodes.append(Node.of(False, ""))
         return tuple(dict.fromkeys(nodes))
+
+
+class _UnknownFormat(Exception):
+    """A string met a `format` with no exact language here."""
+
+
+class _ExactFormats(jsonschema.FormatChecker):
+    """Formats as `formats` defines them, for the values of enum/const: jsonschema's own checkers
+    are looser (email) or absent without optional packages (date-time), which would let a value
+    through that the grammar of the same keyword refuses. An unknown format raises."""
+
+    def __init__(self) -> None:
+        super().__init__(formats=())
+
+    def check(self, instance: Any, format: str) -> None:
+        if not isinstance(instance, str):
+            return
+        language = format_language(format)
+        if language is None:
+            raise _UnknownFormat(repr(format))
+        if not matches(language, instance):
+            raise jsonschema.exceptions.FormatError(f"{instance!r} is not a {format!r}")
 
 
 def _required_only(branches: Any) -> tuple[frozenset[str], ...] | None:

@@ -28,7 +28,7 @@ __all__ = [
     "Node", "AnyValue", "Constants", "Numbers", "Strings", "Arrays", "ObjectPart", "Presence", "Objects",
     "Reference", "Shape", "EVERY_TYPE", "json_equal", "as_fraction", "is_number", "number_in",
     "number_complement", "without_values", "strings_minus", "arrays_minus", "objects_minus", "merge_arrays",
-    "with_presence", "tighter_low", "tighter_high", "below", "counts_disjoint", "min_optional",
+    "with_presence", "unordered", "tighter_low", "tighter_high", "below", "counts_disjoint", "min_optional",
 ]
 
 
@@ -103,6 +103,10 @@ class ObjectPart:
     properties: tuple[tuple[str, Node], ...] = ()
     patterns: tuple[tuple[Regex, Node], ...] = ()
     additional: Node | None = None
+    ordered: bool = True
+    """Whether its property names are slots in schema order (`properties` of the object, its
+    `allOf`/`anyOf`/`oneOf` parts, `$ref`); names only a condition, a dependent schema or a
+    negation mentions may come anywhere."""
 
     def nodes_for(self, key: str | None, matches: Iterable[int]) -> tuple[Node, ...]:
         """The nodes a value under `key` must satisfy; `matches`: indexes of matching patterns.
@@ -183,9 +187,19 @@ def is_number(value: Any) -> bool:
 
 
 def with_presence(base: Shape, rule: Presence, drop_others: bool) -> Shape:
-    """Objects get the rule; other values pass every branch, so they stay unless exactly one must."""
+    """Objects get the rule; other values pass every branch, so they stay unless exactly one must.
+
+    `base` must hold no AnyValue or Reference (they hide objects that would escape the rule).
+    """
+    assert not any(isinstance(s, (AnyValue, Reference)) for s in base)
     return tuple(replace(s, presence=s.presence + (rule,)) if isinstance(s, Objects) else s
                  for s in base if isinstance(s, Objects) or not drop_others)
+
+
+def unordered(shape: Shape) -> Shape:
+    """The same values, with every object property name free to come anywhere (see ObjectPart)."""
+    return tuple(replace(s, parts=tuple(replace(p, ordered=False) for p in s.parts)) if isinstance(s, Objects) else s
+                 for s in shape)
 
 
 EVERY_TYPE: Shape = (Constants((None, True, False)), Numbers(), Strings(), Arrays(), Objects())
@@ -298,12 +312,13 @@ def objects_minus(a: Objects, b: Objects, node: Node, keyword: str) -> Shape:
                    or b.names != ANY_STRING or bool(b.presence))
     if constrained:
         raise UnsupportedSchema(node.path, keyword, "excluding objects by key patterns or other keys is not supported")
-    out = [replace(a, parts=a.parts + (ObjectPart(((name, Node.of(False, node.path)),)),))
+    out = [replace(a, parts=a.parts + (ObjectPart(((name, Node.of(False, node.path)),), ordered=False),))
            for name in sorted(b.required)]
     for part in b.parts:
         for name, value in part.properties:
             wrong = Node.of({"not": value.schema}, value.path)
-            out.append(replace(a, required=a.required | {name}, parts=a.parts + (ObjectPart(((name, wrong),)),)))
+            out.append(replace(a, required=a.required | {name},
+                               parts=a.parts + (ObjectPart(((name, wrong),), ordered=False),)))
     if b.min_props > 0:
         out.append(replace(a, max_props=min_optional(a.max_props, b.min_props - 1)))
     if b.max_props is not None:

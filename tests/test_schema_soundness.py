@@ -1,0 +1,148 @@
+"""Soundness rules of the schema compiler, each found by a wrong verdict and pinned by its rule.
+
+Each instance goes through the token-mask engine on Tekken (mask, then advance), and `jsonschema`
+is asked too, so every expectation here is also the reference validator's.
+"""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+import json_schema_suite as suite
+from a3agent.errors import UnsupportedSchema
+
+COMPILE, ENCODE = suite.tekken_engine()
+
+
+def accepted(schema: object, value: object) -> bool:
+    """The engine's verdict on json.dumps(value); asserts jsonschema (formats asserted) agrees."""
+    verdict = suite.accepts(COMPILE(schema).matcher(), ENCODE(json.dumps(value, ensure_ascii=False)))
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    assert verdict == jsonschema.Draft202012Validator(schema, format_checker=checker).is_valid(value), value
+    return verdict
+
+
+def accepted_text(schema: object, text: str) -> bool:
+    return suite.accepts(COMPILE(schema).matcher(), ENCODE(text))
+
+
+# -- presence rules reach objects hidden behind "any value" or a $ref ----------------------------
+
+ANY_OF_REQUIRED = {"anyOf": [{"required": ["x"]}, {"required": ["y"]}, {"required": ["z"]}]}
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "properties": {"a": {}, "x": {}, "y": {}, "z": {}},
+     "allOf": [{"required": ["a"]}, ANY_OF_REQUIRED]},
+    {"type": "object", "properties": {"a": {}, "x": {}, "y": {}, "z": {}}, "required": ["a"], "allOf": [ANY_OF_REQUIRED]},
+    {"$defs": {"o": {"type": "object", "required": ["a"]}}, "$ref": "#/$defs/o", **ANY_OF_REQUIRED},
+    {"allOf": [{"required": ["a"]}, {"oneOf": [{"required": ["x"]}, {"required": ["y"]}]}]},
+], ids=["allOf-anyOf", "required-allOf-anyOf", "ref-anyOf", "allOf-oneOf"])
+def test_required_only_branches_bind_an_object_that_allOf_or_ref_brings(schema):
+    assert not accepted(schema, {"a": 1})
+    assert accepted(schema, {"a": 1, "y": 2})
+
+
+def test_dependent_schema_without_a_type_still_binds_objects():
+    schema = {"dependentSchemas": {"bar": {"properties": {"foo": {"type": "integer"}}}}}
+    assert not accepted(schema, {"bar": 1, "foo": "x"})
+    assert accepted(schema, {"bar": 1, "foo": 2})
+    assert accepted(schema, {"foo": "x"})
+
+
+# -- which keys keep schema order, and which may come anywhere ------------------------------------
+
+
+def test_allOf_of_references_keeps_the_order_of_its_parts():
+    schema = {"$defs": {"A": {"type": "object", "properties": {"a": {"type": "string"}}},
+                        "B": {"type": "object", "properties": {"b": {"type": "integer"}}}},
+              "allOf": [{"$ref": "#/$defs/A"}, {"$ref": "#/$defs/B"}]}
+    assert accepted(schema, {"a": "s", "b": 1})
+    assert accepted(schema, {"b": 1})
+    assert not accepted(schema, {"a": "s", "b": "t"})
+
+
+THEN_DECLARES_B = {"type": "object", "properties": {"a": {"type": "string"}, "c": {"type": "integer"}},
+                   "if": {"properties": {"a": {"const": "x"}}}, "then": {"properties": {"b": {"type": "string"}}}}
+
+
+@pytest.mark.parametrize("value", [{"b": "s", "a": "x"}, {"a": "x", "b": "s", "c": 1}, {"a": "x", "c": 1, "b": "s"}])
+def test_a_key_only_a_then_branch_declares_may_come_anywhere(value):
+    assert accepted(THEN_DECLARES_B, value)
+
+
+def test_a_then_branch_still_constrains_its_key():
+    assert not accepted(THEN_DECLARES_B, {"b": 5, "a": "x"})
+    assert accepted(THEN_DECLARES_B, {"b": 5, "a": "y"})
+
+
+@pytest.mark.parametrize("schema, value", [
+    ({"required": ["foo\nbar", 'foo"bar', "b"]}, {"b": 1, "foo\nbar": 1, 'foo"bar': 1}),
+    ({"dependentRequired": {"bar": ["foo"]}}, {"foo": 1, "bar": 2}),
+    ({"properties": {"a": {}}, "required": ["z", "a"]}, {"z": 1, "a": 2}),
+])
+def test_keys_named_only_outside_properties_may_come_in_any_order(schema, value):
+    assert accepted(schema, value)
+    assert accepted(schema, dict(reversed(list(value.items()))))
+
+
+def test_keys_named_only_outside_properties_are_still_required():
+    schema = {"required": ["foo", "bar"]}
+    assert not accepted(schema, {"bar": 1})
+    assert not accepted(schema, {"foo": 1, "baz": 2})
+
+
+def test_a_key_named_only_outside_properties_comes_once():
+    assert not accepted_text({"required": ["b"]}, '{"b": 1, "b": 2}')
+
+
+# -- how strings are written --------------------------------------------------------------------
+
+
+def test_an_escaped_quote_inside_a_pattern_terminal_stays_escaped():
+    schema = {"type": "string", "pattern": '^(?:a|")+$'}
+    assert accepted(schema, 'a"')
+    assert accepted(schema, '"')
+    assert not accepted_text(schema, '"a""')
+
+
+# -- formats are exact or refused ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, valid", [
+    ("23:59:60Z", True), ("23:59:60.5+00:00", True), ("22:59:60Z", False), ("23:58:60Z", False),
+    ("23:59:60+01:00", False), ("12:00:00-08:00", True), ("24:00:00Z", False),
+])
+def test_time_leap_seconds_only_at_the_last_utc_minute(text, valid):
+    assert suite.accepts(COMPILE({"type": "string", "format": "time"}).matcher(), ENCODE(json.dumps(text))) is valid
+
+
+@pytest.mark.parametrize("text, valid", [
+    ("joe.bloggs@example.com", True), ('"joe bloggs"@example.com', True), ('"a\\"b"@c.d', True),
+    ("joe@[127.0.0.1]", True), ("joe@[IPv6:::1]", True), ("te~st@example.com", True),
+    (".test@example.com", False), ("test.@example.com", False), ("te..st@example.com", False),
+    ("joe@[127.0.0.300]", False), ("joe@-a.com", False), ("joe bloggs@example.com", False),
+])
+def test_email_is_the_rfc_5321_mailbox(text, valid):
+    assert suite.accepts(COMPILE({"type": "string", "format": "email"}).matcher(), ENCODE(json.dumps(text))) is valid
+
+
+def test_enum_values_meet_format_by_the_grammar_language():
+    schema = {"enum": [".a@b.c", "a@b.c"], "format": "email"}
+    assert not accepted_text(schema, json.dumps(".a@b.c"))
+    assert accepted_text(schema, json.dumps("a@b.c"))
+    assert not accepted_text({"enum": ["22:59:60Z", "23:59:60Z"], "format": "time"}, json.dumps("22:59:60Z"))
+
+
+def test_a_constant_under_an_unknown_format_is_refused():
+    with pytest.raises(UnsupportedSchema, match="format"):
+        COMPILE({"const": "-x-", "format": "hostname"})
+
+
+def test_an_anchor_reference_is_refused_not_read_as_a_property_name():
+    schema = {"type": "array", "items": {"$ref": "#items"}, "$defs": {"foo": {"$anchor": "items", "type": "string"}}}
+    with pytest.raises(UnsupportedSchema, match="anchor"):
+        COMPILE(schema)
