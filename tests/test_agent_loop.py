@@ -210,12 +210,19 @@ def test_the_token_budget_ends_the_run(a_series_tokenizer, photo):
     assert result.stop_reason == "token_budget" and len(result.steps) == 1
 
 
-def test_tool_choice_required_binds_only_the_first_step(a_series_tokenizer):
+def test_tool_choice_required_binds_only_the_first_step(a_series_tokenizer, photo):
     agent, _ = scripted_agent(a_series_tokenizer, ["Nothing to call, I will answer directly.\n</think>\n\nHi."],
                               tool_choice="required")
-    result = agent.run("hi")
+    result = agent.run("hi", images=[photo])
     assert result.steps[0].calls, "the grammar made the first step call a tool"
     assert result.steps[-1].calls == [] and result.stop_reason == "answer"
+
+
+def test_a_required_call_that_needs_an_image_id_without_images_is_refused_and_leaves_no_trace(a_series_tokenizer):
+    agent, _ = scripted_agent(a_series_tokenizer, ["x"], tool_choice="required")
+    with pytest.raises(AgentError, match="holds no image yet"):
+        agent.run("hi")
+    assert agent.conversation.messages == []
 
 
 def test_bad_options_are_refused_when_the_agent_is_built(a_series_tokenizer):
@@ -280,7 +287,6 @@ def odd(query: str) -> object:
         (call("slow_lookup", query="apricot"), None, "did not finish within 0.05 s"),
         (call("broken", query="apricot"), None, "raised ValueError: the lookup service is down"),
         (call("odd", query="apricot"), None, "returned a result that cannot be shown"),
-        (call("crop", image="img_7", bbox=[0, 0, 1, 1]), None, "there is no image 'img_7'"),
         (call("crop", image="img_0", bbox=[0.9, 0.9, 0.1, 0.1]), None, "is empty"),
         (call("crop", image="img_0", bbox=[0, 0, 500, 20]), None, "lies outside the image"),
     ],

@@ -29,7 +29,8 @@ def sample_conversation() -> Conversation:
     for message in [
         SystemMessage(text="You look closely."),
         UserMessage(parts=[TextPart(text=f"{photo}:"), ImagePart(image_id=photo), TextPart(text="What fruit?")]),
-        AssistantMessage(parts=[ThinkingPart(text="crop it"), call], raw="crop it\n</think>\n\n<tool_call>..."),
+        AssistantMessage(parts=[ThinkingPart(text="crop it"), call], raw="crop it\n</think>\n\n<tool_call>...",
+                         token_ids=[1, 15, 16]),
         ToolMessage(results=[ToolResultPart(call_id=call.id, name="crop",
                                             parts=[TextPart(text=f"{crop}:"), ImagePart(image_id=crop)])]),
         AssistantMessage(parts=[ThinkingPart(text="apricots"), TextPart(text="Apricots.")], raw="..."),
@@ -47,10 +48,11 @@ def test_messages_become_the_contract_dicts_with_images_in_part_order():
     assert chat[2] == {"role": "assistant", "content": "", "reasoning_content": "crop it",
                        "tool_calls": [{"type": "function", "function": {
                            "name": "crop", "arguments": {"image": "img_0", "bbox": [0, 0, 1, 1]}}}],
-                       "raw": "crop it\n</think>\n\n<tool_call>..."}
+                       "thinking": True, "raw": "crop it\n</think>\n\n<tool_call>...", "raw_ids": [1, 15, 16]}
     assert chat[3] == {"role": "tool", "name": "crop",
                        "content": [{"type": "text", "text": "img_1:"}, {"type": "image"}]}
     assert chat[4]["content"] == "Apricots." and chat[4]["tool_calls"] == []
+    assert chat[4]["raw"] is None  # raw without its token ids is never rendered as trusted text
     assert images == [conversation.images.get("img_0"), conversation.images.get("img_1")]
 
 

@@ -5,8 +5,9 @@ import itertools
 import pytest
 
 from a3agent.agent.messages import ToolCallPart
-from a3agent.agent.parsing import MalformedCall, parse_turn
+from a3agent.agent.parsing import MalformedCall, parse_turn, trusted_pieces
 from a3agent.agent.streaming import TurnSplitter
+from a3agent.model.decode import SpecialToken
 
 TOOLS = {
     "crop": {
@@ -151,19 +152,32 @@ def split(deltas, thinking=True):
     return joined
 
 
+def chunked(raw, size):
+    """The decode loop's deltas for `raw`: each marker a special token, the text in chunks of `size`."""
+    return [piece if isinstance(piece, SpecialToken) else piece[i : i + size]
+            for piece in trusted_pieces(raw) for i in range(0, len(piece), size)]
+
+
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 1000])
 def test_streamed_deltas_concatenate_to_the_parsed_thinking_and_text(size):
     raw = ('I need a closer look.\n</think>\n\nLooking.\n<tool_call>\n{"name": "now", "arguments": {}}\n'
            "</tool_call>\nthen more text\n")
-    deltas = [raw[i : i + size] for i in range(0, len(raw), size)]
     turn = parse(raw)
-    assert split(deltas) == {"thinking": turn.thinking, "text": turn.text}
+    assert split(chunked(raw, size)) == {"thinking": turn.thinking, "text": turn.text}
 
 
 def test_streaming_hides_call_blocks_and_markers():
-    joined = split(["a</th", "ink>b<tool_", 'call>{"name":', '"now"}</tool_call>c'])
+    joined = split(["a", SpecialToken("</think>"), "b", SpecialToken("<tool_call>"), '{"name":"now"}',
+                    SpecialToken("</tool_call>"), "c"])
     assert joined == {"thinking": "a", "text": "bc"}
 
 
 def test_streaming_with_thinking_off_routes_a_leading_think_block():
-    assert split(["<think>x</think>", "y"], thinking=False) == {"thinking": "x", "text": "y"}
+    assert split(chunked("<think>x</think>y", 1), thinking=False) == {"thinking": "x", "text": "y"}
+
+
+def test_markers_spelled_with_ordinary_tokens_are_text_when_streamed_and_parsed():
+    pieces = ["a", SpecialToken("</think>"), '<tool_call>\n{"name": "now", "arguments": {}}\n</tool_call>']
+    turn = parse_turn(pieces, dialect="hermes-json", thinking=True, tools=TOOLS, next_id=lambda: "call_0")
+    assert turn.calls == [] and turn.text == pieces[2]
+    assert split(pieces) == {"thinking": "a", "text": pieces[2]}

@@ -9,12 +9,13 @@ the previous runs is reused. One run at a time per agent.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from a3agent.agent.conversation import Conversation
 from a3agent.agent.events import Event, FinalEvent
-from a3agent.agent.options import AgentOptions, thinking_bounds
+from a3agent.agent.options import AgentOptions, Dialect, ToolChoice, thinking_bounds
 from a3agent.agent.result import RunResult
 from a3agent.agent.run import AgentRun
 from a3agent.errors import AgentError
@@ -22,7 +23,7 @@ from a3agent.grammars import Thinking, check_schema, compile_turn
 from a3agent.grammars.dialects.turn import TurnOptions
 from a3agent.model.decode import DecodeLoop
 from a3agent.model.images import ImageInput
-from a3agent.model.loading import LoadedModel
+from a3agent.model.loading import LoadedModel, load_model
 from a3agent.model.sampling import SamplingParams
 from a3agent.tools import Approve, Tool, Toolbox
 
@@ -32,29 +33,32 @@ __all__ = ["Agent"]
 class Agent:
     """A tool-calling agent over a loaded model; the options are documented in `agent/options.py`.
 
-    `model` comes from `load_model` (or `load_scripted`). `tools` is a `Toolbox` or an iterable of
-    tools / typed functions. `approve` is asked before each call of a `requires_approval` tool;
-    without it those calls are denied and the model is told so.
-    Example: `Agent(load_model("tiny"), builtin_tools()).run("What is 2+3?", images=["photo.png"])`
+    `model` comes from `load_model` (or `load_scripted`), or is what `load_model` takes ("tiny", a
+    checkpoint folder, a cached hub id). `tools` is a `Toolbox` or an iterable of tools / typed
+    functions. `approve` is asked before each call of a `requires_approval` tool and must return a
+    bool (anything else raises `AgentError`); without it those calls are denied and the model is told so.
+    Example: `Agent("tiny", builtin_tools()).run("What is 2+3?", images=["photo.png"])`
     """
 
     def __init__(
         self,
-        model: LoadedModel,
+        model: LoadedModel | str | os.PathLike[str],
         tools: Toolbox | Iterable[Tool | Callable[..., Any]] = (),
+        *,
         system: str | None = None,
         thinking: bool | Thinking = True,
-        tool_choice: str = "auto",
-        dialect: str = "hermes-json",
+        tool_choice: ToolChoice = "auto",
+        dialect: Dialect = "hermes-json",
         constrained: bool = True,
         max_steps: int = 8,
         parallel_tool_calls: bool = True,
         approve: Approve | None = None,
-        *,
         max_new_tokens: int = 1024,
         token_budget: int = 8192,
+        max_result_tokens: int = 4096,
         sampling: SamplingParams = SamplingParams(),
     ) -> None:
+        model = model if isinstance(model, LoadedModel) else _load(model)
         self.model = model
         # rebuilt with the grammar engine's check: a schema it cannot enforce is refused here
         limits = {"max_pixels": tools.max_pixels} if isinstance(tools, Toolbox) else {}
@@ -62,7 +66,8 @@ class Agent:
         self.options = AgentOptions(
             system=system, thinking=thinking_bounds(thinking), tool_choice=tool_choice, dialect=dialect,
             constrained=constrained, max_steps=max_steps, parallel_tool_calls=parallel_tool_calls,
-            max_new_tokens=max_new_tokens, token_budget=token_budget, sampling=sampling,
+            max_new_tokens=max_new_tokens, token_budget=token_budget, max_result_tokens=max_result_tokens,
+            sampling=sampling,
         )
         self.options.check([tool.name for tool in self.toolbox])
         if constrained:  # a schema the grammar engine refuses is reported now, not in the middle of a run
@@ -122,6 +127,7 @@ class Agent:
                     return
         finally:
             loop.run_until_complete(events.aclose())
+            loop.run_until_complete(loop.shutdown_asyncgens())
             loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
 
@@ -131,6 +137,13 @@ class Agent:
         """`arun` for code that is not async (not callable inside a running event loop)."""
         _refuse_inside_event_loop("run")
         return asyncio.run(self.arun(prompt, images, conversation))
+
+
+def _load(model: object) -> LoadedModel:
+    if not isinstance(model, str | os.PathLike):
+        raise AgentError(f"Agent takes a LoadedModel (from load_model) or what load_model takes (\"tiny\", a "
+                         f"checkpoint folder, a cached hub id), not a {type(model).__name__}")
+    return load_model(model)
 
 
 def _refuse_inside_event_loop(name: str) -> None:

@@ -3,17 +3,20 @@
 The toolbox already turns every failure of a real call (unknown tool, bad arguments, denied approval,
 timeout, exception, unusable return value) into an error result; this module adds the agent's own
 refusals (malformed output, repeated calls, calls where tool_choice is "none") and converts the toolbox's
-results, whose images it has stored under new ids, into message parts.
+results, whose images it has stored under new ids, into message parts. The application's `approve`
+callback must answer with a bool: `"no"` is truthy, so anything else raises `AgentError` instead of
+being read as consent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 from a3agent.agent.guards import RepeatGuard, repeat_message
 from a3agent.agent.messages import ImagePart, TextPart, ToolCallPart, ToolResultPart
 from a3agent.agent.parsing import MalformedCall
-from a3agent.errors import ToolArgumentsError, UnknownTool
+from a3agent.errors import AgentError, ToolArgumentsError, UnknownTool
 from a3agent.tools import Approve, ToolCall, ToolContext, Toolbox, ToolResult
 from a3agent.tools import ImagePart as ToolImagePart
 
@@ -54,13 +57,28 @@ async def invoke_all(
 ) -> list[ToolResultPart]:
     """Run the calls (concurrently when `parallel`); results in call order."""
 
+    checked = _bool_only(approve) if approve is not None else None
+
     async def invoke(call: ToolCallPart) -> ToolResultPart:
-        result = await toolbox.invoke(ToolCall(call.name, call.arguments), ctx, approve=approve)
+        result = await toolbox.invoke(ToolCall(call.name, call.arguments), ctx, approve=checked)
         return _result_part(call, result)
 
     if parallel:
         return list(await asyncio.gather(*(invoke(call) for call in calls)))
     return [await invoke(call) for call in calls]
+
+
+def _bool_only(approve: Approve) -> Approve:
+    async def checked(call: ToolCall) -> bool:
+        answer = approve(call)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if not isinstance(answer, bool):
+            raise AgentError(f"the approve callback answered {answer!r} for a call to {call.name!r}; it must "
+                             "return True (run the tool) or False (deny it)")
+        return answer
+
+    return checked
 
 
 def _result_part(call: ToolCallPart, result: ToolResult) -> ToolResultPart:

@@ -135,8 +135,15 @@ class AssistantMessage(_Model):
     parts: list[AssistantPart]
     """Thinking, text and calls, in the order generated."""
     raw: str | None = None
-    """The exact generated text after the generation prompt, rendered verbatim next time so that the
-    next prompt extends this one token for token (prefix reuse); None for a turn not generated here."""
+    """The exact generated text after the generation prompt (special tokens kept, no stop token);
+    None for a turn not generated here."""
+    token_ids: list[int] | None = None
+    """The generated token ids behind `raw`, stop token excluded. The next prompt carries exactly these
+    ids, so it extends this one token for token (prefix reuse) and text the model spelled out of
+    ordinary tokens never becomes structure; None for a turn not generated here."""
+    think_opened: bool = True
+    """Whether the generation prompt opened `<think>` for this turn (thinking on); the template renders
+    the turn after that same prompt, whether or not the turn closed its think block."""
 
     @property
     def thinking(self) -> str:
@@ -206,12 +213,15 @@ def _assistant_dict(message: AssistantMessage) -> dict[str, Any]:
         {"type": "function", "function": {"name": c.name, "arguments": c.arguments}}
         for c in message.calls
     ]
+    generated = message.raw is not None and message.token_ids is not None
     return {
         "role": "assistant",
         "content": message.text,
         "reasoning_content": message.thinking or None,
         "tool_calls": calls,
-        "raw": message.raw,
+        "thinking": message.think_opened,
+        "raw": message.raw if generated else None,
+        "raw_ids": message.token_ids if generated else None,
     }
 
 

@@ -1,5 +1,10 @@
 """Split one generated turn into thinking, answer text and tool calls, per dialect.
 
+Structure is read only from real special tokens: `parse_turn` takes the decode loop's pieces, where
+each generated special token is a `SpecialToken`, so a `<tool_call>` the model spelled out of ordinary
+tokens stays text and never runs. (A plain string is read as trusted text: every marker spelling in
+it is structure.)
+
 The turn may come from an unconstrained model, so nothing here raises on what the model wrote: a call
 that cannot be read (bad JSON, an unknown tool, a block never closed, an HTTP request drafted where a
 call belongs) becomes a `MalformedCall` whose message goes back to the model as a tool error.
@@ -18,11 +23,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from a3agent.agent.messages import ToolCallPart
+from a3agent.model.decode import SpecialToken
 
 __all__ = [
     "THINK_OPEN",
@@ -32,16 +38,19 @@ __all__ = [
     "MalformedCall",
     "ParsedTurn",
     "parse_turn",
+    "trusted_pieces",
 ]
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
+MARKERS = (THINK_OPEN, THINK_CLOSE, CALL_OPEN, CALL_CLOSE)
 
 _HERMES_FORM = '<tool_call>\n{"name": "TOOL", "arguments": {...}}\n</tool_call>'
 _XML_FORM = "<tool_call>\n<function=TOOL>\n<parameter=NAME>\nVALUE\n</parameter>\n</function>\n</tool_call>"
 _DRAFTED_REQUEST = re.compile(r"^\s*(GET|POST|PUT|PATCH|DELETE|HEAD)\s+https?://\S+", re.MULTILINE)
 _FUNCTION = re.compile(r"<function=([^>\n]*)>(.*?)</function>", re.DOTALL)
 _PARAMETER = re.compile(r"<parameter=([^>\n]*)>(.*?)</parameter>", re.DOTALL)
+_MARKER_SPLIT = re.compile("(" + "|".join(map(re.escape, MARKERS)) + ")")
 
 
 @dataclass(frozen=True)
@@ -72,57 +81,77 @@ class ParsedTurn:
 
 
 def parse_turn(
-    raw: str,
+    raw: str | Sequence[str],
     *,
     dialect: str,
     thinking: bool,
     tools: Mapping[str, dict[str, Any]],
     next_id: Callable[[], str],
 ) -> ParsedTurn:
-    """Split `raw`, the text generated after the generation prompt.
+    """Split `raw`, what was generated after the generation prompt: the decode loop's pieces, or a
+    trusted string.
 
     `thinking`: the prompt opened `<think>`, so the turn starts inside it. `tools` maps each tool
     name to its parameters schema; `next_id` hands out call ids.
     Example: `parse_turn('<tool_call>\\n{"name": "now", "arguments": {}}\\n</tool_call>', ...)`
     -> `ParsedTurn("", "", [ToolCallPart(id="call_0", name="now", arguments={})])`.
     """
-    think, body = _split_thinking(raw, thinking)
-    pieces, blocks = _split_blocks(body)
+    pieces = trusted_pieces(raw) if isinstance(raw, str) else raw
+    think, texts, blocks = _structure(pieces, thinking)
     calls = [_checked(_read(block, dialect, tools), tools, next_id) for block in blocks]
-    text = "".join(pieces).strip()
+    text = "".join(texts).strip()
     if not calls and tools and _DRAFTED_REQUEST.search(text):
         calls = [MalformedCall("", _drafted_message(dialect))]
     return ParsedTurn(think.strip(), text, calls)
 
 
-def _split_thinking(raw: str, thinking: bool) -> tuple[str, str]:
-    """Think text and the rest. Without `</think>`, thinking stops at the first call or the end."""
-    if not thinking:
-        if not raw.lstrip().startswith(THINK_OPEN):
-            return "", raw
-        raw = raw.lstrip()[len(THINK_OPEN) :]
-    end = raw.find(THINK_CLOSE)
-    if end >= 0:
-        return raw[:end], raw[end + len(THINK_CLOSE) :]
-    call = raw.find(CALL_OPEN)
-    return (raw[:call], raw[call:]) if call >= 0 else (raw, "")
+def trusted_pieces(text: str) -> list[str]:
+    """`text` cut at every marker spelling, each marker a `SpecialToken`: text whose spellings are structure.
+
+    Example: `trusted_pieces("a</think>b")` -> `["a", SpecialToken("</think>"), "b"]`
+    """
+    return [SpecialToken(p) if p in MARKERS else p for p in _MARKER_SPLIT.split(text) if p]
 
 
-def _split_blocks(body: str) -> tuple[list[str], list[str | None]]:
-    """Text outside call blocks, and each block's inside (None for a block never closed)."""
-    pieces: list[str] = []
+def _marker(piece: str) -> str | None:
+    return str(piece) if isinstance(piece, SpecialToken) and piece in MARKERS else None
+
+
+def _structure(pieces: Sequence[str], thinking: bool) -> tuple[str, list[str], list[str | None]]:
+    """Think text, the text outside call blocks, and each block's inside (None for a block never closed).
+
+    Without `</think>`, thinking stops at the first call or the end. With thinking off, a leading
+    `<think>` block (after whitespace only) is still read as thinking.
+    """
+    closes = any(_marker(p) == THINK_CLOSE for p in pieces)
+    state, think, texts, block = ("think" if thinking else "start"), "", [], ""
     blocks: list[str | None] = []
-    while (start := body.find(CALL_OPEN)) >= 0:
-        pieces.append(body[:start])
-        body = body[start + len(CALL_OPEN) :]
-        end = body.find(CALL_CLOSE)
-        if end < 0:
-            blocks.append(None)
-            return pieces, blocks
-        blocks.append(body[:end])
-        body = body[end + len(CALL_CLOSE) :]
-    pieces.append(body)
-    return pieces, blocks
+    for piece in pieces:
+        marker = _marker(piece)
+        if state == "start":
+            if marker == THINK_OPEN:
+                state, texts = "think", []
+                continue
+            if marker is not None or piece.strip():
+                state = "text"
+        if state == "think":
+            if marker == THINK_CLOSE or (marker == CALL_OPEN and not closes):
+                state = "text" if marker == THINK_CLOSE else "call"
+            else:
+                think += piece
+        elif state == "call":
+            if marker == CALL_CLOSE:
+                blocks.append(block)
+                state, block = "text", ""
+            else:
+                block += piece
+        elif marker == CALL_OPEN:
+            state = "call"
+        else:
+            texts.append(piece)
+    if state == "call":
+        blocks.append(None)
+    return think, texts, blocks
 
 
 def _read(block: str | None, dialect: str, tools: Mapping[str, dict[str, Any]]) -> tuple[str, Any] | MalformedCall:

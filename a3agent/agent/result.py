@@ -39,7 +39,7 @@ class Step(_Model):
     results: list[ToolResultPart]
     """What went back to the model: one per call, plus one per malformed call."""
     finish_reason: FinishReason
-    """How the decode loop ended the turn."""
+    """How the decode loop ended the turn: "length" whenever a token budget ended the text."""
     counters: DecodeCounters
     """Prompt, reused, forwarded, generated and forced tokens, and timings, of this turn's decode."""
     wall_s: float
@@ -57,6 +57,9 @@ class RunResult(_Model):
     """Every turn of the run, in order."""
     stop_reason: StopReason
     """Why the run ended."""
+    finish_reason: FinishReason
+    """How the final turn's text ended: "stop" when the model (or the grammar) ended it, "length" when
+    a token budget did, so its text may be cut short."""
     counters: DecodeCounters
     """The decode counters summed over the steps."""
 

@@ -5,7 +5,12 @@ with the decode loop (which reuses the KV cache of everything the previous step 
 only the new tokens are forwarded), parses it, runs the calls and appends their results. `Agent.run`,
 `arun`, `stream` and `astream` are all built on `AgentRun.events`.
 
-Not handled here: options (`options.py`), the calls themselves (`calls.py`), parsing (`parsing.py`).
+A run that does not reach its `FinalEvent` (a stream broken out of, a cancelled task, an error) takes
+its messages back out of the conversation, so the next run never sees a user turn without its answer;
+images it stored keep their ids (ids are never reused).
+
+Not handled here: options (`options.py`), budgets and the context (`context.py`), the calls themselves
+(`calls.py`), parsing (`parsing.py`).
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 
 from a3agent.agent.calls import calls_off_refusal, invoke_all, refusal, validates
+from a3agent.agent.context import cap_text, step_budget, step_thinking
 from a3agent.agent.conversation import Conversation
 from a3agent.agent.events import (
     Event,
@@ -26,12 +33,14 @@ from a3agent.agent.events import (
     ToolResultEvent,
 )
 from a3agent.agent.guards import RepeatGuard, TokenBudget
+from a3agent.agent.image_ids import offered_tools
 from a3agent.agent.messages import (
     AssistantMessage,
     ImagePart,
     SystemMessage,
     TextPart,
     ThinkingPart,
+    ToolCallPart,
     ToolMessage,
     ToolResultPart,
     UserMessage,
@@ -41,6 +50,7 @@ from a3agent.agent.options import AgentOptions
 from a3agent.agent.parsing import ParsedTurn, parse_turn
 from a3agent.agent.result import RunResult, Step, StopReason, total_counters
 from a3agent.agent.streaming import TurnSplitter
+from a3agent.errors import AgentError
 from a3agent.grammars import compile_turn
 from a3agent.grammars.dialects.turn import TurnOptions
 from a3agent.model.decode import DecodeLoop, DecodeResult, DecodeStream
@@ -72,14 +82,22 @@ class AgentRun:
 
     async def events(self, prompt: str, images: Sequence[ImageInput] = ()) -> AsyncIterator[Event]:
         """Add the user's turn, then step until the model answers or a guard stops the run."""
-        self._add_user_turn(prompt, images)
-        for index in range(1, self.options.max_steps + 1):
-            async for event in self._step(index):
-                yield event
-            stop = self._stop_reason(index)
-            if stop is not None:
-                yield FinalEvent(result=self._result(stop))
-                return
+        start = len(self.conversation.messages)
+        finished = False
+        try:
+            self._add_user_turn(prompt, images)
+            for index in range(1, self.options.max_steps + 1):
+                async with aclosing(self._step(index)) as step_events:
+                    async for event in step_events:
+                        yield event
+                stop = self._stop_reason(index)
+                if stop is not None:
+                    finished = True
+                    yield FinalEvent(result=self._result(stop))
+                    return
+        finally:
+            if not finished:
+                del self.conversation.messages[start:]
 
     def _add_user_turn(self, prompt: str, images: Sequence[ImageInput]) -> None:
         loaded = [load_image(source) for source in images]  # an unreadable image changes nothing
@@ -106,21 +124,21 @@ class AgentRun:
         choice = self.options.step_choice(index)
         stream = self._start_decode(choice)
         splitter = TurnSplitter(self.options.thinking is not None)
-        async for delta in _deltas(stream):
-            for event in _delta_events(index, splitter.feed(delta)):
-                yield event
-        for event in _delta_events(index, splitter.finish()):
-            yield event
+        async with aclosing(_deltas(stream)) as deltas:
+            async for delta in deltas:
+                for event in _delta_events(index, splitter.feed(delta)):
+                    yield event
         decoded = stream.result
+        assert decoded is not None, "an exhausted decode stream has its result"
         self.budget.spend(decoded.counters.generated)
         turn = parse_turn(
-            decoded.text,
+            decoded.pieces,
             dialect=self.options.dialect,
             thinking=self.options.thinking is not None,
             tools={t.name: t.definition.parameters for t in self.toolbox},
             next_id=self.conversation.next_call_id,
         )
-        self.conversation.append(_assistant_message(turn, decoded))
+        self.conversation.append(_assistant_message(turn, decoded, self.options.thinking is not None))
         results: list[ToolResultPart] = []
         async for event in self._answer_calls(index, turn, may_call=choice != "none"):
             if isinstance(event, ToolResultEvent):
@@ -139,11 +157,15 @@ class AgentRun:
         thinking = self.options.thinking is not None
         tools = self.toolbox.to_openai()
         prompt = encode_prompt(self.model, chat, images, tools or None, thinking=thinking)
+        wanted = min(self.options.max_new_tokens, self.budget.remaining)
+        budget = step_budget(wanted, len(prompt.input_ids), self.model.context_length)
         constraint = None
         if self.options.constrained:
+            offered = offered_tools(tools, self.conversation.images.ids())
+            _check_offered(choice, offered)
             turn = TurnOptions(self.options.dialect, choice, self.options.parallel_tool_calls, thinking)
-            constraint = compile_turn(tools, self.model.tokenizer, turn, self.options.thinking).matcher()
-        budget = min(self.options.max_new_tokens, self.budget.remaining)
+            bounds = step_thinking(self.options.thinking, budget) if self.options.thinking is not None else None
+            constraint = compile_turn(offered, self.model.tokenizer, turn, bounds).matcher()
         return self.decoder.stream(prompt, max_new_tokens=budget, sampling=self.options.sampling,
                                    constraint=constraint)
 
@@ -160,12 +182,20 @@ class AgentRun:
         ran = iter(await invoke_all(self.toolbox, runnable, self.conversation.tool_context(),
                                     self.approve, self.options.parallel_tool_calls))
         for answer in answers:
-            yield ToolResultEvent(step=index, result=answer if answer is not None else next(ran))
+            result = answer if answer is not None else self._capped(next(ran))
+            yield ToolResultEvent(step=index, result=result)
+
+    def _capped(self, result: ToolResultPart) -> ToolResultPart:
+        """The result with each text part cut to `max_result_tokens` (a note says so)."""
+        limit = self.options.max_result_tokens
+        parts = [TextPart(text=cap_text(self.model.tokenizer, p.text, limit)) if isinstance(p, TextPart) else p
+                 for p in result.parts]
+        return result.model_copy(update={"parts": parts})
 
     def _result(self, stop: StopReason) -> RunResult:
         last = self.steps[-1]
         return RunResult(text=last.text, thinking=last.thinking, steps=self.steps, stop_reason=stop,
-                         counters=total_counters(self.steps))
+                         finish_reason=last.finish_reason, counters=total_counters(self.steps))
 
 
 async def _deltas(stream: DecodeStream) -> AsyncIterator[str]:
@@ -179,8 +209,17 @@ def _delta_events(index: int, pieces: list[tuple[str, str]]) -> list[Event]:
             for channel, text in pieces]
 
 
-def _assistant_message(turn: ParsedTurn, decoded: DecodeResult) -> AssistantMessage:
-    parts = [ThinkingPart(text=turn.thinking)] if turn.thinking else []
+def _assistant_message(turn: ParsedTurn, decoded: DecodeResult, think_opened: bool) -> AssistantMessage:
+    parts: list[ThinkingPart | TextPart | ToolCallPart] = [ThinkingPart(text=turn.thinking)] if turn.thinking else []
     parts += [TextPart(text=turn.text)] if turn.text else []
     parts += turn.well_formed_calls
-    return AssistantMessage(parts=parts, raw=decoded.text)
+    return AssistantMessage(parts=parts, raw=decoded.text, token_ids=decoded.content_ids, think_opened=think_opened)
+
+
+def _check_offered(choice: str, offered: list[dict]) -> None:
+    """A tool_choice the grammar cannot honour because its tool needs an image id and none is held."""
+    names = {tool["function"]["name"] for tool in offered}
+    named = choice not in ("auto", "none", "required")
+    if (named and choice not in names) or (choice == "required" and not names):
+        raise AgentError(f"tool_choice {choice!r} needs a tool that takes an image id, and the conversation "
+                         "holds no image yet: pass images=[...] with the prompt, or choose another tool_choice")

@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from artemis_vlm import ArtemisVLMForConditionalGeneration  # also registers "artemis_vlm" with the Auto classes
@@ -44,6 +44,13 @@ class LoadedModel:
     kind: Literal["artemis", "causal-lm"]
     source: str
     """The checkpoint folder it was loaded from."""
+    context_length: int | None = None
+    """Positions the model holds (its config's `max_position_embeddings`); None when unknown."""
+
+    def __repr__(self) -> str:
+        weights = next(self.model.parameters(), None) if isinstance(self.model, torch.nn.Module) else None
+        where = f", {weights.device}, {str(weights.dtype).removeprefix('torch.')}" if weights is not None else ""
+        return f"LoadedModel({self.kind}, {self.source!r}{where})"
 
 
 def load_model(
@@ -74,6 +81,7 @@ def load_model(
         stop_ids=sorted(set(stop_token_ids(tokenizer)) | set(_as_list(generation_eos))),
         kind=kind,
         source=str(folder),
+        context_length=_context_length(model.config),
     )
 
 
@@ -99,6 +107,12 @@ def _unsupported(folder: Path, model_type: str | None) -> UnsupportedArchitectur
 
 def _model_class(kind: str) -> type[ArtemisVLMForConditionalGeneration] | type[AutoModelForCausalLM]:
     return ArtemisVLMForConditionalGeneration if kind == "artemis" else AutoModelForCausalLM
+
+
+def _context_length(config: Any) -> int | None:
+    text = getattr(config, "text_config", None) or config
+    length = getattr(text, "max_position_embeddings", None)
+    return length if isinstance(length, int) else None
 
 
 def _as_list(ids: int | list[int] | None) -> list[int]:
