@@ -12,12 +12,16 @@ terminal's start is computed now rather than at the first mask; then LALR(1) ove
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any
+from contextlib import contextmanager
+from functools import cache
+from typing import Any, Iterator
 
+import lark.lexer
+import lark.load_grammar
 from lark.lexer import PatternStr
 
 from a3agent.grammars.engine.automata import ByteDFA, literal_dfa, regex_dfa, without_substrings
-from a3agent.errors import MalformedGrammar
+from a3agent.errors import GrammarTooComplex, MalformedGrammar
 from a3agent.grammars.engine.grammar import Grammar
 from a3agent.grammars.schema.json_schema import schema_to_grammar
 from a3agent.grammars.engine.thinking import Thinking
@@ -25,13 +29,35 @@ from a3agent.grammars.dialects.turn import TurnOptions, turn_grammar
 from a3agent.grammars.engine.fusion import fuse_regular_rules
 from a3agent.grammars.engine.lr import LRTable, load_rules
 from a3agent.grammars.engine.token_table import token_table
-from a3agent.grammars.engine.vocab import vocabulary_for
+from a3agent.grammars.engine.limits import check_count, compile_budget, limits
+from a3agent.grammars.engine.vocab import Vocabulary, vocabulary_for
 
 
 __all__ = ["compile_grammar", "compile_json_schema", "compile_turn", "CHAT_MARKERS"]
 
 _CACHE: OrderedDict[tuple, Grammar] = OrderedDict()
 _CACHE_SIZE = 64
+
+
+def _prepare(tokenizer: Any) -> Vocabulary:
+    """The once-per-process work a first compile would otherwise count against its time limit:
+    the vocabulary (its trie and tables) and lark's own meta parser."""
+    _lark_meta_parser()
+    return vocabulary_for(tokenizer)
+
+
+@cache
+def _lark_meta_parser() -> None:
+    """Build lark's parser of its own grammar language once, without its terminal collision check.
+
+    With interegular installed, lark checks the terminals of that (fixed, shipped) grammar for
+    collisions before first use: 1.5 s of the first compile in a process, proving nothing."""
+    checked = lark.lexer.has_interegular
+    lark.lexer.has_interegular = False
+    try:
+        lark.load_grammar._get_parser()
+    finally:
+        lark.lexer.has_interegular = checked
 
 
 def compile_grammar(
@@ -43,12 +69,34 @@ def compile_grammar(
     the model writes can never re-tokenise into a special (chat markers, `<tool_call>`...).
     `thinking`: the think-block budget, for grammars that start inside `<think>`.
     """
-    vocab = vocabulary_for(tokenizer)
+    vocab = _prepare(tokenizer)
     key = (text, vocab.fingerprint, forbid_special_text, thinking)
     grammar = _CACHE.get(key)
     if grammar is not None:
         _CACHE.move_to_end(key)
         return grammar
+    with compile_budget(), _typed_overflow():
+        grammar = _compile(text, vocab, forbid_special_text, thinking)
+    _CACHE[key] = grammar
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return grammar
+
+
+@contextmanager
+def _typed_overflow() -> Iterator[None]:
+    """The last line of defence of the cost bound: Python's own recursion and memory limits
+    become `GrammarTooComplex`, so no compile ever ends in an untyped error."""
+    try:
+        yield
+    except RecursionError as e:
+        raise GrammarTooComplex("", "schema_depth", limits().schema_depth, "nesting too deep for the compiler") from e
+    except MemoryError as e:
+        raise GrammarTooComplex("", "compile_work", limits().compile_work, "out of memory") from e
+
+
+def _compile(text: str, vocab: Vocabulary, forbid_special_text: tuple[str, ...], thinking: Thinking | None) -> Grammar:
+    check_count(len(text), "grammar_text", "", "the grammar text")
     terminals, rules = load_rules(text)
     forbidden = tuple(sorted(s.encode() for s in forbid_special_text))
     dfas: dict[str, ByteDFA] = {}
@@ -65,7 +113,7 @@ def compile_grammar(
         else:
             dfa = regex_dfa(pattern.value)
         dfas[name] = without_substrings(dfa, forbidden) if forbidden else dfa
-    rules, fused = fuse_regular_rules(rules, dfas)
+    rules, fused = fuse_regular_rules(rules, {name: dfa for name, dfa in dfas.items() if not dfa.lazy})
     dfas.update((name, without_substrings(dfa, forbidden) if forbidden else dfa) for name, dfa in fused.items())
     table = LRTable.from_rules(rules)
     dfas = {name: dfa for name, dfa in dfas.items() if name in table.terminals}
@@ -74,9 +122,7 @@ def compile_grammar(
         if name in dfas:
             token_table(vocab, dfas[name], 0)
     grammar = Grammar(text, table, dfas, specials, vocab, thinking)
-    _CACHE[key] = grammar
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    grammar.completion(grammar.initial)  # the shortest-completion tables, within the budget
     return grammar
 
 
@@ -86,7 +132,9 @@ def compile_json_schema(schema: dict | bool, tokenizer: Any) -> Grammar:
     Raises `UnsupportedSchema` (naming the JSON path and keyword) or `UnsatisfiableSchema`
     rather than relax a constraint.
     """
-    return compile_grammar(schema_to_grammar(schema), tokenizer)
+    _prepare(tokenizer)
+    with compile_budget(), _typed_overflow():
+        return compile_grammar(schema_to_grammar(schema), tokenizer)
 
 
 CHAT_MARKERS = (
@@ -110,5 +158,7 @@ def compile_turn(
     options = options or TurnOptions()
     if options.thinking and thinking is None:
         thinking = Thinking()
-    text = turn_grammar(tools, options)
-    return compile_grammar(text, tokenizer, CHAT_MARKERS, thinking if options.thinking else None)
+    _prepare(tokenizer)
+    with compile_budget(), _typed_overflow():
+        text = turn_grammar(tools, options)
+        return compile_grammar(text, tokenizer, CHAT_MARKERS, thinking if options.thinking else None)

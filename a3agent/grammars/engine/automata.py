@@ -1,32 +1,32 @@
 """Terminal automata: a lark terminal's regex as a DFA over bytes.
 
-`interegular` parses the (Python-syntax) regex into a DFA over characters; we expand each
-character class into UTF-8 byte sequences so the DFA reads bytes, which is what tokens are.
-Only well-formed UTF-8 is accepted (no overlongs, no surrogates), so whatever a constrained
+`byte_regex` parses the (Python-syntax) regex into byte-level nodes (each character class as its
+UTF-8 byte sequences, so the DFA reads bytes, which is what tokens are) and `lazy_dfa` builds
+states from their derivatives: eagerly into these tables when the automaton is small, lazily
+otherwise. Only well-formed UTF-8 is accepted (no overlongs, no surrogates), so whatever a constrained
 model emits decodes. States that cannot reach an accepting state are removed: every live state
 has a completion, which the termination guarantee and `forced()` rely on.
 
 `without_substrings` intersects a DFA with "contains none of these strings" (the special-token
 spellings ordinary text must never produce).
 
-Not handled: regex flags, anchors, lookaround, backreferences (interegular refuses them; the
-grammar builders never emit them).
+Not handled: regex flags, anchors, lookaround, backreferences (`MalformedGrammar`; the grammar
+builders never emit them).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import deque
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-import interegular
 import numpy as np
-from interegular.fsm import anything_else
 
 from a3agent.errors import MalformedGrammar
+from a3agent.grammars.engine.byte_regex import Nodes, literal_node, parse_regex, utf8_sequences
+from a3agent.grammars.engine.lazy_dfa import LazyDFA, aho_corasick
 
-__all__ = ["ByteDFA", "regex_dfa", "literal_dfa", "table_dfa", "without_substrings"]
+__all__ = ["ByteDFA", "regex_dfa", "literal_dfa", "table_dfa", "utf8_sequences", "without_substrings"]
 
 DEAD = -1
 _MAX_CHAR = 0x10FFFF
@@ -87,7 +87,16 @@ class ByteDFA:
                     ready.append(t)
         return done == self.n_states
 
-    def signature(self, state: int) -> bytes | None:
+    lazy = False
+
+    def ensure(self, states: np.ndarray) -> None:
+        """Nothing to build: every row of an eager automaton is there (see `LazyDFA.ensure`)."""
+
+    def private_key(self, state: int, horizon: int = 0) -> int:
+        """The key of a state's token table within this automaton when it has no signature."""
+        return state
+
+    def signature(self, state: int, horizon: int = 0) -> bytes | None:
         """A digest equal for two states (of any DFAs) iff the automata reachable from them are
         the same, by canonical numbering (breadth first, successors in byte order); None when that
         automaton is too large to be worth comparing. Memoised."""
@@ -202,159 +211,40 @@ def table_dfa(trans: np.ndarray, accept: np.ndarray, start: int = 0) -> ByteDFA:
 # -- characters to UTF-8 byte sequences -------------------------------------------------------
 
 
-def _encode(cp: int) -> bytes:
-    return chr(cp).encode("utf-8", "surrogatepass")
+_EAGER_STATES = 1024
+"""States explored when an automaton is made; one that closes within this is eager and minimised."""
+_EAGER_LITERAL = 4096
+"""Bytes of a literal up to which its automaton is an eager table."""
 
 
-def utf8_sequences(lo: int, hi: int) -> list[tuple[tuple[int, int], ...]]:
-    """Byte-range sequences matching exactly the UTF-8 encodings of code points lo..hi.
-
-    Example: utf8_sequences(0x41, 0x42) == [((0x41, 0x42),)]
-    """
-    out: list[tuple[tuple[int, int], ...]] = []
-    todo = [(lo, hi)]
-    while todo:
-        lo, hi = todo.pop()
-        if lo > hi:
-            continue
-        if lo <= 0xDFFF and hi >= 0xD800:  # surrogates are not characters
-            todo += [(lo, 0xD7FF), (0xE000, hi)]
-            continue
-        split = next((b for b in (0x7F, 0x7FF, 0xFFFF) if lo <= b < hi), None)
-        if split is not None:
-            todo += [(lo, split), (split + 1, hi)]
-            continue
-        if hi <= 0x7F:
-            out.append(((lo, hi),))
-            continue
-        n = len(_encode(lo))
-        for i in range(1, n):
-            m = (1 << (6 * i)) - 1
-            if lo & ~m != hi & ~m:
-                if lo & m:
-                    todo += [(lo, lo | m), ((lo | m) + 1, hi)]
-                    break
-                if hi & m != m:
-                    todo += [(lo, (hi & ~m) - 1), (hi & ~m, hi)]
-                    break
-        else:
-            a, b = _encode(lo), _encode(hi)
-            out.append(tuple(zip(a, b)))
-    return out
-
-
-def _ranges(chars: set[int], complement: bool) -> list[tuple[int, int]]:
-    """Code point set (or its complement over all of Unicode) as sorted inclusive ranges."""
-    pts = sorted(chars)
-    ranges: list[tuple[int, int]] = []
-    for c in pts:
-        if ranges and ranges[-1][1] == c - 1:
-            ranges[-1] = (ranges[-1][0], c)
-        else:
-            ranges.append((c, c))
-    if not complement:
-        return ranges
-    out, prev = [], 0
-    for a, b in ranges:
-        if a > prev:
-            out.append((prev, a - 1))
-        prev = b + 1
-    if prev <= _MAX_CHAR:
-        out.append((prev, _MAX_CHAR))
-    return out
-
-
-def _from_char_fsm(fsm: interegular.FSM) -> ByteDFA:
-    """Expand a character FSM into a byte DFA; multi-byte tails become shared helper states."""
-    symbol_chars: dict[object, set[int]] = {}
-    mapped: set[int] = set()
-    for ch, sym in fsm.alphabet._symbol_mapping.items():
-        if ch is anything_else:
-            continue
-        symbol_chars.setdefault(sym, set()).add(ord(ch))
-        mapped.add(ord(ch))
-    else_symbol = fsm.alphabet._symbol_mapping.get(anything_else)
-
-    states = sorted(fsm.states, key=lambda s: (s != fsm.initial, str(s)))
-    index = {s: i for i, s in enumerate(states)}
-    rows: list[np.ndarray] = []
-    accept: list[bool] = []
-    tails: dict[frozenset, int] = {}
-    pending: list[tuple[int, list]] = []
-
-    def new_state(is_final: bool) -> int:
-        rows.append(np.full(256, DEAD, dtype=np.int32))
-        accept.append(is_final)
-        return len(rows) - 1
-
-    for s in states:
-        new_state(s in fsm.finals)
-    for s in states:
-        items = []
-        for sym, target in fsm.map.get(s, {}).items():
-            chars = symbol_chars.get(sym, set()) if sym != else_symbol else mapped
-            for lo, hi in _ranges(chars, complement=sym == else_symbol):
-                items += [(seq, index[target]) for seq in utf8_sequences(lo, hi)]
-        pending.append((index[s], items))
-
-    while pending:
-        state, items = pending.pop()
-        cuts = sorted({lo for seq, _ in items for lo in (seq[0][0], seq[0][1] + 1)})
-        for a, b in zip(cuts, cuts[1:]):
-            here = [(seq, t) for seq, t in items if seq[0][0] <= a and b - 1 <= seq[0][1]]
-            if not here:
-                continue
-            if len(here[0][0]) == 1:
-                rows[state][a:b] = here[0][1]
-                continue
-            key = frozenset((seq[1:], t) for seq, t in here)
-            tail = tails.get(key)
-            if tail is None:
-                tail = tails[key] = new_state(False)
-                pending.append((tail, [(seq[1:], t) for seq, t in here]))
-            rows[state][a:b] = tail
-    return table_dfa(np.stack(rows), np.array(accept, dtype=bool))
-
-
-def _inline_unicode_escapes(pattern: str) -> str:
-    """Rewrite `\\uNNNN`/`\\UNNNNNNNN` (which interegular lacks) as `\\xNN` or the raw character."""
-    out, i = [], 0
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\" and i + 1 < len(pattern):
-            width = {"u": 4, "U": 8}.get(pattern[i + 1])
-            digits = pattern[i + 2 : i + 2 + width] if width else ""
-            if width and len(digits) == width and all(d in "0123456789abcdefABCDEF" for d in digits):
-                cp = int(digits, 16)
-                out.append(f"\\x{cp:02x}" if cp < 0x80 else chr(cp))
-                i += 2 + width
-                continue
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)
+def _from_node(nodes: Nodes, root: int, what: str) -> ByteDFA | LazyDFA:
+    if nodes.nullable[root]:
+        raise MalformedGrammar(f"terminal {what} matches the empty string")
+    if root == 0:
+        raise MalformedGrammar(f"terminal {what} matches nothing")
+    lazy = LazyDFA(nodes, root)
+    if not lazy.explore(_EAGER_STATES):
+        return lazy
+    n = lazy.n_states
+    return table_dfa(lazy.trans[:n].copy(), lazy.accept[:n].copy())
 
 
 @lru_cache(maxsize=4096)
-def regex_dfa(pattern: str) -> ByteDFA:
-    """The byte DFA of a lark/Python regex (cached: schemas share most terminals)."""
-    try:
-        fsm = interegular.parse_pattern(_inline_unicode_escapes(pattern)).to_fsm()
-    except Exception as e:  # interegular raises several unrelated types
-        raise MalformedGrammar(f"terminal regex {pattern!r} cannot be compiled: {e}") from e
-    dfa = _from_char_fsm(fsm)
-    if dfa.accept[0]:
-        raise MalformedGrammar(f"terminal regex {pattern!r} matches the empty string")
-    return dfa
+def regex_dfa(pattern: str) -> ByteDFA | LazyDFA:
+    """The byte DFA of a lark/Python regex (cached: schemas share most terminals); lazy when it
+    does not close within a few thousand states."""
+    nodes = Nodes()
+    return _from_node(nodes, parse_regex(pattern, nodes), f"regex {pattern[:80]!r}")
 
 
 @lru_cache(maxsize=4096)
-def literal_dfa(text: bytes) -> ByteDFA:
-    """The DFA of one exact byte string."""
+def literal_dfa(text: bytes) -> ByteDFA | LazyDFA:
+    """The DFA of one exact byte string (lazy when long)."""
     if not text:
         raise MalformedGrammar("empty literal terminal")
+    if len(text) > _EAGER_LITERAL:
+        nodes = Nodes()
+        return LazyDFA(nodes, literal_node(text, nodes))
     n = len(text)
     trans = np.full((n + 1, 256), DEAD, dtype=np.int32)
     trans[np.arange(n), np.frombuffer(text, dtype=np.uint8)] = np.arange(1, n + 1)
@@ -363,43 +253,14 @@ def literal_dfa(text: bytes) -> ByteDFA:
     return ByteDFA(trans, accept)
 
 
-def _aho_corasick(words: tuple[bytes, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Transition table of the automaton that tracks the longest suffix that is a word prefix."""
-    goto: list[dict[int, int]] = [{}]
-    hit = [False]
-    for w in words:
-        s = 0
-        for b in w:
-            if b not in goto[s]:
-                goto.append({})
-                hit.append(False)
-                goto[s][b] = len(goto) - 1
-            s = goto[s][b]
-        hit[s] = True
-    n = len(goto)
-    trans = np.zeros((n, 256), dtype=np.int32)
-    fail = [0] * n
-    queue = deque()
-    for b, t in goto[0].items():
-        trans[0, b] = t
-        queue.append(t)
-    while queue:
-        s = queue.popleft()
-        hit[s] = hit[s] or hit[fail[s]]
-        trans[s] = trans[fail[s]]
-        for b, t in goto[s].items():
-            fail[t] = int(trans[fail[s], b])
-            trans[s, b] = t
-            queue.append(t)
-    return trans, np.array(hit, dtype=bool)
-
-
 @lru_cache(maxsize=1024)
-def without_substrings(dfa: ByteDFA, words: tuple[bytes, ...]) -> ByteDFA:
+def without_substrings(dfa: ByteDFA | LazyDFA, words: tuple[bytes, ...]) -> ByteDFA | LazyDFA:
     """`dfa` restricted to strings containing none of `words` (product with Aho-Corasick)."""
     if not words:
         return dfa
-    ac, hit = _aho_corasick(words)
+    if isinstance(dfa, LazyDFA):
+        return dfa.forbidding(words)
+    ac, hit = aho_corasick(words)
     pairs = {(0, 0): 0}
     order = [(0, 0)]
     rows: list[np.ndarray] = []

@@ -40,10 +40,20 @@ class Limits:
     """States one terminal automaton may build (lazily, as text reaches them)."""
     shortest_text: int = 100_000
     """Bytes of the shortest text that finishes a terminal (what `completion()` may have to force)."""
+    grammar_text: int = 5_000_000
+    """Characters of grammar text handed to lark (a schema's rules, a turn's tools)."""
     text_length: int = 1_000_000
     """Characters of a literal in a grammar or schema (`const`, `enum` members, property names)."""
     count: int = 10**18
     """Largest repetition count (minLength, maxItems, `{m,n}`) that is taken as written."""
+    schema_dfa_states: int = 10_000
+    """States of one automaton the schema compiler builds whole, to combine string constraints
+    (a pattern with lengths, `not`, key languages); unlike terminal automata these are eager."""
+    object_states: int = 50_000
+    """States of one object's member automaton (declared key x property count x tracked keys);
+    each may become a grammar rule."""
+    number_digits: int = 100
+    """Digits of a numeric bound or `multipleOf` (each digit is a level of the number automaton)."""
 
 
 _LIMITS = Limits()

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from a3agent.grammars.engine.automata import ByteDFA
+from a3agent.grammars.engine.lazy_dfa import LazyDFA
 from a3agent.grammars.engine.token_trie import trie_walk
 from a3agent.grammars.engine.vocab import Vocabulary
 
@@ -105,7 +106,7 @@ def _remember(cache: dict, key: tuple, value, size: int) -> None:
         cache.popitem(last=False)
 
 
-def _walk(vocab: Vocabulary, dfa: ByteDFA, firsts: list[int], targets: list[int]) -> list[_Slice]:
+def _walk(vocab: Vocabulary, dfa: ByteDFA | LazyDFA, firsts: list[int], targets: list[int]) -> list[_Slice]:
     """The slices of the tokens starting with each byte of `firsts`, run on from the matching
     state of `targets`, in one walk: over the vocabulary trie when most of it is walked, else
     row by row."""
@@ -122,7 +123,7 @@ def _walk(vocab: Vocabulary, dfa: ByteDFA, firsts: list[int], targets: list[int]
 
 
 def _row_walk(
-    vocab: Vocabulary, dfa: ByteDFA, firsts: list[int], targets: list[int]
+    vocab: Vocabulary, dfa: ByteDFA | LazyDFA, firsts: list[int], targets: list[int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(inside per row, split rows, split positions), one byte column at a time over the rows."""
     starts = vocab.first_byte_start
@@ -143,6 +144,7 @@ def _row_walk(
         rows, st = rows[longer], st[longer]
         if not len(rows):
             break
+        dfa.ensure(st)
         nxt = dfa.trans[st, vocab.matrix[rows, pos]]
         alive = nxt >= 0
         rows, st = rows[alive], nxt[alive]
@@ -156,18 +158,19 @@ def _row_walk(
 
 
 def _trie_walk(
-    vocab: Vocabulary, dfa: ByteDFA, firsts: list[int], targets: list[int]
+    vocab: Vocabulary, dfa: ByteDFA | LazyDFA, firsts: list[int], targets: list[int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`_row_walk`'s result over the vocabulary trie: each shared prefix is stepped once."""
     first = np.full(256, -1, dtype=np.int64)
     first[firsts] = targets
-    return trie_walk(vocab.trie, dfa.trans, dfa.accept, first, len(vocab.ids))
+    return trie_walk(vocab.trie, dfa, first, len(vocab.ids))
 
 
-def _compute(vocab: Vocabulary, dfa: ByteDFA, state: int) -> TokenTable:
+def _compute(vocab: Vocabulary, dfa: ByteDFA | LazyDFA, state: int) -> TokenTable:
     row = dfa.rows[state]
-    signatures = {t: dfa.signature(t) for t in set(row) if t >= 0}
-    private = dfa.__dict__.setdefault("_private_slices", {})
+    horizon = vocab.max_len
+    signatures = {t: dfa.signature(t, horizon) for t in set(row) if t >= 0}
+    private = dfa.__dict__.setdefault("_private_slices", OrderedDict())
     starts = vocab.first_byte_start
     found: dict[int, _Slice] = {}
     missing: list[tuple[int, int, dict, tuple]] = []
@@ -176,7 +179,7 @@ def _compute(vocab: Vocabulary, dfa: ByteDFA, state: int) -> TokenTable:
             continue
         digest = signatures[t]
         cache = private if digest is None else _SLICES
-        key = (vocab.fingerprint, b, t if digest is None else digest)
+        key = (vocab.fingerprint, b, dfa.private_key(t, horizon) if digest is None else digest)
         hit = cache.get(key)
         if hit is None:
             missing.append((b, t, cache, key))
@@ -210,11 +213,12 @@ def _compute(vocab: Vocabulary, dfa: ByteDFA, state: int) -> TokenTable:
     return TokenTable(inside_ids, mask, rows, pos, ranges)
 
 
-def token_table(vocab: Vocabulary, dfa: ByteDFA, state: int) -> TokenTable:
-    """The (cached) table of `dfa` in `state` over `vocab`."""
-    digest = dfa.signature(state)
-    key = (vocab.fingerprint, digest if digest is not None else state)
-    cache = _TABLES if digest is not None else dfa.__dict__.setdefault("_private_tables", {})
+def token_table(vocab: Vocabulary, dfa: ByteDFA | LazyDFA, state: int) -> TokenTable:
+    """The (cached) table of `dfa` in `state` over `vocab`: shared by every state (of any
+    automaton) whose signature within the longest token's reach is the same."""
+    digest = dfa.signature(state, vocab.max_len)
+    key = (vocab.fingerprint, digest if digest is not None else dfa.private_key(state, vocab.max_len))
+    cache = _TABLES if digest is not None else dfa.__dict__.setdefault("_private_tables", OrderedDict())
     table = cache.get(key)
     if table is None:
         table = _compute(vocab, dfa, state)

@@ -63,10 +63,11 @@ def build_trie(matrix: np.ndarray, lengths: np.ndarray) -> TokenTrie:
     return TokenTrie(parents, last_bytes, ending_rows, ending_nodes, deeper_rows, deeper_nodes)
 
 
-def trie_walk(
-    trie: TokenTrie, trans: np.ndarray, accept: np.ndarray, first: np.ndarray, n_rows: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def trie_walk(trie: TokenTrie, dfa, first: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run every token through a DFA from `first[b]`, the state after its first byte b (-1: dead).
+
+    `dfa` has `trans`, `accept` and `ensure(states)`, which builds the rows a lazy automaton
+    has not built yet before each level reads them.
 
     Returns (inside: bool per row, split rows, split positions), as `token_table` defines them:
     a row is inside when it is read to its end alive; (row, k) is a split when the state after k
@@ -81,7 +82,7 @@ def trie_walk(
         alive = state >= 0
         ends = trie.ending_nodes[depth - 1]
         inside[trie.ending_rows[depth - 1][alive[ends]]] = True
-        accepting = np.flatnonzero(alive & accept[np.maximum(state, 0)])
+        accepting = np.flatnonzero(alive & dfa.accept[np.maximum(state, 0)])
         if len(accepting):
             nodes = trie.deeper_nodes[depth - 1]
             lo = np.searchsorted(nodes, accepting, "left")
@@ -94,7 +95,8 @@ def trie_walk(
         if depth >= len(trie.parents) or not alive.any():
             break
         parent_state = state[trie.parents[depth]]
-        state = np.where(parent_state >= 0, trans[np.maximum(parent_state, 0), trie.last_bytes[depth]], -1)
+        dfa.ensure(parent_state)
+        state = np.where(parent_state >= 0, dfa.trans[np.maximum(parent_state, 0), trie.last_bytes[depth]], -1)
         depth += 1
     empty = np.zeros(0, np.int64)
     return (
