@@ -21,12 +21,17 @@ from __future__ import annotations
 
 import json
 import math
+from contextlib import contextmanager
 from functools import cache
-from typing import Any
+from typing import Any, Iterator
 
 from interegular.fsm import FSM
 
-from a3agent.errors import UnsatisfiableSchema, UnsupportedSchema
+from a3agent.errors import GrammarTooComplex, UnsatisfiableSchema, UnsupportedSchema
+from a3agent.grammars.engine.limits import charge, check_count, compile_budget, limits
+from a3agent.grammars.engine.lr import load_rules
+from a3agent.grammars.regex.error_path import building_at, current_path
+from a3agent.grammars.schema.schema_document import check_document
 from a3agent.grammars.regex.char_regex import (
     ANY_CHAR,
     NOTHING,
@@ -85,8 +90,12 @@ class SchemaRules:
 
     def add(self, schema: Any, hint: str) -> str:
         """Compile `schema`; returns the rule whose language is its JSON values."""
-        compiler = _Compiler(self, Normalizer(schema))
-        name = compiler.value((compiler.root,), hint)
+        with bounded_compile():
+            check_document(schema)
+            compiler = _Compiler(self, Normalizer(schema))
+            name = compiler.value((compiler.root,), hint)
+            if compiler.recursive and name is not None:
+                _check_productive(self, compiler.paths)
         if name is None:
             raise UnsatisfiableSchema("", "no JSON value satisfies every constraint")
         return name
@@ -97,11 +106,15 @@ class SchemaRules:
         A parameter whose schema admits only strings is written raw (never containing
         `</parameter>`), any other as JSON. The expression is '' when no parameter can appear.
         """
-        compiler = _Compiler(self, Normalizer(schema))
-        shape = compiler.normalizer.shape(compiler.root)
-        if not all(isinstance(s, Objects) for s in shape):
-            raise UnsupportedSchema("", "type", "qwen3-xml arguments must be an object")
-        options = [b for b in (compiler.xml_parameters(s, hint) for s in shape) if b is not None]
+        with bounded_compile():
+            check_document(schema)
+            compiler = _Compiler(self, Normalizer(schema))
+            shape = compiler.normalizer.shape(compiler.root)
+            if not all(isinstance(s, Objects) for s in shape):
+                raise UnsupportedSchema("", "type", "qwen3-xml arguments must be an object")
+            options = [b for b in (compiler.xml_parameters(s, hint) for s in shape) if b is not None]
+            if compiler.recursive:
+                _check_productive(self, compiler.paths)
         if not options:
             raise UnsatisfiableSchema("", "no arguments object satisfies every constraint")
         non_empty = [o for o in dict.fromkeys(options) if o]
@@ -127,6 +140,12 @@ class _Compiler:
         self.root = normalizer.root
         self.memo: dict[tuple[str, ...], str | None] = {}
         self.pending: dict[tuple[str, ...], bool] = {}
+        self.depth = 0
+        self.recursive = False
+        """Whether some rule refers to itself: then some may have no finite value."""
+        self.paths: dict[str, str] = {}
+        """Rule name -> JSON path of the node it was compiled from (for errors)."""
+        """Values being compiled inside each other (subschemas, `$ref`s followed): `schema_depth`."""
 
     # -- values -------------------------------------------------------------------------------
 
@@ -139,10 +158,19 @@ class _Compiler:
             return self.memo[key]
         name = self.owner.names.fresh(hint)
         self.memo[key], self.pending[key] = name, False
-        shape = self.normalizer.shape_of_all(nodes)
         where = nodes[0] if nodes else self.root
-        options = [e for e in (self.shape_expr(s, where, hint) for s in shape) if e is not None]
+        charge(1, where.path)
+        check_count(self.depth + 1, "schema_depth", where.path, "subschemas and references nested this deep")
+        self.depth += 1
+        try:
+            with building_at(where.path):
+                shape = self.normalizer.shape_of_all(nodes)
+                options = [e for e in (self.shape_expr(s, where, hint) for s in shape) if e is not None]
+        finally:
+            self.depth -= 1
         referenced = self.pending.pop(key)
+        self.recursive = self.recursive or referenced
+        self.paths[name] = where.path
         if not options:
             if referenced:
                 raise UnsupportedSchema(where.path, "$ref", "a recursive schema with no finite value")
@@ -435,6 +463,27 @@ def _trie_automaton(words: frozenset[str]) -> tuple[object, set, dict[object, di
     return "", finals, edges
 
 
+def _check_productive(rules: SchemaRules, paths: dict[str, str]) -> None:
+    """Refuse a recursive schema some rule of which derives no finite text (`{"$ref": "#"}`, an
+    object that requires itself): such a rule would never let a value end. One fixed point over
+    the BNF rules, linear in their size times their nesting."""
+    start = "start: " + " | ".join(rules.rules) + "\n"
+    _, bnf = load_rules(start + rules.text() + "\n" + load_lark(__package__, "json.lark"))
+    productive: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for rule in bnf:
+            charge(1)
+            origin = rule.origin.name
+            if origin not in productive and all(x.is_term or x.name in productive for x in rule.expansion):
+                productive.add(origin)
+                changed = True
+    for name in rules.rules:
+        if name not in productive:
+            raise UnsupportedSchema(paths.get(name, ""), "$ref", "a recursive schema with no finite value")
+
+
 def _admits_strings(shape: Any) -> bool:
     return isinstance(shape, AnyValue) or _only_strings(shape)
 
@@ -510,11 +559,24 @@ def _group(expr: str) -> str:
 def schema_to_grammar(schema: Any) -> str:
     """The whole lark grammar (start = one JSON value) of a JSON Schema.
 
-    Raises UnsupportedSchema (JSON pointer + keyword) or UnsatisfiableSchema.
+    Raises UnsupportedSchema (JSON pointer + keyword), GrammarTooComplex (past a `Limits` field,
+    within `compile_seconds`) or UnsatisfiableSchema.
     """
     rules = SchemaRules()
     root = rules.add(schema, "root")
     return f"start: {root}\n\n{rules.text()}\n{load_lark(__package__, 'json.lark')}"
+
+
+@contextmanager
+def bounded_compile() -> Iterator[None]:
+    """The compile budget, plus a last guard: `schema_depth` is meant to trip before Python's
+    recursion limit does, but a raised `schema_depth` may outgrow the stack."""
+    with compile_budget():
+        try:
+            yield
+        except RecursionError:
+            raise GrammarTooComplex(current_path(), "schema_depth", limits().schema_depth,
+                                    "deeper than Python's recursion limit allows") from None
 
 
 def check_schema(schema: Any) -> None:
