@@ -10,26 +10,29 @@ Not handled here: what the constraints mean (`string_sets`, `number_text`).
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
+from typing import Iterable
 
-import interegular
 from interegular.fsm import FSM, Alphabet, anything_else
 
+from a3agent.grammars.engine.limits import charge, check_count
 from a3agent.grammars.regex.char_regex import (
     EMPTY,
+    MAX_CHAR,
     NOTHING,
+    Alt,
     Chars,
     Regex,
     Repeat,
+    Seq,
     alt,
     char_set,
     chars,
     complement,
-    render,
     repeat,
     seq,
 )
+from a3agent.grammars.regex.error_path import current_path
 
 __all__ = [
     "TooComplex", "to_fsm", "from_fsm", "regex_size", "intersect", "everything_but", "fsm_from_table", "dfa_edges",
@@ -38,18 +41,10 @@ __all__ = [
 DEFAULT_MAX_SIZE = 4000
 MAX_STATES = 64
 MAX_PRODUCT_STATES = 4000
-_UNICODE_ESCAPE = re.compile(r"\\(u[0-9a-f]{4}|.)", re.DOTALL)
 
 
 class TooComplex(ValueError):
     """The combined language has no regex of reasonable size."""
-
-
-def _interegular_text(r: Regex) -> str:
-    return _UNICODE_ESCAPE.sub(
-        lambda m: chr(int(m[1][1:], 16)) if m[1].startswith("u") and len(m[1]) == 5 else m[0],
-        render(r),
-    )
 
 
 def _symbols() -> Alphabet:
@@ -57,12 +52,125 @@ def _symbols() -> Alphabet:
 
 
 def to_fsm(r: Regex) -> FSM:
-    """A DFA for `r` (full match)."""
+    """A DFA for `r` (full match), built whole: GrammarTooComplex (at the path being compiled)
+    past `schema_dfa_states` NFA or DFA states, so `[ab]*a[ab]{20}` is refused, not expanded."""
     if r == NOTHING:
         return FSM(_symbols(), {0}, 0, set(), {0: {0: 0}})
     if r == EMPTY:
         return FSM(_symbols(), {0}, 0, {0}, {})
-    return interegular.parse_pattern(_interegular_text(r)).to_fsm()
+    nfa = _Nfa()
+    nfa.build(r)
+    return nfa.determinise()
+
+
+class _Nfa:
+    """A Thompson automaton over character classes (counted repeats unrolled, within the limit)."""
+
+    def __init__(self) -> None:
+        self.eps: list[list[int]] = []
+        self.edges: list[list[tuple[Chars, int]]] = []
+
+    def state(self) -> int:
+        check_count(len(self.eps) + 1, "schema_dfa_states", current_path(), "automaton states of a string constraint")
+        charge(1, current_path())
+        self.eps.append([])
+        self.edges.append([])
+        return len(self.eps) - 1
+
+    def build(self, r: Regex) -> None:
+        """States 0 (start) and 1 (accept) joined by `r`; an explicit stack, no recursion."""
+        todo = [(r, self.state(), self.state())]
+        while todo:
+            x, a, b = todo.pop()
+            if isinstance(x, Chars):
+                self.edges[a].append((x, b))
+            elif isinstance(x, Alt):
+                todo.extend((item, a, b) for item in x.items)
+            elif isinstance(x, Seq):
+                points = [a] + [self.state() for _ in x.items[1:]] + [b]
+                todo.extend((item, points[i], points[i + 1]) for i, item in enumerate(x.items))
+                if not x.items:
+                    self.eps[a].append(b)
+            else:
+                todo.extend(self.repeat(x, a, b))
+
+    def repeat(self, x: Repeat, a: int, b: int) -> list[tuple[Regex, int, int]]:
+        copies = x.min if x.max is None else x.max
+        points = [a] + [self.state() for _ in range(copies)]
+        out = [(x.item, points[i], points[i + 1]) for i in range(copies)]
+        for i in range(x.min, copies + 1):
+            self.eps[points[i]].append(b)
+        if x.max is None:
+            loop = self.state()
+            self.eps[points[-1]].append(loop)
+            self.eps[loop].append(b)
+            out.append((x.item, loop, loop))
+        return out
+
+    def closure(self, states: Iterable[int]) -> frozenset[int]:
+        seen, todo = set(states), list(states)
+        while todo:
+            for t in self.eps[todo.pop()]:
+                if t not in seen:
+                    seen.add(t)
+                    todo.append(t)
+        return frozenset(seen)
+
+    def determinise(self) -> FSM:
+        """Subset construction over the classes of characters no edge tells apart."""
+        classes = _classes([c for row in self.edges for c, _ in row])
+        alphabet = _alphabet(classes)
+        covers = [[(set(k for k, cls in enumerate(classes) if _within(cls, c)), t) for c, t in row] for row in self.edges]
+        start = self.closure([0])
+        index, todo, table, finals = {start: 0}, [start], {}, set()
+        while todo:
+            current = todo.pop()
+            number = index[current]
+            if 1 in current:
+                finals.add(number)
+            targets: dict[int, set[int]] = defaultdict(set)
+            for state in current:
+                for keys, t in covers[state]:
+                    for k in keys:
+                        targets[k].add(t)
+            row = {}
+            for k, ts in targets.items():
+                target = self.closure(ts)
+                if target not in index:
+                    check_count(len(index) + 1, "schema_dfa_states", current_path(),
+                                "automaton states of a string constraint")
+                    charge(len(target), current_path())
+                    index[target] = len(index)
+                    todo.append(target)
+                row[k] = index[target]
+            table[number] = row
+        return FSM(alphabet, set(index.values()), 0, finals, table, __no_validation__=True)
+
+
+def _classes(sets: list[Chars]) -> list[Chars]:
+    """The coarsest partition of all characters that every set in `sets` is a union of."""
+    cuts = sorted({0, MAX_CHAR + 1} | {x for c in sets for lo, hi in c.ranges for x in (lo, hi + 1)})
+    by_signature: dict[tuple[bool, ...], list[tuple[int, int]]] = defaultdict(list)
+    for lo, end in zip(cuts, cuts[1:]):
+        charge(1, current_path())
+        by_signature[tuple(lo in c for c in sets)].append((lo, end - 1))
+    return [chars(*ranges) for ranges in by_signature.values()]
+
+
+def _within(cls: Chars, c: Chars) -> bool:
+    lo = cls.ranges[0][0]
+    return lo in c
+
+
+def _alphabet(classes: list[Chars]) -> Alphabet:
+    """interegular's alphabet: the largest class is `anything_else`, the others spelled out."""
+    biggest = max(range(len(classes)), key=lambda k: classes[k].size())
+    symbols: dict = {anything_else: biggest}
+    for k, cls in enumerate(classes):
+        if k != biggest:
+            charge(cls.size(), current_path())
+            symbols.update((chr(code), k) for lo, hi in cls.ranges for code in range(lo, hi + 1))
+    return Alphabet(symbols)
 
 
 def intersect(*fsms: FSM) -> FSM:
