@@ -1,14 +1,17 @@
 """a3agent: grammar-constrained tool calling and an image-grounded agent loop for A3-Instruct.
 
 The flat public API. Message parts live in `a3agent.agent` and tool-result parts in
-`a3agent.tools` (both have a `TextPart` and an `ImagePart`).
+`a3agent.tools` (both have a `TextPart` and an `ImagePart`). The offline tiny build is
+`a3agent.model.tiny.build_tiny_model`, a tool for tests and demos rather than part of this API.
 
 Names are imported on first use, so `import a3agent.grammars` (the mask engine alone) does not
-import torch: torch brings 300k objects that every full garbage collection then has to walk.
+import torch: torch brings 300k objects that every full garbage collection then has to walk. Type
+checkers read the same names from the `TYPE_CHECKING` imports below, which `_HOMES` must mirror
+(`tests/test_exported_members.py` checks that).
 """
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from a3agent.errors import *  # noqa: F403
 from a3agent.errors import __all__ as _error_names
@@ -36,7 +39,6 @@ _HOMES = {
     "DecodeLoop": "a3agent.model",
     "LoadedModel": "a3agent.model",
     "SamplingParams": "a3agent.model",
-    "build_tiny_model": "a3agent.model",
     "load_model": "a3agent.model",
     "load_scripted": "a3agent.model",
     "ImageStore": "a3agent.tools",
@@ -48,6 +50,39 @@ _HOMES = {
     "builtin_tools": "a3agent.tools",
     "tool": "a3agent.tools",
 }
+
+if TYPE_CHECKING:
+    from a3agent.agent import Agent, Conversation, RunResult, Step
+    from a3agent.agent.events import (
+        Event,
+        FinalEvent,
+        StepEnd,
+        TextDelta,
+        ThinkingDelta,
+        ToolCallEvent,
+        ToolResultEvent,
+    )
+    from a3agent.grammars import (
+        Grammar,
+        Matcher,
+        Thinking,
+        TurnOptions,
+        check_schema,
+        compile_grammar,
+        compile_json_schema,
+        compile_turn,
+    )
+    from a3agent.model import DecodeLoop, LoadedModel, SamplingParams, load_model, load_scripted
+    from a3agent.tools import (
+        ImageStore,
+        Tool,
+        ToolCall,
+        ToolContext,
+        Toolbox,
+        ToolResult,
+        builtin_tools,
+        tool,
+    )
 
 __all__ = [*sorted(_HOMES), *_error_names]
 __version__ = "0.1.0"

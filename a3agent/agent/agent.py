@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from a3agent.agent.conversation import Conversation
@@ -86,7 +86,7 @@ class Agent:
 
     async def astream(
         self, prompt: str, images: Sequence[ImageInput] = (), conversation: Conversation | None = None
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """Run the agent on `prompt` (and `images`: PIL images, paths or bytes), yielding events.
 
         The run goes to `conversation`, else to `self.conversation`. A stream left unfinished ends its

@@ -82,10 +82,13 @@ def _bool_only(approve: Approve) -> Approve:
 
 
 def _result_part(call: ToolCallPart, result: ToolResult) -> ToolResultPart:
-    parts = [
-        ImagePart(image_id=part.id) if isinstance(part, ToolImagePart) else TextPart(text=part.text)
-        for part in result.parts
-    ]
+    parts: list[TextPart | ImagePart] = []
+    for part in result.parts:
+        if isinstance(part, ToolImagePart):
+            assert part.id is not None, "the toolbox stores every image a tool returns"
+            parts.append(ImagePart(image_id=part.id))
+        else:
+            parts.append(TextPart(text=part.text))
     return ToolResultPart(call_id=call.id, name=call.name, parts=parts, is_error=result.is_error)
 
 

@@ -124,7 +124,8 @@ def _structure(pieces: Sequence[str], thinking: bool) -> tuple[str, list[str], l
     `<think>` block (after whitespace only) is still read as thinking.
     """
     closes = any(_marker(p) == THINK_CLOSE for p in pieces)
-    state, think, texts, block = ("think" if thinking else "start"), "", [], ""
+    state, think, block = ("think" if thinking else "start"), "", ""
+    texts: list[str] = []
     blocks: list[str | None] = []
     for piece in pieces:
         marker = _marker(piece)
@@ -236,7 +237,7 @@ def _only_strings(schema: Any, root: dict[str, Any]) -> bool:
     if values is not None:
         return all(isinstance(v, str) for v in values)
     branches = schema.get("anyOf", schema.get("oneOf"))
-    return bool(branches) and all(_only_strings(b, root) for b in branches)
+    return isinstance(branches, list) and bool(branches) and all(_only_strings(b, root) for b in branches)
 
 
 def _json_or_none(text: str) -> Any:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 
 from a3agent.agent.calls import calls_off_refusal, invoke_all, refusal, validates
@@ -80,7 +80,7 @@ class AgentRun:
         self.budget = TokenBudget(options.token_budget)
         self.steps: list[Step] = []
 
-    async def events(self, prompt: str, images: Sequence[ImageInput] = ()) -> AsyncIterator[Event]:
+    async def events(self, prompt: str, images: Sequence[ImageInput] = ()) -> AsyncGenerator[Event, None]:
         """Add the user's turn, then step until the model answers or a guard stops the run."""
         start = len(self.conversation.messages)
         finished = False
@@ -119,7 +119,7 @@ class AgentRun:
             return "answer"
         return "token_budget" if self.budget.spent else None
 
-    async def _step(self, index: int) -> AsyncIterator[Event]:
+    async def _step(self, index: int) -> AsyncGenerator[Event, None]:
         started = time.perf_counter()
         choice = self.options.step_choice(index)
         stream = self._start_decode(choice)
@@ -169,13 +169,14 @@ class AgentRun:
         return self.decoder.stream(prompt, max_new_tokens=budget, sampling=self.options.sampling,
                                    constraint=constraint)
 
-    async def _answer_calls(self, index: int, turn: ParsedTurn, may_call: bool) -> AsyncIterator[Event]:
+    async def _answer_calls(self, index: int, turn: ParsedTurn, may_call: bool) -> AsyncGenerator[Event, None]:
         """Call events for the calls that will run, then every result in call order."""
         if may_call:
             answers = [refusal(item, self.repeats) for item in turn.calls]
         else:
             answers = [calls_off_refusal(item) for item in turn.calls]
-        runnable = [item for item, answer in zip(turn.calls, answers) if answer is None]
+        runnable = [item for item, answer in zip(turn.calls, answers)
+                    if answer is None and isinstance(item, ToolCallPart)]  # refusal() answers every MalformedCall
         for call in runnable:
             if validates(self.toolbox, call):
                 yield ToolCallEvent(step=index, call=call)
@@ -198,13 +199,13 @@ class AgentRun:
                          finish_reason=last.finish_reason, counters=total_counters(self.steps))
 
 
-async def _deltas(stream: DecodeStream) -> AsyncIterator[str]:
+async def _deltas(stream: DecodeStream) -> AsyncGenerator[str, None]:
     """The decode loop's text deltas, each computed in a worker thread so the event loop stays free."""
     while (delta := await asyncio.to_thread(next, stream, None)) is not None:
         yield delta
 
 
-def _delta_events(index: int, pieces: list[tuple[str, str]]) -> list[Event]:
+def _delta_events(index: int, pieces: Sequence[tuple[str, str]]) -> list[Event]:
     return [ThinkingDelta(step=index, text=text) if channel == "thinking" else TextDelta(step=index, text=text)
             for channel, text in pieces]
 

@@ -16,7 +16,7 @@ import inspect
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 import numpy as np
 import torch
@@ -99,8 +99,8 @@ class TransformersStepModel:
     """
 
     def __init__(self, model: torch.nn.Module) -> None:
-        self.model = model
-        self.language_model = getattr(model, "language_model", model)
+        self.model: Any = model
+        self.language_model: Any = getattr(model, "language_model", model)
         params = inspect.signature(self.language_model.forward).parameters
         # transformers 5.24 renamed `past_key_values` to `cache`; earlier 5.x only knows the old name.
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
@@ -455,7 +455,7 @@ class _TextStream:
         return self._release(len(self.text))
 
     def _decode(self, ids: list[int]) -> str:
-        return self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
+        return cast(str, self.tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False))
 
     def _cut_at_stop(self, searched: int) -> None:
         hits = [i for i in (self.text.find(s, searched) for s in self.stop) if i >= 0]

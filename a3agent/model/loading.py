@@ -66,11 +66,12 @@ def load_model(
     `max_pixels` caps each image's size (larger images are scaled down).
     """
     folder = tiny_checkpoint() if os.fspath(path_or_id) == "tiny" else resolve_checkpoint(path_or_id)
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    dtype = dtype or (torch.bfloat16 if device.type == "cuda" else torch.float32)
+    where = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dtype = dtype or (torch.bfloat16 if where.type == "cuda" else torch.float32)
     kind = _kind(folder)
     tokenizer = load_tokenizer(folder)
-    model = _model_class(kind).from_pretrained(folder, dtype=dtype, local_files_only=True).to(device).eval()
+    model: Any = _model_class(kind).from_pretrained(folder, dtype=dtype, local_files_only=True)
+    model = model.to(where).eval()
     generation_eos = getattr(model.generation_config, "eos_token_id", None)
     return LoadedModel(
         tokenizer=tokenizer,

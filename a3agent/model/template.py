@@ -199,6 +199,8 @@ def _bos(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
 
 
 def _image_span(model: LoadedModel, image: ImageInput, start: int) -> ImageSpan:
-    pixel_values, grid = process_image(model.image_processor, image)
-    length = int(grid.prod()) // model.image_processor.merge_size**2
+    processor = model.image_processor
+    assert processor is not None, "_check_images refuses images for a text-only model"
+    pixel_values, grid = process_image(processor, image)
+    length = int(grid.prod()) // processor.merge_size**2
     return ImageSpan(start, length, pixel_values, grid)
