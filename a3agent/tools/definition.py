@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, overload
 
 import jsonschema
 
@@ -147,6 +147,30 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{where or 'arguments'}: {error.message}"
 
 
+@overload
+def tool(
+    function: None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    requires_approval: bool = False,
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+@overload
+def tool(
+    function: Callable[..., Any],
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    requires_approval: bool = False,
+) -> Tool: ...
+
+
 def tool(
     function: Callable[..., Any] | None = None,
     /,
@@ -155,8 +179,9 @@ def tool(
     description: str | None = None,
     timeout: float | None = DEFAULT_TIMEOUT,
     requires_approval: bool = False,
-) -> Any:
-    """Make a `Tool` from a typed function: `@tool` or `@tool(timeout=5, requires_approval=True)`."""
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Make a `Tool` from a typed function: `@tool`, `tool(fn, requires_approval=True)` or
+    `@tool(timeout=5, requires_approval=True)`."""
 
     def make(fn: Callable[..., Any]) -> Tool:
         return Tool.from_function(
