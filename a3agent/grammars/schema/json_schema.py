@@ -276,17 +276,19 @@ class _Compiler:
         if most == 0:
             return '"[" "]"'
 
-        def after(j: int) -> str:
-            """The items after the first j (j >= 1)."""
-            if most is not None and j >= most:
-                return ""
-            if j < len(elements):
-                more = " ".join(x for x in (f"COMMA {elements[j]}", after(j + 1)) if x)
-                return more if j < s.min_items else f"({more})?"
-            return _repeat(f"COMMA {rest}", max(s.min_items - j, 0), None if most is None else most - j)
-
-        body = " ".join(x for x in ((elements or [rest])[0], after(1)) if x)
+        body = " ".join(x for x in ((elements or [rest])[0], self.items_after(elements, rest, s.min_items, most, hint)) if x)
         return f'"[" {body} "]"' if s.min_items > 0 else f'"[" ({body})? "]"'
+
+    def items_after(self, elements: list[str], rest: str | None, least: int, most: int | None, hint: str) -> str:
+        """The items after the first: one state per prefix item (written as rules, not nested
+        groups, so 5,000 prefix items nest nothing), then `rest` as a counted repeat."""
+        top = max(len(elements), 1) if most is None else min(max(len(elements), 1), most)
+        moves: dict[object, list[tuple[str, object]]] = {j: [(f"COMMA {elements[j]}", j + 1)] for j in range(1, top)}
+        tail = "" if most is not None and top >= most else _repeat(
+            f"COMMA {rest}", max(least - top, 0), None if most is None else most - top)
+        moves[top] = [(tail, "end")] if tail else []
+        finals = {j for j in range(1, top) if j >= least} | ({"end"} if tail else {top})
+        return linear_rules(1, moves, finals, hint + "_items", self.owner.names, self.owner.rules) or ""
 
     # -- objects ------------------------------------------------------------------------------
 
@@ -359,6 +361,8 @@ class _Compiler:
             raise UnsupportedSchema(where.path, "properties",
                                     f"more than {_MAX_FREE_KEYS} keys named outside `properties` (they may come in any order)")
         cap = s.max_props if s.max_props is not None else max(s.min_props, 1)
+        check_count((len(slots) + 1) * (cap + 1) << len(free), "object_states", where.path,
+                    "states to track declared keys against the property count")
         tracked = sorted(frozenset().union(*(p.names for p in s.presence), (name for name, _, _ in free)))
         if len(tracked) > _MAX_TRACKED_KEYS:
             raise UnsupportedSchema(where.path, "required", f"presence rules over more than {_MAX_TRACKED_KEYS} keys")
@@ -451,16 +455,28 @@ def _join(*parts: str) -> str:
 
 
 def _trie_automaton(words: frozenset[str]) -> tuple[object, set, dict[object, dict[object, Chars]]]:
-    """The DFA of every string but `words`: trie nodes (prefixes), plus one state for 'left the trie'."""
-    left = None
-    prefixes = sorted({w[:i] for w in words for i in range(len(w) + 1)})
+    """The DFA of every string but `words`: trie nodes (numbered), plus -1 for 'left the trie'.
+
+    Linear in the words' length; GrammarTooComplex past `schema_dfa_states` trie nodes (each is a
+    grammar rule), as for 10,000 declared names with additional keys allowed."""
+    left = -1
+    children: list[dict[str, int]] = [{}]
+    ends: set[int] = set()
+    for word in sorted(words):
+        node = 0
+        for ch in word:
+            if ch not in children[node]:
+                check_count(len(children) + 1, "schema_dfa_states", current_path(), "states of the undeclared-key automaton")
+                children[node][ch] = len(children)
+                children.append({})
+            node = children[node][ch]
+        ends.add(node)
     edges: dict[object, dict[object, Chars]] = {left: {left: ANY_CHAR}}
-    for prefix in prefixes:
-        kids = sorted({w[len(prefix)] for w in words if len(w) > len(prefix) and w.startswith(prefix)})
-        edges[prefix] = {prefix + ch: char_set(ch) for ch in kids}
-        edges[prefix][left] = complement(char_set("".join(kids)))
-    finals = {p for p in prefixes if p not in words} | {left}
-    return "", finals, edges
+    for node, kids in enumerate(children):
+        edges[node] = {child: char_set(ch) for ch, child in kids.items()}
+        edges[node][left] = complement(char_set("".join(kids)))
+    finals = {node for node in range(len(children)) if node not in ends} | {left}
+    return 0, finals, edges
 
 
 def _check_productive(rules: SchemaRules, paths: dict[str, str]) -> None:

@@ -14,6 +14,7 @@ import re
 from collections import Counter, defaultdict
 from importlib import resources
 
+from a3agent.grammars.engine.limits import charge
 from a3agent.grammars.regex.char_regex import Chars, Regex, Seq, to_pattern
 
 __all__ = ["lark_string", "terminal_text", "RuleNames", "linear_rules", "load_lark"]
@@ -55,16 +56,21 @@ class RuleNames:
 
     def __init__(self, taken: set[str]) -> None:
         self._taken = set(taken)
+        self._next: dict[str, int] = {}
+        """Per base name, the suffix to try next: 5,000 `item` rules cost 5,000 tries, not 5,000^2/2."""
 
     def fresh(self, hint: str) -> str:
         base = re.sub(r"[^a-z0-9]+", "_", hint.lower()).strip("_") or "value"
         if not base[0].isalpha():
             base = "v_" + base
-        name, n = base, 1
+        name, n = base, self._next.get(base, 1)
+        if n > 1:
+            name = f"{base}_{n}"
         while name in self._taken:
             n += 1
             name = f"{base}_{n}"
         self._taken.add(name)
+        self._next[base] = n + 1
         return name
 
 
@@ -92,19 +98,28 @@ def linear_rules(
         return None
     moves = {s: [(sym, t) for sym, t in transitions.get(s, []) if t in live] for s in live}
     reachable = _reachable(start, moves)
+    charge(len(reachable))
     uses = Counter(t for r in reachable for _, t in moves[r] if t != r)
     trivial = _trivial_states(moves, finals)
+    cyclic = _on_cycles(reachable, moves)
     named = [s for s in reachable if s not in trivial and (
-        _branches(s, moves[s], finals) or uses[s] > 1 or (uses[s] and (s == start or _on_cycle(s, moves))))]
+        _branches(s, moves[s], finals) or uses[s] > 1 or (uses[s] and (s == start or s in cyclic)))]
     rule_names = {s: names.fresh(name) for s in named}
     inline: dict[object, str] = {}
 
     def render(state: object) -> str:
-        if state in rule_names:
-            return rule_names[state]
-        if state not in inline:
-            inline[state] = _render_state(state, moves[state], state in finals, render)
-        return inline[state]
+        """Inline states form chains (one move each); they are written from the chain's end back,
+        without recursion, so a chain of 5,000 items costs no stack."""
+        chain, current = [], state
+        while current not in rule_names and current not in inline:
+            chain.append(current)
+            onward = [t for _, t in moves[current] if t != current]
+            if len(onward) != 1:
+                break
+            current = onward[0]
+        for link in reversed(chain):
+            inline[link] = _render_state(link, moves[link], link in finals, render)
+        return rule_names[state] if state in rule_names else inline[state]
 
     for state, rule in rule_names.items():
         rules[rule] = _render_state(state, moves[state], state in finals, render)
@@ -146,19 +161,43 @@ def _trivial_states(moves: dict[object, list[Transition]], finals: set) -> set:
     return ends | {s for s, m in moves.items() if s not in finals and len(m) == 1 and m[0][1] in ends}
 
 
-def _on_cycle(state: object, moves: dict[object, list[Transition]]) -> bool:
-    """Whether `state` reaches itself through at least one other state."""
-    todo = [t for _, t in moves[state] if t != state]
-    seen = set(todo)
-    while todo:
-        current = todo.pop()
-        for _, target in moves[current]:
-            if target == state:
-                return True
-            if target not in seen:
-                seen.add(target)
-                todo.append(target)
-    return False
+def _on_cycles(states: list, moves: dict[object, list[Transition]]) -> set:
+    """The states that reach themselves through at least one other state: those in a strongly
+    connected component of two or more (Kosaraju, iterative: linear in the automaton)."""
+    order, seen = [], set()
+    for root in states:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(moves[root]))]
+        while stack:
+            state, rest = stack[-1]
+            for _, target in rest:
+                if target not in seen:
+                    seen.add(target)
+                    stack.append((target, iter(moves[target])))
+                    break
+            else:
+                stack.pop()
+                order.append(state)
+    sources = defaultdict(list)
+    for state in states:
+        for _, target in moves[state]:
+            sources[target].append(state)
+    component: dict[object, int] = {}
+    sizes: list[int] = []
+    for root in reversed(order):
+        if root in component:
+            continue
+        component[root], todo = len(sizes), [root]
+        sizes.append(0)
+        while todo:
+            sizes[-1] += 1
+            for source in sources[todo.pop()]:
+                if source not in component:
+                    component[source] = len(sizes) - 1
+                    todo.append(source)
+    return {state for state in states if sizes[component[state]] > 1}
 
 
 def _render_state(state: object, moves: list[Transition], final: bool, render) -> str:

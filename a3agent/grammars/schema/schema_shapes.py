@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from fractions import Fraction
 from typing import Any, Iterable
 
@@ -108,12 +109,20 @@ class ObjectPart:
     `allOf`/`anyOf`/`oneOf` parts, `$ref`); names only a condition, a dependent schema or a
     negation mentions may come anywhere."""
 
+    @cached_property
+    def by_name(self) -> dict[str, tuple[Node, ...]]:
+        """Property name -> its nodes: one lookup per key, not a scan (10,000 properties)."""
+        out: dict[str, tuple[Node, ...]] = {}
+        for name, node in self.properties:
+            out[name] = out.get(name, ()) + (node,)
+        return out
+
     def nodes_for(self, key: str | None, matches: Iterable[int]) -> tuple[Node, ...]:
         """The nodes a value under `key` must satisfy; `matches`: indexes of matching patterns.
 
         `key=None` stands for an undeclared key.
         """
-        declared = tuple(node for name, node in self.properties if name == key)
+        declared = self.by_name.get(key, ()) if key is not None else ()
         patterned = tuple(self.patterns[i][1] for i in matches)
         if declared or patterned:
             return declared + patterned
