@@ -3,7 +3,7 @@ import pytest
 
 from a3agent.model.decode import DecodeLoop
 from a3agent.model.prompt import PromptInputs
-from a3agent.model.scripted import SCRIPT_NAMES, ScriptedModel, load_script, load_scripted
+from a3agent.model.scripted import SCRIPT_NAMES, ScriptedModel, load_meant_calls, load_script, load_scripted
 from a3agent.model.template import encode_prompt
 
 WEATHER_TOOL = {
@@ -135,3 +135,27 @@ def test_loops_sharing_one_scripted_model_keep_their_own_state(scripted):
     two.run(encode_prompt(loaded, [{"role": "user", "content": "Hi"}]))
     again = one.run(prompt)
     assert again.text == first.text and again.counters.reused == len(prompt.input_ids) - 1
+
+
+def test_the_drafted_call_script_means_a_real_call():
+    assert load_meant_calls("drafted_call")[0].splitlines()[1] == (
+        '{"name": "get_weather", "arguments": {"city": "London"}}')
+    assert "=== meant call ===" not in load_script("drafted_call")[0]
+
+
+def test_where_a_grammar_leaves_only_a_call_it_writes_the_call_it_means(scripted):
+    from a3agent.agent.agent import Agent
+    from a3agent.tools import tool
+
+    @tool
+    def get_weather(city: str) -> str:
+        """The weather.
+
+        Args:
+            city: The city.
+        """
+        return f"14 °C in {city}"
+
+    agent = Agent(scripted("drafted_call"), [get_weather], tool_choice="get_weather", max_steps=2)
+    first = agent.run("What's the weather in London?").steps[0]
+    assert [(call.name, call.arguments) for call in first.calls] == [("get_weather", {"city": "London"})]

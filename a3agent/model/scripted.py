@@ -16,7 +16,15 @@ At every step the logits rank the tokens, best first:
 Unconstrained (greedy) decoding therefore prints the script verbatim; under a mask it writes text from
 the script or common words, never a degenerate run of one token.
 
-A script file holds one turn, or several separated by a line `=== next turn ===`. The prompt's assistant
+A turn may also name the call it means (the `drafted_call` turn drafts a GET request, but means
+`get_weather(city="London")`), as the model card says A3-Instruct does. Once a grammar leaves no
+room but a call (the script's token and EOS both masked), `<tool_call>` comes right after EOS in
+the ranking; inside an open call the meant call's next token ranks first of all, matched on the text
+written so far without regard to whitespace, so the call comes out with its real arguments in
+whatever spacing the grammar allows.
+
+A script file holds one turn, or several separated by a line `=== next turn ===`; a turn's text
+may end with a line `=== meant call ===` and the call block it means. The prompt's assistant
 turns (`<|im_start|>assistant\\n`) are counted: the n-th turn of a conversation follows the n-th script,
 the last script serving every later turn. Not handled: prompts without ChatML assistant markers.
 """
@@ -45,20 +53,32 @@ SCRIPT_NAMES = ("empty_think", "drafted_call", "weather_episode")
 """Shipped scripts: the model card's two failure modes, and a well-behaved tool-calling episode."""
 
 _TURN_SEPARATOR = "\n=== next turn ===\n"
+_MEANT_SEPARATOR = "\n=== meant call ===\n"
+_CALL_OPEN, _CALL_CLOSE = "<tool_call>", "</tool_call>"
 _ASSISTANT_MARKER = "<|im_start|>assistant\n"
 _GENERATION_PROMPTS = ("<think>\n\n</think>\n\n", "<think>\n")  # longest first
 _COMMON_WORDS = (" the", " weather", " is", " and", " it", " in", " a", " London", ".", " of", " to")
-_SCRIPT, _EOS, _REMAINING, _WORDS = 100.0, 90.0, 80.0, 70.0
+_IN_CALL, _SCRIPT, _EOS, _MEANT, _REMAINING, _WORDS = 110.0, 100.0, 90.0, 85.0, 80.0, 70.0
 _STEP = 1e-3
 _USED_PENALTY = 1.5
 
 
 def load_script(name: str) -> list[str]:
     """The per-turn texts of a shipped script. Example: load_script("empty_think")[0][:8] -> '</think>'"""
+    return [text for text, _ in _read_script(name)]
+
+
+def load_meant_calls(name: str) -> list[str | None]:
+    """The call each turn of a shipped script means, None for a turn that means none."""
+    return [meant for _, meant in _read_script(name)]
+
+
+def _read_script(name: str) -> list[tuple[str, str | None]]:
     if name not in SCRIPT_NAMES:
         raise ValueError(f"unknown script {name!r}: choose one of {', '.join(SCRIPT_NAMES)}")
     text = resources.files("a3agent.model").joinpath(f"scripts/{name}.txt").read_text("utf-8")
-    return text.removesuffix("\n").split(_TURN_SEPARATOR)
+    turns = [turn.partition(_MEANT_SEPARATOR) for turn in text.removesuffix("\n").split(_TURN_SEPARATOR)]
+    return [(script, meant or None) for script, _, meant in turns]
 
 
 def load_scripted(script: str | Sequence[str], tokenizer: PreTrainedTokenizerBase | None = None) -> LoadedModel:
@@ -68,7 +88,10 @@ def load_scripted(script: str | Sequence[str], tokenizer: PreTrainedTokenizerBas
     the A-series image processor (default Qwen3-VL patch sizes) and are then ignored by the model.
     """
     named = isinstance(script, str)
-    model = ScriptedModel(load_script(script) if named else script, tokenizer)
+    if isinstance(script, str):
+        model = ScriptedModel(load_script(script), tokenizer, meant_calls=load_meant_calls(script))
+    else:
+        model = ScriptedModel(script, tokenizer)
     return LoadedModel(
         tokenizer=model.tokenizer,
         model=model,
@@ -92,17 +115,24 @@ class _Transcript:
 class ScriptedModel:
     """A deterministic `StepModel` driven by per-turn scripts; needs a tokenizer, no weights.
 
-    `turns` is one script or a list of them; `tokenizer` defaults to the offline A-series build.
-    Images are accepted and ignored.
+    `turns` is one script or a list of them; `tokenizer` defaults to the offline A-series build;
+    `meant_calls[i]` is the call block turn i means, if any. Images are accepted and ignored.
     """
 
-    def __init__(self, turns: str | Sequence[str], tokenizer: PreTrainedTokenizerBase | None = None) -> None:
+    def __init__(
+        self,
+        turns: str | Sequence[str],
+        tokenizer: PreTrainedTokenizerBase | None = None,
+        meant_calls: Sequence[str | None] = (),
+    ) -> None:
         self.tokenizer = tokenizer if tokenizer is not None else offline_tokenizer()
         self.eos_id: int = self.tokenizer.eos_token_id
         scripts = [turns] if isinstance(turns, str) else list(turns)
         if not scripts:
             raise ValueError("a scripted model needs at least one turn")
         self.turns = [self._encode(text) + [self.eos_id] for text in scripts]
+        self.meant_calls = [*meant_calls, *[None] * (len(scripts) - len(meant_calls))]
+        (self._call_open,), (self._call_close,) = self._encode(_CALL_OPEN), self._encode(_CALL_CLOSE)
         self._marker = self._encode(_ASSISTANT_MARKER)
         self._generation_prompts = [self._encode(p) for p in _GENERATION_PROMPTS]
         encoded_words = [self._encode(word) for word in _COMMON_WORDS]
@@ -127,8 +157,8 @@ class ScriptedModel:
         self._find_markers(cache, scan_from)
         if not cache.markers:
             raise ValueError(f"a scripted model needs a ChatML prompt ending in {_ASSISTANT_MARKER!r}")
-        script = self.turns[min(len(cache.markers), len(self.turns)) - 1]
-        return self._logits(script, self._turn_tokens(cache))
+        index = min(len(cache.markers), len(self.turns)) - 1
+        return self._logits(self.turns[index], self.meant_calls[index], self._turn_tokens(cache))
 
     def _encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)
@@ -147,7 +177,7 @@ class ScriptedModel:
                 return turn[len(prompt) :]
         return turn
 
-    def _logits(self, script: list[int], turn: list[int]) -> torch.Tensor:
+    def _logits(self, script: list[int], meant: str | None, turn: list[int]) -> torch.Tensor:
         cursor, remaining = _follow(script, turn)
         logits = self._base.clone()
         if turn:
@@ -156,9 +186,23 @@ class ScriptedModel:
         _rank(logits, self._next_words(turn), _WORDS)
         _rank(logits, list(dict.fromkeys(script[remaining:])), _REMAINING)
         logits[self.eos_id] = _EOS
+        if meant is not None and self._call_open not in turn:
+            logits[self._call_open] = _MEANT
         logits[script[cursor]] = _SCRIPT
+        if meant is not None and self._call_open in turn:
+            _rank(logits, self._meant_next(meant, turn), _IN_CALL)
         return logits
 
+    def _meant_next(self, meant: str, turn: list[int]) -> list[int]:
+        """Tokens that go on with the meant call from what the open call holds so far; [] once it is closed
+        or has strayed from the meant call."""
+        start = len(turn) - turn[::-1].index(self._call_open)
+        if self._call_close in turn[start:]:
+            return []
+        rest = _rest_after(meant.partition(_CALL_OPEN)[2], self.tokenizer.decode(turn[start:]))
+        if not rest:
+            return []
+        return list(dict.fromkeys(self._encode(text)[0] for text in (rest, rest.lstrip()) if text))
 
     def _next_words(self, turn: list[int]) -> list[int]:
         """The common words, starting after the last one this turn used."""
@@ -185,6 +229,23 @@ def _follow(script: list[int], turn: list[int]) -> tuple[int, int]:
         except ValueError:
             pass
     return cursor, remaining
+
+
+def _rest_after(target: str, written: str) -> str | None:
+    """What is left of `target` once `written` is matched against it, whitespace aside; None if they differ.
+
+    Example: _rest_after('{"city": "London"}', '{"city":"Lon') -> 'don"}'
+    """
+    at = 0
+    for char in written:
+        if char.isspace():
+            continue
+        while at < len(target) and target[at].isspace():
+            at += 1
+        if at == len(target) or target[at] != char:
+            return None
+        at += 1
+    return target[at:]
 
 
 def _rank(logits: torch.Tensor, tokens: list[int], top: float) -> None:
