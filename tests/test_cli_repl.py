@@ -12,6 +12,7 @@ import pytest
 PROMPT = ">>> "
 STATS = re.compile(r"prompt \d+ · reused \d+ · generated \d+ · forced \d+ · [\d.]+ tok/s · mask [\d.]+ ms/tok")
 WEATHER = ["--model", "scripted:weather_episode", "--tools", "weather_tools:tools"]
+APPROVAL = re.compile(r"run get_weather\? it has side effects(\x1b\[0m)? \[y/N\] ")
 
 
 @pytest.fixture
@@ -19,11 +20,11 @@ def chat(tools_dir):
     """Start `a3agent chat ARGS...` in a pseudo-terminal (in the tools folder) and wait for its prompt."""
     children = []
 
-    def spawn(*arguments: str) -> pexpect.spawn:
+    def spawn(*arguments: str, rows: int = 50) -> pexpect.spawn:
         child = pexpect.spawn(
             sys.executable, ["-c", "from a3agent.cli.app import main; main()", "chat", *arguments],
             cwd=tools_dir, env=os.environ | {"TERM": "xterm", "LANG": "C.UTF-8"}, encoding="utf-8",
-            codec_errors="replace", timeout=60, dimensions=(50, 120),
+            codec_errors="replace", timeout=180, dimensions=(rows, 120),
         )  # fmt: skip
         children.append(child)
         child.expect_exact(PROMPT)
@@ -117,13 +118,15 @@ def test_tiny_model_looks_at_an_image_calls_a_tool_and_reports_stats(chat, sampl
     leave(child)
 
 
-def test_bad_input_is_one_error_line_and_the_repl_goes_on(chat):
+def test_bad_input_is_one_error_line_and_the_repl_goes_on(chat, sample_image_file):
     child = chat(*WEATHER)
     for typed, line in [
         ("/frobnicate", "error: unknown command /frobnicate; /help lists the commands"),
         ("/image /no/such.png", "image error: /no/such.png: no such file; check the path"),
         ("/think maybe", "error: usage: /think on|off|min N|max N"),
         ("/load /no/such.jsonl", "agent error: /no/such.jsonl: no such file"),
+        (f"/load {sample_image_file}", f"error: {sample_image_file} is not a saved conversation: /load reads"),
+        ("/retry", "error: nothing to retry: /retry sends your last message again once one has run"),
     ]:
         child.sendline(typed)
         child.expect_exact(line)
@@ -139,7 +142,10 @@ def test_side_effect_tools_ask_for_approval(chat):
     child = chat("--model", "scripted:weather_episode", "--tools", "weather_tools:guarded")
     child.sendline("What's the weather in London?")
     child.expect_exact("tool call · get_weather")
-    child.expect_exact("run get_weather? it has side effects")
+    child.expect(APPROVAL)
+    child.sendline("maybe")
+    child.expect_exact("please answer y (run it) or n (deny it)")
+    child.expect(APPROVAL)
     child.sendline("y")
     child.expect_exact("14 degrees and cloudy in")
     child.expect_exact(PROMPT)
@@ -163,6 +169,104 @@ def test_input_history_is_kept_across_sessions(chat, a3agent_home_dir):
     child = chat(*WEATHER)
     child.send("\x1b[A\r")  # arrow up recalls the last session's line
     child.expect_exact("The current weather in a city.")
+    child.expect_exact(PROMPT)
+    leave(child)
+
+
+def test_think_bounds_set_while_thinking_is_off_are_checked_then(chat):
+    child = chat(*WEATHER)
+    child.sendline("/think off")
+    child.expect_exact("thinking off (8 to 1024 tokens once on)")
+    child.sendline("/think min 2000")
+    child.expect_exact("error: bad think bounds: min 2000 is more than max 1024")
+    child.sendline("/think min 100")
+    child.expect_exact("thinking off (100 to 1024 tokens once on)")
+    child.sendline("/think on")
+    child.expect_exact("thinking on, 100 to 1024 tokens")
+    child.expect_exact(PROMPT)
+    leave(child)
+
+
+def test_tab_completes_slash_commands(chat):
+    child = chat(*WEATHER)
+    child.send("/sta\t")
+    child.expect_exact("/stats ")
+    child.send("\r")
+    child.expect_exact("0 runs, 0 model turns")
+    child.expect_exact(PROMPT)
+    leave(child)
+
+
+def test_retry_sends_the_last_message_again_in_place_of_its_answer(chat, tmp_path):
+    saved = tmp_path / "chat.jsonl"
+    child = chat(*WEATHER)
+    child.sendline("What's the weather in London?")
+    child.expect_exact("It's 14 °C and cloudy in London right now.")
+    child.expect_exact(PROMPT)
+    child.sendline("/retry")
+    child.expect_exact("again: What's the weather in London?")
+    child.expect_exact("tool call · get_weather")
+    child.expect_exact("It's 14 °C and cloudy in London right now.")
+    child.expect_exact(PROMPT)
+    child.sendline(f"/save {saved}")
+    child.expect_exact("saved 4 messages")  # user, call, result, answer: the first answer was replaced
+    child.expect_exact(PROMPT)
+    leave(child)
+
+
+def test_a_pasted_message_and_a_quoted_block_are_one_message_and_one_history_entry(chat, a3agent_home_dir, tmp_path):
+    history = a3agent_home_dir / "history"
+    child = chat(*WEATHER)
+    child.send("\x1b[200~What is the weather\nin London\nright now?\x1b[201~\r")  # a bracketed paste
+    child.expect_exact("It's 14 °C and cloudy in London right now.")
+    child.expect_exact(PROMPT)
+    child.sendline("/stats")
+    child.expect_exact("1 runs, 2 model turns")
+    child.expect_exact(PROMPT)
+    child.sendline('"""And')
+    child.expect_exact("... ")
+    child.sendline('tomorrow?"""')
+    child.expect(STATS)
+    child.expect_exact(PROMPT)
+    leave(child)
+    entries = [json.loads(line) for line in history.read_text(encoding="utf-8").splitlines()]
+    assert entries[-3:] == ["What is the weather\nin London\nright now?", "/stats", '"""And\ntomorrow?"""']
+    saved = tmp_path / "recalled.jsonl"
+    child = chat(*WEATHER)
+    child.send("\x1b[A\r")  # the block comes back whole, as one message
+    child.expect(STATS)
+    child.expect_exact(PROMPT)
+    child.sendline(f"/save {saved}")
+    child.expect_exact("saved")
+    child.expect_exact(PROMPT)
+    leave(child)
+    first = json.loads(saved.read_text(encoding="utf-8").splitlines()[1])
+    assert first["parts"][-1]["text"] == "And\ntomorrow?"
+
+
+def test_ctrl_c_keeps_the_attached_image_for_the_next_message(chat, sample_image_file):
+    child = chat("--model", "tiny", "--unconstrained", "--no-think")
+    child.sendline(f"/image {sample_image_file}")
+    child.expect_exact("attached")
+    child.expect_exact(PROMPT)
+    child.sendline("Describe this picture at length.")
+    time.sleep(1.5)
+    child.sendintr()
+    child.expect_exact("the attached images stay for your next message", timeout=60)
+    child.expect_exact(PROMPT)
+    child.sendline("/images")
+    child.expect(r"\(next message\) +480x360")
+    child.expect_exact(PROMPT)
+    leave(child)
+
+
+def test_reasoning_is_written_once_not_redrawn_into_the_scrollback(chat):
+    # a 10-row terminal and a long think block of the random model's multilingual noise (CJK, Indic, ...)
+    child = chat("--model", "tiny", "--min-think", "60", "--max-think", "60", "--tool-choice", "none",
+                 "--max-steps", "1", "--max-new-tokens", "80", rows=10)
+    child.sendline("Think it over.")
+    child.expect(STATS, timeout=120)
+    assert child.before.count("reasoning") == 1
     child.expect_exact(PROMPT)
     leave(child)
 

@@ -7,26 +7,50 @@
     a3agent tiny-model DIR                          build the offline tiny checkpoint
     a3agent bench [masks|decode|agent] [ARGS]...    run a benchmark script of the checkout
 
-Heavy imports (torch, transformers) happen inside the commands that need them, so `--help` and
-`grammar` start fast. Every failure is one red line on stderr and exit status 1 (`failures.py`).
+Heavy imports (torch, transformers, the tools) happen inside the commands that need them, after the
+options are checked, so `--help` and a usage error come back fast. Every failure is one red line on
+stderr (with `run --json`, a JSON object on stdout) and an exit status by kind (`failures.py`).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
+import a3agent
 from a3agent.cli import options as opt
-from a3agent.cli.failures import report
+from a3agent.cli.failures import error_json, failure_of, report
+from a3agent.errors import CommandLineError
 
 __all__ = ["app", "main"]
 
+
+class _Commands(TyperGroup):
+    """The command group: under `--json`, a usage error the parser finds is JSON too."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
+        arguments = list(sys.argv[1:] if args is None else args)
+        if "--json" not in arguments:
+            return super().main(arguments, prog_name, **extra)
+        extra.pop("standalone_mode", None)
+        try:
+            status = super().main(arguments, prog_name, standalone_mode=False, **extra)
+        except Exception as exc:  # only the parser's usage errors get here: the commands report their own
+            usage = CommandLineError(str(exc))
+            typer.echo(error_json(usage))
+            sys.exit(failure_of(usage).status)
+        sys.exit(status or 0)
+
+
 app = typer.Typer(
+    cls=_Commands,
     help="Grammar-constrained tool calling and an image-grounded agent loop for A3-Instruct.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -35,17 +59,41 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"a3agent {a3agent.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Grammar-constrained tool calling and an image-grounded agent loop for A3-Instruct."""
+
+
 @contextmanager
-def _exit_on_error(debug: bool) -> Iterator[None]:
-    """Report a failure as one line on stderr and exit 1 (130 after Ctrl-C)."""
+def _reported(debug: bool, as_json: bool = False) -> Iterator[None]:
+    """Report a failure (one line on stderr, or JSON on stdout) and exit with its status (`failures.py`)."""
     try:
         yield
-    except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted[/yellow]")
-        raise typer.Exit(130) from None
-    except Exception as exc:
-        report(err_console, exc, debug)
-        raise typer.Exit(1) from None
+    except (Exception, KeyboardInterrupt) as exc:
+        if as_json:
+            typer.echo(error_json(exc))
+        else:
+            report(err_console, exc, debug)
+        raise typer.Exit(failure_of(exc).status) from None
+
+
+def _task_text(task: str) -> str:
+    """The task, read from stdin when it is `-`."""
+    if task != "-":
+        return task
+    text = sys.stdin.read().strip()
+    if not text:
+        raise CommandLineError("run -: stdin held no task; pipe one in, e.g. echo 'What is 2+3?' | a3agent run -")
+    return text
 
 
 @app.command()
@@ -64,23 +112,32 @@ def chat(
     dtype: opt.Dtype = None,
     seed: opt.Seed = None,
     temperature: opt.Temperature = 0.0,
+    top_p: opt.TopP = 1.0,
+    max_new_tokens: opt.MaxNewTokens = None,
+    max_steps: opt.MaxSteps = None,
     debug: opt.Debug = False,
 ) -> None:
     """Chat with the agent in the terminal; /help lists the slash commands."""
-    from a3agent.cli.approval import ask_person
-    from a3agent.cli.commands import run_command
-    from a3agent.cli.home import history_file
-    from a3agent.cli.lines import LineReader
-    from a3agent.cli.models import open_model, progress
-    from a3agent.cli.repl import chat_loop
-    from a3agent.cli.session import ChatSession
-    from a3agent.cli.toolspec import load_toolbox
+    settings = opt.settings_from(
+        system=system, no_think=no_think, min_think=min_think, max_think=max_think, unconstrained=unconstrained,
+        dialect=dialect, tool_choice=tool_choice, temperature=temperature, top_p=top_p, seed=seed,
+        max_new_tokens=max_new_tokens, max_steps=max_steps,
+    )  # fmt: skip
+    with _reported(debug):
+        settings.check_options()
+        from a3agent.cli.approval import ask_person
+        from a3agent.cli.commands import COMMANDS, run_command
+        from a3agent.cli.home import checked_home, history_file
+        from a3agent.cli.lines import LineReader
+        from a3agent.cli.models import open_model, progress
+        from a3agent.cli.repl import chat_loop
+        from a3agent.cli.session import ChatSession
+        from a3agent.cli.toolspec import load_toolbox
 
-    settings = opt.settings_from(system, no_think, min_think, max_think, unconstrained, dialect, tool_choice,
-                                 temperature, seed)
-    with _exit_on_error(debug):
+        checked_home()
         toolbox = load_toolbox(tools)
-        loaded = open_model(model, err_console, device=device, dtype=dtype)
+        settings.check_tools([tool.name for tool in toolbox])
+        loaded = open_model(model, err_console, device=device, dtype=dtype, debug=debug)
         with progress(err_console, "compiling the turn grammar"):
             session = ChatSession(loaded, toolbox, settings, ask_person(console))
     for path in image or []:
@@ -88,14 +145,15 @@ def chat(
             run_command(session, f"/image {path}", console)
         except Exception as exc:  # the REPL starts anyway; the person can /image again
             report(console, exc, debug)
-    chat_loop(session, LineReader(history_file()), console, debug)
+    chat_loop(session, LineReader(history_file(), COMMANDS), console, debug)
 
 
 @app.command()
 def run(
-    task: Annotated[str, typer.Argument(help="What the agent should do.")],
+    task: Annotated[str, typer.Argument(help="What the agent should do; - reads it from stdin.")],
     image: opt.Images = None,
-    json_output: Annotated[bool, typer.Option("--json", help="Print the whole RunResult as JSON.")] = False,
+    json_output: Annotated[bool, typer.Option(
+        "--json", help="Print the whole RunResult as JSON; an error as {\"error\": {\"type\", \"message\"}}.")] = False,
     model: opt.Model = "tiny",
     tools: opt.Tools = "builtin",
     dialect: opt.Dialect = "hermes-json",
@@ -109,21 +167,33 @@ def run(
     dtype: opt.Dtype = None,
     seed: opt.Seed = None,
     temperature: opt.Temperature = 0.0,
+    top_p: opt.TopP = 1.0,
+    max_new_tokens: opt.MaxNewTokens = None,
+    max_steps: opt.MaxSteps = None,
     debug: opt.Debug = False,
 ) -> None:
     """Run one task and print the answer (or, with --json, the RunResult). Side-effect tools are denied."""
-    from a3agent.cli.models import open_model
-    from a3agent.cli.settings import build_agent
-    from a3agent.cli.toolspec import load_toolbox
-    from a3agent.model.images import load_image
+    settings = opt.settings_from(
+        system=system, no_think=no_think, min_think=min_think, max_think=max_think, unconstrained=unconstrained,
+        dialect=dialect, tool_choice=tool_choice, temperature=temperature, top_p=top_p, seed=seed,
+        max_new_tokens=max_new_tokens, max_steps=max_steps,
+    )  # fmt: skip
+    with _reported(debug, json_output):
+        settings.check_options()
+        text = _task_text(task)
+        from a3agent.cli.home import checked_home
+        from a3agent.cli.models import open_model
+        from a3agent.cli.settings import build_agent
+        from a3agent.cli.toolspec import load_toolbox
 
-    settings = opt.settings_from(system, no_think, min_think, max_think, unconstrained, dialect, tool_choice,
-                                 temperature, seed)
-    with _exit_on_error(debug):
+        checked_home()
         toolbox = load_toolbox(tools)
+        settings.check_tools([tool.name for tool in toolbox])
+        from a3agent.model.images import load_image  # imports torch: after every check that needs none
+
         images = [load_image(path) for path in image or []]
-        agent = build_agent(open_model(model, err_console, device=device, dtype=dtype), toolbox, settings, None)
-        result = agent.run(task, images=images)
+        loaded = open_model(model, err_console, device=device, dtype=dtype, debug=debug)
+        result = build_agent(loaded, toolbox, settings, None).run(text, images=images)
     typer.echo(result.model_dump_json(indent=2) if json_output else result.text)
 
 
@@ -131,8 +201,10 @@ def run(
 def demo(debug: opt.Debug = False) -> None:
     """Offline in under a minute: A3-Instruct's drift fixed by the grammar, then an image-tool episode."""
     from a3agent.cli.demo import run_demo
+    from a3agent.cli.home import checked_home
 
-    with _exit_on_error(debug):
+    with _reported(debug):
+        checked_home()
         run_demo(console, err_console)
 
 
@@ -149,7 +221,7 @@ def grammar(
     from a3agent.cli.toolspec import load_toolbox
     from a3agent.grammars.dialects.turn import TurnOptions, turn_grammar
 
-    with _exit_on_error(debug):
+    with _reported(debug):
         toolbox = load_toolbox(tools)
         text = turn_grammar(toolbox.to_openai(), TurnOptions(dialect, tool_choice, parallel, not no_think))
     typer.echo(text)
@@ -163,10 +235,9 @@ def tiny_model(
 ) -> None:
     """Build the offline A3-shaped tiny checkpoint (random weights, real Tekken vocabulary)."""
     from a3agent.cli.models import progress
-    from a3agent.errors import CommandLineError
     from a3agent.model.tiny import build_tiny_model
 
-    with _exit_on_error(debug):
+    with _reported(debug):
         if folder.exists():
             raise CommandLineError(f"{folder} already exists; pick a new folder")
         with progress(err_console, f"building the tiny model in {folder}"):
@@ -183,7 +254,7 @@ def bench(
     from a3agent.cli.bench import BENCHMARKS, run_benchmark
 
     status = 0
-    with _exit_on_error(False):
+    with _reported(False):
         for which in [name] if name else BENCHMARKS:
             status = run_benchmark(which, ctx.args) or status
     raise typer.Exit(status)

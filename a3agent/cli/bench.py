@@ -15,8 +15,9 @@ from a3agent.errors import CommandLineError
 
 __all__ = ["BENCHMARKS", "run_benchmark"]
 
-BENCHMARKS = ("masks", "decode", "agent")
-"""Token masks beside llguidance and xgrammar; the decode loop; an agent episode with prefix reuse."""
+BENCHMARKS = ("masks", "decode", "agent", "startup")
+"""Token masks beside llguidance and xgrammar; the decode loop; an agent episode with prefix reuse;
+how fast the command answers when it loads no model."""
 
 
 def run_benchmark(name: str, arguments: Sequence[str]) -> int:

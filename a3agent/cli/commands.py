@@ -16,9 +16,10 @@ from rich.table import Table
 from rich.text import Text
 
 from a3agent.agent.conversation import Conversation
+from a3agent.cli.exchange import send
 from a3agent.cli.session import ChatSession
 from a3agent.cli.stats import stats_line
-from a3agent.errors import CommandLineError
+from a3agent.errors import CommandLineError, ConversationFileError
 
 __all__ = ["COMMANDS", "LEAVE", "run_command"]
 
@@ -83,9 +84,9 @@ def _think(session: ChatSession, argument: str, console: Console) -> None:
         session.change(**{f"{words[0]}_think": int(words[1])})
     else:
         raise CommandLineError(f"usage: {usage}")
-    bounds = session.settings.thinking_bounds()
-    state = f"on, {bounds.min_tokens} to {bounds.max_tokens} tokens" if bounds else "off"
-    console.print(f"thinking {state}")
+    bounds = session.settings.think_bounds()
+    span = f"{bounds.min_tokens} to {bounds.max_tokens} tokens"
+    console.print(f"thinking on, {span}" if session.settings.thinking else f"thinking off ({span} once on)")
 
 
 def _constrain(session: ChatSession, argument: str, console: Console) -> None:
@@ -118,9 +119,25 @@ def _save(session: ChatSession, argument: str, console: Console) -> None:
 
 def _load(session: ChatSession, argument: str, console: Console) -> None:
     path = Path(_path(argument, "/load PATH")).expanduser()
-    session.reset(Conversation.load(path))
+    try:
+        conversation = Conversation.load(path)
+    except ConversationFileError as exc:
+        if isinstance(exc.__context__, UnicodeDecodeError):  # a picture, an archive: not text at all
+            raise CommandLineError(f"{path} is not a saved conversation: /load reads the JSONL file that "
+                                   "/save writes") from None
+        raise
+    session.reset(conversation)
     console.print(f"loaded {len(session.conversation.messages)} messages and "
                   f"{len(session.conversation.images)} images from {escape(str(path))}")
+
+
+def _retry(session: ChatSession, argument: str, console: Console) -> None:
+    last = session.last
+    if last is None:
+        raise CommandLineError("nothing to retry: /retry sends your last message again once one has run")
+    del session.conversation.messages[last.start :]
+    console.print(f"[dim]again: {escape(last.text)}[/dim]", soft_wrap=True)
+    send(session, last.text, console, last.images)
 
 
 def _stats(session: ChatSession, argument: str, console: Console) -> None:
@@ -159,6 +176,7 @@ COMMANDS: dict[str, Command] = {
     "/reset": Command("/reset", "start a new conversation", _reset),
     "/save": Command("/save PATH", "save the conversation (JSONL, images beside it)", _save),
     "/load": Command("/load PATH", "load a saved conversation and go on with it", _load),
+    "/retry": Command("/retry", "drop the last answer and send your last message again", _retry),
     "/stats": Command("/stats", "decode counters summed over the session", _stats),
     "/help": Command("/help", "this list", _help),
     "/exit": Command("/exit", "leave (Ctrl-D does too)", _exit),

@@ -1,19 +1,23 @@
 """`a3agent demo`: what a3agent fixes, offline and on CPU, in under a minute.
 
 1. The scripted model replays A3-Instruct's drift (`drafted_call`: an empty think block, then an HTTP
-   GET drafted where a tool call belongs). The same agent runs it unconstrained and constrained, side
-   by side: the grammar keeps `</think>` shut until the model has reasoned, and only a schema-valid
-   `<tool_call>` may follow.
+   GET drafted where a tool call belongs, though it means `get_weather(city="London")`). The same
+   agent runs it unconstrained and constrained, side by side: the grammar keeps `</think>` shut until
+   the model has reasoned, and leaves no room but a schema-valid `<tool_call>`, so the model writes
+   the call it meant, which runs.
 2. The tiny ArtemisVLM (random weights, built on first use) answers a question about the sample
    image: it thinks, calls `crop`, gets the crop back as image tokens, and answers, rendered as the
    REPL renders it. Its words are noise; its call is valid because the grammar allows nothing else.
    Random weights cannot choose a sensible box, so this `crop` takes a named region instead.
+
+The captions are written from what the runs did, so they cannot tell another story.
 
 Not a benchmark: the timings in the stats lines are CPU figures for toy models.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from PIL import Image
@@ -28,7 +32,7 @@ from a3agent.agent.result import RunResult
 from a3agent.cli.home import SessionFolder
 from a3agent.cli.models import open_model
 from a3agent.cli.render import RunView, reasoning_panel, tool_call_panel, tool_result_panel
-from a3agent.cli.repl import play
+from a3agent.cli.exchange import play
 from a3agent.cli.sample_image import fruit_bowl
 from a3agent.grammars import Thinking
 from a3agent.tools import ImageStore, ToolContext, crop, tool
@@ -37,14 +41,7 @@ __all__ = ["run_demo"]
 
 WEATHER_QUESTION = "What's the weather in London right now?"
 IMAGE_QUESTION = "Which fruits are in this bowl? Look closer before you answer."
-_DRIFT_TOKENS = 40
-_DRIFT_CAPTION = (
-    "Unconstrained, the think block is empty and the call is drafted as a GET request that nothing can run. "
-    "Constrained, </think> stays masked until the model has reasoned, and the turn can only end in a "
-    "<tool_call> that validates against get_weather's schema. The scripted model never picks <tool_call> "
-    "itself (its script has none), so the engine forces the call's shortest completion when the "
-    f"{_DRIFT_TOKENS}-token budget runs out: valid, with an empty city."
-)
+_DRIFT_TOKENS = 128
 _REGIONS = {
     "top-left": [0.0, 0.0, 0.5, 0.5],
     "top-right": [0.5, 0.0, 1.0, 0.5],
@@ -105,7 +102,17 @@ def _drift(console: Console, progress_console: Console, session: SessionFolder) 
     table.add_row(*(_first_turn(title, results[constrained], runs[constrained].conversation.images, session)
                     for title, constrained in (("unconstrained", False), ("constrained", True))))
     console.print(table)
-    console.print(_DRIFT_CAPTION, style="dim")
+    console.print(_drift_caption(results[False], results[True]), style="dim")
+
+
+def _drift_caption(unconstrained: RunResult, constrained: RunResult) -> str:
+    free, bound = unconstrained.steps[0], constrained.steps[0]
+    think = f"{len(free.thinking.split())} words" if free.thinking.strip() else "empty"
+    calls = ", ".join(f"{call.name}({json.dumps(call.arguments, ensure_ascii=False)})" for call in bound.calls)
+    return (f"Unconstrained, the think block is {think} and no call comes out: the model drafts a GET request "
+            f"that nothing can run, and is told so. Constrained, </think> stays masked until the model has "
+            f"reasoned ({len(bound.thinking.split())} words), and then nothing but a <tool_call> that validates "
+            f"against get_weather's schema is legal, so the model writes the call it meant: {calls or 'none'}.")
 
 
 def _first_turn(title: str, result: RunResult, images: ImageStore, session: SessionFolder) -> RenderableType:
@@ -121,13 +128,18 @@ def _first_turn(title: str, result: RunResult, images: ImageStore, session: Sess
 def _image_episode(console: Console, progress_console: Console, image: Image.Image, session: SessionFolder) -> None:
     model = open_model("tiny", progress_console)
     agent = Agent(model, [crop_region], thinking=Thinking(min_tokens=4, max_tokens=24), tool_choice="crop",
-                  max_steps=2, max_new_tokens=48)
+                  max_steps=3, max_new_tokens=64)
     console.print(f"[bold]you:[/bold] \\[image img_0] {IMAGE_QUESTION}")
     result = play(agent.astream(IMAGE_QUESTION, [image]), RunView(console, agent.conversation.images, session))
-    second = result.steps[-1].counters
-    console.print(
-        "The tiny model's weights are random, so its words are noise; its call is valid because the grammar "
-        "allows nothing else, and the crop went back to it as image tokens: the second turn's prompt of "
-        f"{second.prompt} tokens reused {second.reused} from the first and forwarded only the rest.",
-        style="dim",
-    )
+    console.print(_image_caption(result), style="dim")
+
+
+def _image_caption(result: RunResult) -> str:
+    cropped = next(step for step in result.steps if step.calls)
+    after = result.steps[cropped.index]  # the turn that saw the crop
+    ending = ("and then it answered (noise too)" if result.stop_reason == "answer"
+              else f"and the run ended without an answer ({result.stop_reason})")
+    return ("The tiny model's weights are random, so its words are noise; its call is valid because the grammar "
+            f"allows nothing else. The crop went back to it as image tokens: the next turn's prompt of "
+            f"{after.counters.prompt} tokens reused {after.counters.reused} from the one before and forwarded "
+            f"only the rest, {ending}.")

@@ -13,9 +13,33 @@ from pathlib import Path
 
 from PIL import Image
 
+from a3agent.errors import CommandLineError
 from a3agent.home import a3agent_home
 
-__all__ = ["history_file", "SessionFolder"]
+__all__ = ["checked_home", "history_file", "SessionFolder"]
+
+
+def checked_home() -> Path:
+    """The a3agent home, made if missing; one that cannot be made or written is named with its origin.
+
+    Called before a model loads, so a bad `A3AGENT_HOME` is reported as the setting it is, not as the
+    OS error of whichever file happened to be written there first.
+    """
+    home = a3agent_home()
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        writable = os.access(home, os.W_OK)
+    except OSError as exc:
+        raise CommandLineError(f"{_origin(home)}: cannot create that folder ({exc.strerror}); "
+                               "set A3AGENT_HOME to a folder you can write") from None
+    if not writable:
+        raise CommandLineError(f"{_origin(home)}: that folder is not writable; set A3AGENT_HOME to a folder "
+                               "you can write")
+    return home
+
+
+def _origin(home: Path) -> str:
+    return f"A3AGENT_HOME={home}" if os.environ.get("A3AGENT_HOME") else f"the a3agent home {home}"
 
 
 def history_file() -> Path:

@@ -20,25 +20,27 @@ from a3agent.errors import CommandLineError
 if TYPE_CHECKING:
     from a3agent.model.loading import LoadedModel
 
-__all__ = ["SCRIPTED_PREFIX", "DTYPES", "open_model", "progress"]
+__all__ = ["SCRIPTED_PREFIX", "open_model", "progress"]
 
 SCRIPTED_PREFIX = "scripted:"
-DTYPES = ("bfloat16", "float16", "float32")
 
 
-def open_model(spec: str, console: Console, *, device: str | None = None, dtype: str | None = None) -> LoadedModel:
-    """The model `spec` names, loaded under a progress display on `console` (in place of transformers' bars)."""
-    from transformers.utils import logging as transformers_logging
+def open_model(
+    spec: str, console: Console, *, device: str | None = None, dtype: str | None = None, debug: bool = False
+) -> LoadedModel:
+    """The model `spec` names, loaded under a progress display on `console`.
 
-    transformers_logging.disable_progress_bar()
+    transformers' own progress bars and warnings are silenced unless `debug` asks for them.
+    """
+    if not debug:
+        _quiet_transformers()
     if spec.startswith(SCRIPTED_PREFIX):
         return _scripted(spec.removeprefix(SCRIPTED_PREFIX), console)
     import torch
 
     from a3agent.model.loading import load_model
 
-    if dtype is not None and dtype not in DTYPES:
-        raise CommandLineError(f"unknown --dtype {dtype!r}: choose one of {', '.join(DTYPES)}")
+    _check_device(device)
     if spec == "tiny":
         from a3agent.model.tiny import tiny_checkpoint
 
@@ -46,6 +48,31 @@ def open_model(spec: str, console: Console, *, device: str | None = None, dtype:
             spec = str(tiny_checkpoint())
     with progress(console, f"loading {spec}"):
         return load_model(spec, device=device, dtype=getattr(torch, dtype) if dtype else None)
+
+
+def _quiet_transformers() -> None:
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+
+
+def _check_device(device: str | None) -> None:
+    """A `--device` this torch cannot use is a usage error in the person's words, not torch's assertion."""
+    import torch
+
+    if device is None:
+        return
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        raise CommandLineError(f"unknown --device {device!r}: give cpu, cuda, cuda:N or mps") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        build = "has no CUDA support" if torch.version.cuda is None else "finds no CUDA GPU"
+        raise CommandLineError(f"--device {device}: this torch ({torch.__version__}) {build}; use --device cpu, "
+                               "or install a CUDA build of torch on a machine with an NVIDIA GPU")
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise CommandLineError(f"--device {device}: MPS is not available here; use --device cpu")
 
 
 def _scripted(name: str, console: Console) -> LoadedModel:

@@ -1,22 +1,24 @@
 """How a run looks in the terminal: the agent's events in, rich output out, as they arrive.
 
-Thinking streams dim inside a panel titled "reasoning"; answer text streams as markdown; each tool
-call is a panel with its arguments as pretty JSON; each result is a panel with its text trimmed and
-its images as id, size and the file they were saved to; each model turn ends with the stats line.
-The REPL and the demo share it; `a3agent run` prints only the answer.
+Thinking streams dim between a "reasoning" rule and a plain one; answer text streams as it comes; each tool call is a
+panel with its arguments as pretty JSON; each result is a panel with its text trimmed and its images
+as id, size and the file they were saved to; each model turn ends with the stats line. The REPL and
+the demo share it; `a3agent run` prints only the answer.
+
+Streamed text is written once, as it arrives, and never redrawn: a redrawn region taller than the
+terminal leaves a copy in the scrollback at every redraw, and a box around text whose width the
+terminal measures differently from rich (CJK, Indic scripts) loses its right border. So streamed
+text has no box, and the terminal wraps it.
 
 Not handled here: asking for approval (`approval.py`) and reading input (`lines.py`).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Literal
 
 from rich.console import Console, Group, RenderableType
 from rich.json import JSON
-from rich.live import Live
-from rich.markdown import Markdown
 from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
@@ -37,7 +39,6 @@ from a3agent.tools import ImageStore
 
 __all__ = ["RunView", "reasoning_panel", "tool_call_panel", "tool_result_panel"]
 
-_REFRESH_S = 0.05
 _TRIM_CHARS, _TRIM_LINES = 600, 10
 _STOP_NOTES = {
     "max_steps": "the run reached its step limit",
@@ -82,7 +83,7 @@ class RunView:
 
     def __init__(self, console: Console, images: ImageStore, session: SessionFolder) -> None:
         self.console, self.images, self.session = console, images, session
-        self._live: _LiveChannel | None = None
+        self._streaming: _StreamedChannel | None = None
 
     def show(self, event: Event) -> None:
         """Render one event."""
@@ -101,50 +102,34 @@ class RunView:
 
     def close(self) -> None:
         """Finish the text being streamed, if any."""
-        if self._live is not None:
-            self._live.stop()
-            self._live = None
+        if self._streaming is not None:
+            self._streaming.stop()
+            self._streaming = None
 
     def _stream(self, channel: Channel, text: str) -> None:
-        if self._live is not None and self._live.channel != channel:
+        if self._streaming is not None and self._streaming.channel != channel:
             self.close()
-        if self._live is None:
-            self._live = _LiveChannel(self.console, channel)
-        self._live.add(text)
+        if self._streaming is None:
+            self._streaming = _StreamedChannel(self.console, channel)
+        self._streaming.add(text)
 
 
-class _LiveChannel:
-    """Streamed text of one channel, redrawn at most every `_REFRESH_S` seconds.
-
-    On a console that is not a terminal (a pipe, a file) nothing can be redrawn: the text is printed
-    once, when the channel ends.
-    """
+class _StreamedChannel:
+    """Streamed text of one channel, written as it arrives: dim between two rules, or plain."""
 
     def __init__(self, console: Console, channel: Channel) -> None:
-        self.console, self.channel, self.text = console, channel, ""
-        self._live = Live(console=console, auto_refresh=False, vertical_overflow="visible")
-        if console.is_terminal:
-            self._live.start()
-        self._drawn = 0.0
+        self.console, self.channel = console, channel
+        self._style = "dim" if channel == "thinking" else ""
+        if channel == "thinking":
+            console.rule("reasoning", align="left", style="dim", characters="─")
 
     def add(self, text: str) -> None:
-        self.text += text
-        if self._live.is_started and time.monotonic() - self._drawn >= _REFRESH_S:
-            self._draw()
+        self.console.print(text, style=self._style, end="", soft_wrap=True, markup=False, highlight=False)
 
     def stop(self) -> None:
-        if self._live.is_started:
-            self._draw()
-            self._live.stop()
-        else:
-            self.console.print(self._renderable())
-
-    def _draw(self) -> None:
-        self._live.update(self._renderable(), refresh=True)
-        self._drawn = time.monotonic()
-
-    def _renderable(self) -> RenderableType:
-        return reasoning_panel(self.text) if self.channel == "thinking" else Markdown(self.text)
+        self.console.print()
+        if self.channel == "thinking":
+            self.console.rule(style="dim", characters="─")
 
 
 def _image_line(image_id: str, images: ImageStore, session: SessionFolder) -> Text:

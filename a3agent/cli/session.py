@@ -2,12 +2,14 @@
 
 Options live in `AgentSettings`; changing one builds a new `Agent` over the same conversation (an
 agent's options are fixed when it is made; the new one re-runs the prompt once, then reuses its cache
-again). Images attached with `/image` or `--image` wait here until the next message takes them.
+again). Images attached with `/image` or `--image` wait here until a message that takes them has
+run to its end, so a stopped run keeps them; the last message that ran is kept for `/retry`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,16 @@ from a3agent.model.images import load_image
 from a3agent.model.loading import LoadedModel
 from a3agent.tools import Approve, Toolbox
 
-__all__ = ["ChatSession"]
+__all__ = ["ChatSession", "Exchange"]
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A message that ran: what `/retry` sends again, and where its turns start in the conversation."""
+
+    text: str
+    images: list[Image.Image]
+    start: int
 
 
 class ChatSession:
@@ -40,6 +51,8 @@ class ChatSession:
         self.folder = SessionFolder()
         self.results: list[RunResult] = []
         """Every finished run of the session, for `/stats`."""
+        self.last: Exchange | None = None
+        """The last message that ran to its end in this conversation."""
 
     @property
     def conversation(self) -> Conversation:
@@ -60,6 +73,8 @@ class ChatSession:
             messages[0] = SystemMessage(text=text)
         elif messages:
             messages.insert(0, SystemMessage(text=text))
+            if self.last is not None:  # its turns moved down by one
+                self.last = dataclasses.replace(self.last, start=self.last.start + 1)
 
     def attach(self, path: str) -> Image.Image:
         """Read an image now (a bad file fails here, not mid-run) and keep it for the next message."""
@@ -67,15 +82,21 @@ class ChatSession:
         self.pending.append((path, image))
         return image
 
-    def take_pending(self) -> list[Image.Image]:
-        images = [image for _, image in self.pending]
-        self.pending.clear()
-        return images
+    def pending_images(self) -> list[Image.Image]:
+        return [image for _, image in self.pending]
+
+    def ran(self, exchange: Exchange, result: RunResult, took_attached: bool) -> None:
+        """Record a message that ran to its end; attached images it took are no longer pending."""
+        if took_attached:
+            self.pending.clear()
+        self.last = exchange
+        self.results.append(result)
 
     def reset(self, conversation: Conversation | None = None) -> None:
         """Start over (or go on with `conversation`); attached images are dropped."""
         self.agent.conversation = conversation if conversation is not None else Conversation()
         self.pending.clear()
+        self.last = None
 
     def totals(self) -> DecodeCounters:
         """The decode counters summed over every step of the session."""

@@ -2,29 +2,35 @@
 
 One mutable record, turned into an `Agent` by `build_agent`: the REPL changes a field (`/think off`,
 `/constrain on`) and builds a new agent over the same conversation, since an agent's options are
-fixed when it is made.
+fixed when it is made. `check_options` and `check_tools` find every mistake a person can make in
+them before a model loads, so a typo costs no load; this module imports neither torch nor the
+grammar engine until asked to, so `check_options` is fast.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from a3agent.errors import CommandLineError
-from a3agent.grammars import Thinking
-from a3agent.model.sampling import SamplingParams
 
 if TYPE_CHECKING:
     from a3agent.agent.agent import Agent
+    from a3agent.grammars import Thinking
     from a3agent.model.loading import LoadedModel
+    from a3agent.model.sampling import SamplingParams
     from a3agent.tools import Approve, Toolbox
 
-__all__ = ["AgentSettings", "build_agent"]
+__all__ = ["AgentSettings", "TOOL_CHOICES", "build_agent"]
+
+TOOL_CHOICES = ("auto", "required", "none")
+"""The `--tool-choice` values that name no tool."""
 
 
 @dataclass
 class AgentSettings:
-    """See `a3agent chat --help` for each field's meaning."""
+    """See `a3agent chat --help` for each field's meaning; None takes the agent's default."""
 
     system: str | None = None
     thinking: bool = True
@@ -34,29 +40,52 @@ class AgentSettings:
     dialect: str = "hermes-json"
     tool_choice: str = "auto"
     temperature: float = 0.0
+    top_p: float = 1.0
     seed: int | None = None
+    max_new_tokens: int | None = None
+    max_steps: int | None = None
 
-    def thinking_bounds(self) -> Thinking | bool:
-        """False, or the think-block bounds (the defaults of `Thinking` where none was given)."""
-        if not self.thinking:
-            return False
-        given = {"min_tokens": self.min_think, "max_tokens": self.max_think}
-        try:
-            return Thinking(**{name: value for name, value in given.items() if value is not None})
-        except ValueError as exc:
-            raise CommandLineError(f"bad think bounds: {exc}") from None
+    def check_options(self) -> None:
+        """Raise `CommandLineError` for bounds that contradict each other (fast: imports nothing heavy)."""
+        if self.min_think is not None and self.max_think is not None and self.min_think > self.max_think:
+            raise CommandLineError(f"--min-think {self.min_think} is more than --max-think {self.max_think}; "
+                                   "the think block needs min <= max")
+
+    def check_tools(self, tool_names: Collection[str]) -> None:
+        """Raise `CommandLineError` for a tool choice these tools cannot satisfy, or bounds that contradict
+        the default of the one not given (this imports the grammar engine)."""
+        if self.tool_choice not in TOOL_CHOICES and self.tool_choice not in tool_names:
+            raise CommandLineError(f"unknown --tool-choice {self.tool_choice!r}: give {', '.join(TOOL_CHOICES)} "
+                                   f"or a tool name ({', '.join(tool_names) or 'no tools are loaded'})")
+        if self.tool_choice == "required" and not tool_names:
+            raise CommandLineError("--tool-choice required needs at least one tool, and there are none")
+        self.think_bounds()
+
+    def think_bounds(self) -> Thinking:
+        """The think-block bounds, the defaults of `Thinking` where none was given; checked also while
+        thinking is off, so a bound set then cannot fail later."""
+        from a3agent.grammars import Thinking
+
+        low = Thinking.min_tokens if self.min_think is None else self.min_think
+        high = Thinking.max_tokens if self.max_think is None else self.max_think
+        if low > high:
+            raise CommandLineError(f"bad think bounds: min {low} is more than max {high}; the think block "
+                                   "needs min <= max")
+        return Thinking(min_tokens=low, max_tokens=high)
 
     def sampling(self) -> SamplingParams:
-        try:
-            return SamplingParams(temperature=self.temperature, seed=self.seed)
-        except ValueError:
-            raise CommandLineError(f"bad --temperature {self.temperature}: give 0 (greedy) or more") from None
+        from a3agent.model.sampling import SamplingParams
+
+        return SamplingParams(temperature=self.temperature, top_p=self.top_p, seed=self.seed)
 
 
 def build_agent(model: LoadedModel, toolbox: Toolbox, settings: AgentSettings, approve: Approve | None) -> Agent:
     """An agent with `settings`; raises the agent's own errors for options that cannot work."""
     from a3agent.agent.agent import Agent
 
-    return Agent(model, toolbox, system=settings.system, thinking=settings.thinking_bounds(),
-                 tool_choice=settings.tool_choice, dialect=settings.dialect,
-                 constrained=settings.constrained, approve=approve, sampling=settings.sampling())
+    budgets = {name: getattr(settings, name) for name in ("max_new_tokens", "max_steps")
+               if getattr(settings, name) is not None}
+    bounds = settings.think_bounds()  # checked also while thinking is off, so turning it on cannot fail
+    return Agent(model, toolbox, system=settings.system, thinking=bounds if settings.thinking else False,
+                 tool_choice=settings.tool_choice, dialect=settings.dialect, constrained=settings.constrained,
+                 approve=approve, sampling=settings.sampling(), **budgets)

@@ -1,4 +1,4 @@
-"""`--tools` on the command line: `builtin`, or `module:attr` naming the person's own tools.
+"""`--tools` on the command line: `builtin`, `none`, or `module:attr` naming the person's own tools.
 
 `attr` may be a `Toolbox`, one tool (a `@tool` function or a plain typed function), or a list of
 them. The current folder is importable, as with `python -m`, so `--tools mytools:toolbox` finds
@@ -20,13 +20,15 @@ from a3agent.tools import Tool, Toolbox, builtin_tools
 __all__ = ["load_toolbox"]
 
 _MISSING = object()
-_FORMS = "give 'builtin' or 'module:attr' (e.g. mytools:toolbox for ./mytools.py)"
+_FORMS = "give 'builtin', 'none' or 'module:attr' (e.g. mytools:toolbox for ./mytools.py)"
 
 
 def load_toolbox(spec: str) -> Toolbox:
     """The toolbox `spec` names; a bad spec raises `CommandLineError`, a bad tool `ToolDefinitionError`."""
     if spec == "builtin":
         return builtin_tools()
+    if spec == "none":
+        return Toolbox()
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise CommandLineError(f"bad --tools {spec!r}: {_FORMS}")
