@@ -223,7 +223,7 @@ def vocabulary_for(tokenizer: Any) -> Vocabulary:
     if memo is not None and memo.owner is tokenizer:
         return memo
     key = _cache_key(tokenizer)
-    path = a3agent_home() / "vocab" / f"{key}.pkl"
+    path = a3agent_home() / "vocab" / f"{key}-{_CACHE_FORMAT}.pkl"
     vocab = _load_cached(path)
     if vocab is None:
         if hasattr(tokenizer, "id_to_piece"):
@@ -254,12 +254,16 @@ def _cache_key(tokenizer: Any) -> str:
     return h.hexdigest()[:24]
 
 
+_CACHE_FORMAT = "engine2"
+"""Part of the cache file name: a new package layout or Vocabulary shape gets a new name."""
+
+
 def _load_cached(path: Path) -> Vocabulary | None:
     try:
         with path.open("rb") as f:
             return pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-        return None
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None  # absent, damaged, or written by another layout of this package: rebuild
 
 
 def _store(path: Path, vocab: Vocabulary) -> None:
