@@ -6,6 +6,7 @@
     │   ├── NotCachedLocally
     │   ├── UnsupportedArchitecture
     │   ├── ImageError
+    │   │   └── ImageTooLarge
     │   └── ImagesNotSupported
     ├── GrammarError
     │   ├── MalformedGrammar
@@ -36,6 +37,7 @@ __all__ = [
     "NotCachedLocally",
     "UnsupportedArchitecture",
     "ImageError",
+    "ImageTooLarge",
     "ImagesNotSupported",
     "GrammarError",
     "MalformedGrammar",
@@ -83,6 +85,11 @@ class UnsupportedArchitecture(ModelError):
 
 class ImageError(ModelError):
     """An image could not be read or decoded."""
+
+
+class ImageTooLarge(ImageError):
+    """An image declares more pixels than `MAX_IMAGE_PIXELS` and cannot be decoded reduced to fit; it is
+    refused from its header, before any pixel is decoded."""
 
 
 class ImagesNotSupported(ModelError):

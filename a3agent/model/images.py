@@ -2,20 +2,21 @@
 
 Sizes come from the model's `vision_config` (as in artemis-vlm's own processor), so the number of
 `<|image_pad|>` tokens can never drift from the number of features the model produces. Images over the
-pixel cap are scaled down, never refused. It does not handle video.
+processor's pixel cap are scaled down, never refused; encoded images are first decoded under the one
+decoding limit, `a3agent.tools.image_decoding.MAX_IMAGE_PIXELS` (a JPEG over it is decoded reduced,
+anything else over it refused with `ImageTooLarge`). It does not handle video.
 """
 
 from __future__ import annotations
 
-import io
 import os
-from pathlib import Path
 
 import torch
 from PIL import Image, ImageOps
 from transformers import Qwen2VLImageProcessorPil
 
-from a3agent.errors import ImageError
+from a3agent.errors import ImageError, ImageTooLarge
+from a3agent.tools.image_decoding import decode_image
 
 __all__ = ["DEFAULT_MAX_PIXELS", "ImageInput", "image_processor", "load_image", "process_image"]
 
@@ -41,21 +42,23 @@ def image_processor(vision_config, max_pixels: int = DEFAULT_MAX_PIXELS) -> Qwen
 
 
 def load_image(source: ImageInput) -> Image.Image:
-    """A decoded RGB image, upright per its EXIF orientation; `ImageError` if it cannot be read."""
+    """A decoded RGB image, upright per its EXIF orientation; `ImageError` (`ImageTooLarge`) if it cannot be read."""
     if isinstance(source, Image.Image):
         return _to_rgb(source)
     name = "image bytes" if isinstance(source, bytes) else str(source)
     try:
-        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else Path(source)) as image:
-            image.load()
-            return _to_rgb(ImageOps.exif_transpose(image))
+        image = decode_image(source, name)
     except FileNotFoundError as exc:
         raise ImageError(f"{name}: no such file; check the path") from exc
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ImageError(
-            f"{name}: not a readable image ({exc}); pass a PNG, JPEG, WebP or GIF file, its bytes, "
-            "or a PIL image"
-        ) from exc
+    except ImageError as exc:
+        if isinstance(exc, ImageTooLarge):
+            raise
+        raise ImageError(f"{exc}; pass a PNG, JPEG, WebP or GIF file, its bytes, or a PIL image") from exc
+    try:
+        ImageOps.exif_transpose(image, in_place=True)
+    except (OSError, ValueError, SyntaxError) as exc:  # a corrupt EXIF block
+        raise ImageError(f"{name}: its EXIF data cannot be read ({exc})") from exc
+    return _to_rgb(image)
 
 
 def process_image(processor: Qwen2VLImageProcessorPil, image: ImageInput) -> tuple[torch.Tensor, torch.Tensor]:

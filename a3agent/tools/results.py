@@ -3,13 +3,13 @@
 Tools may return a str, JSON-able data (pydantic models and dataclasses included), a PIL image, an
 image file path (`os.PathLike`, never a plain str: a str is text), raw image bytes, a list mixing text
 and images, or a ready `ToolResult`. `to_tool_result` turns any of these into a `ToolResult`; anything
-else raises `ToolFailed`, which the toolbox reports to the model. It does not store images or cap their
-size: the toolbox does that, because it owns the conversation's image store.
+else raises `ToolFailed`, which the toolbox reports to the model. Image bytes and files are decoded
+under `MAX_IMAGE_PIXELS` (`image_decoding.py`). It does not store images or downscale them: the
+toolbox does that, because it owns the conversation's image store.
 """
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -17,7 +17,8 @@ from typing import Any, Literal
 import pydantic_core
 from PIL import Image
 
-from a3agent.errors import ToolFailed
+from a3agent.errors import ImageError, ToolFailed
+from a3agent.tools.image_decoding import decode_image
 
 __all__ = ["TextPart", "ImagePart", "ToolResult", "to_tool_result"]
 
@@ -88,7 +89,7 @@ def _to_part(value: Any) -> TextPart | ImagePart:
     if isinstance(value, Image.Image):
         return ImagePart(value)
     if isinstance(value, bytes):
-        return ImagePart(_decode_image(io.BytesIO(value), "the returned bytes"))
+        return ImagePart(_decode_image(value, "the returned bytes"))
     if isinstance(value, os.PathLike):
         return ImagePart(_decode_image(value, f"the file {os.fspath(value)!r}"))
     try:
@@ -98,9 +99,10 @@ def _to_part(value: Any) -> TextPart | ImagePart:
                          "nor an image") from None
 
 
-def _decode_image(source: Any, what: str) -> Image.Image:
+def _decode_image(source: bytes | os.PathLike[str], what: str) -> Image.Image:
     try:
-        with Image.open(source) as image:
-            return image.copy()
-    except (OSError, Image.DecompressionBombError) as exc:
-        raise ToolFailed(f"{what} could not be read as an image: {exc}") from None
+        return decode_image(source, what)
+    except FileNotFoundError:
+        raise ToolFailed(f"{what} does not exist") from None
+    except ImageError as exc:
+        raise ToolFailed(f"could not be read as an image: {exc}") from None
