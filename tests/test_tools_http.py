@@ -157,7 +157,7 @@ def test_a_redirect_from_an_allowed_host_to_loopback_is_refused(fake_dns, monkey
         seen.append((request.url.host, request.headers["host"]))
         return httpx.Response(302, headers={"Location": f"http://127.0.0.1:{server.server_port}/page"})
 
-    monkeypatch.setattr(http_module, "_client", lambda timeout: httpx.Client(transport=httpx.MockTransport(handler)))
+    monkeypatch.setattr(http_module, "_client", lambda timeout: httpx.AsyncClient(transport=httpx.MockTransport(handler)))
     result = get("http://public.example/start")
     assert result.is_error and "refused http://127.0.0.1" in result.text
     assert seen == [("93.184.216.34", "public.example")]  # connected to the checked address, Host kept
