@@ -18,8 +18,9 @@ from PIL import Image
 from pydantic import TypeAdapter, ValidationError
 
 from a3agent.agent.messages import AssistantMessage, ImagePart, Message, ToolMessage, UserMessage
-from a3agent.errors import ConversationFileError
+from a3agent.errors import ConversationFileError, ImageError
 from a3agent.tools import ImageStore, ToolContext
+from a3agent.tools.image_decoding import decode_image
 
 __all__ = ["Conversation"]
 
@@ -96,7 +97,7 @@ def _read_lines(path: Path) -> list[str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConversationFileError(f"{path}: cannot be read ({exc}); check the file's "
                                     "permissions, or start a new Conversation()") from None
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = [line for line in text.split("\n") if line.strip()]  # not splitlines: U+2028 may sit in a string
     if not lines:
         raise ConversationFileError(f"{path}: the file is empty; it was not written by "
                                     "Conversation.save, start a new Conversation() instead")
@@ -106,7 +107,7 @@ def _read_lines(path: Path) -> list[str]:
 def _read_header(path: Path, line: str) -> int:
     try:
         header = json.loads(line)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, an int past 4300 digits, nesting past the stack
         header = None
     if not isinstance(header, dict) or header.get("format") != _FORMAT:
         raise ConversationFileError(f"{path}, line 1: not an a3agent conversation header; the file "
@@ -124,13 +125,11 @@ def _read_header(path: Path, line: str) -> int:
 def _read_image(path: Path, image_id: str) -> Image.Image:
     file = _images_folder(path) / f"{image_id}.png"
     try:
-        with Image.open(file) as image:
-            image.load()
-            return image.copy()
+        return decode_image(file, str(file))
     except FileNotFoundError:
         raise ConversationFileError(f"{file}: image file missing; keep the folder "
                                     f"{_images_folder(path).name} next to {path.name}") from None
-    except (OSError, Image.DecompressionBombError) as exc:
+    except (OSError, ImageError) as exc:
         raise ConversationFileError(f"{file}: not a readable PNG ({exc}); restore it from the "
                                     "folder Conversation.save wrote") from None
 

@@ -3,8 +3,9 @@
 The expression is parsed with `ast` and only numbers, `+ - * / // % **`, unary signs, parentheses and a
 few `math` functions and constants are evaluated; `eval` is never called, so there are no names,
 attributes or calls beyond that list. Integer results are capped at `MAX_DIGITS` digits (`9**9**9`
-is refused before it is computed). Does not handle variables, comparisons, bitwise operators or
-complex numbers.
+is refused before it is computed); every value on the way must be a finite real number, so an
+overflow to `inf` (`1e308*10`) or a complex power (`(-8)**(1/3)`) is an error, not an answer. Does not
+handle variables, comparisons, bitwise operators or complex numbers.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def calculate(expression: str) -> str:
 
 def _evaluate(node: ast.expr) -> int | float:
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return node.value
+        return _checked(node.value)  # 1e999 parses as inf
     if isinstance(node, ast.Name) and node.id in _CONSTANTS:
         return _CONSTANTS[node.id]
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
@@ -98,6 +99,10 @@ def _check_power(base: int | float, exponent: int | float) -> None:
 def _checked(value: Any) -> int | float:
     if isinstance(value, int) and abs(value) >= _LIMIT:
         raise ToolFailed(f"the result has more than {MAX_DIGITS} digits")
+    if isinstance(value, complex):
+        raise ToolFailed("the result is a complex number; only real results are computed")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ToolFailed(f"a step's result is {value}, beyond the range of floating-point numbers")
     return value
 
 

@@ -38,11 +38,15 @@ def read_text_tool(root: str | os.PathLike[str], *, max_bytes: int = 200_000) ->
 def _read(base: Path, path: str, max_bytes: int) -> str:
     try:
         target = (base / path).resolve()
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
         raise ToolFailed(f"{path!r} is not a usable path: {exc}") from None
     if not target.is_relative_to(base):
         raise ToolFailed(f"{path!r} is outside the readable folder; give a path inside it, relative to it")
-    if not target.is_file():
+    try:
+        is_file = target.is_file()
+    except OSError as exc:  # e.g. ENAMETOOLONG
+        raise ToolFailed(f"{path!r} is not a usable path: {exc.strerror}") from None
+    if not is_file:
         raise ToolFailed(f"there is no file {path!r} in the readable folder")
     try:
         with os.fdopen(os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb") as file:

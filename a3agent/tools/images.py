@@ -10,6 +10,7 @@ pixels (so a pixel box inside the top-left 1x1 pixel cannot be written; nobody n
 
 from __future__ import annotations
 
+import math
 import string
 from typing import Annotated, Any
 
@@ -106,7 +107,14 @@ def _is_fraction(values: list[float]) -> bool:
     return all(0 <= value <= 1 for value in values)
 
 
+def _finite(values: list[float]) -> list[float]:
+    if not all(math.isfinite(value) for value in values):
+        raise ToolFailed(f"{values} holds a value that is not a finite number; give pixels or fractions")
+    return values
+
+
 def _pixel_box(bbox: list[float], image: Image.Image) -> tuple[int, int, int, int]:
+    bbox = _finite(bbox)
     scale = (image.width, image.height) * 2 if _is_fraction(bbox) else (1, 1, 1, 1)
     x0, y0, x1, y1 = (round(value * factor) for value, factor in zip(bbox, scale))
     if x1 <= x0 or y1 <= y0:
@@ -120,6 +128,7 @@ def _pixel_box(bbox: list[float], image: Image.Image) -> tuple[int, int, int, in
 
 
 def _pixel_point(point: list[float], image: Image.Image) -> tuple[int, int]:
+    point = _finite(point)
     x, y = (point[0] * image.width, point[1] * image.height) if _is_fraction(point) else point
     if not (0 <= x <= image.width and 0 <= y <= image.height):
         raise ToolFailed(

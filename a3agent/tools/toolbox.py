@@ -118,6 +118,11 @@ class Toolbox:
             return ToolResult.error(
                 f"Invalid arguments for tool {call.name!r}: {exc}. Call it again with arguments that match its schema."
             )
+        except Exception as exc:  # a schema validation cannot finish, e.g. a $ref cycle: RecursionError
+            return ToolResult.error(
+                f"Tool {call.name!r} cannot check its arguments ({type(exc).__name__}: {exc}). "
+                "The fault is in the tool's schema, not in your call; do not retry it."
+            )
         if tool.requires_approval and not await _approved(approve, call):
             return ToolResult.error(
                 f"The user denied the call to {call.name!r}, so it did not run. Do not retry it; "

@@ -1,0 +1,118 @@
+"""Every failure a tool call can meet becomes an error result the model sees; nothing escapes `invoke`.
+
+Also `calculate`'s refusals of overflow and complex results, `read_text` on paths the OS refuses, and
+docstrings in Google, NumPy and reST style.
+"""
+
+import asyncio
+import sys
+
+import pytest
+
+from a3agent.tools import Tool, Toolbox, ToolCall, calculate, read_text_tool
+from a3agent.tools.docstrings import parse_docstring
+
+
+def run(box: Toolbox, name: str, **arguments):
+    return asyncio.run(asyncio.wait_for(box.invoke(ToolCall(name, arguments)), 10))  # hang guard
+
+
+def test_a_ref_cycle_schema_is_an_error_result_not_a_recursion_error():
+    spec = {"name": "f", "parameters": {
+        "type": "object", "properties": {"x": {"$ref": "#/$defs/A"}}, "$defs": {"A": {"$ref": "#/$defs/A"}}}}
+    result = run(Toolbox([Tool.from_schema(spec, lambda x: "ran")]), "f", x=1)
+    assert result.is_error and "cannot check its arguments (RecursionError" in result.text
+
+
+def exits() -> str:
+    """Exit."""
+    sys.exit(3)
+
+
+def interrupts() -> str:
+    """Interrupt."""
+    raise KeyboardInterrupt
+
+
+async def exits_async() -> str:
+    """Exit, async."""
+    sys.exit(4)
+
+
+@pytest.mark.parametrize(("function", "reported"), [
+    (exits, "SystemExit(3)"), (interrupts, "KeyboardInterrupt()"), (exits_async, "SystemExit(4)"),
+])
+def test_a_tool_raising_systemexit_or_keyboardinterrupt_fails_at_once_even_without_a_timeout(function, reported):
+    result = run(Toolbox([Tool.from_function(function, timeout=None)]), function.__name__)
+    assert result.is_error and f"failed: it raised {reported}" in result.text
+
+
+@pytest.mark.parametrize(("expression", "message"), [
+    ("1e308*10", "result is inf"),
+    ("1e999", "result is inf"),
+    ("degrees(1e308)", "result is inf"),
+    ("(-8)**(1/3)", "complex number"),
+    ("(-1)**0.5", "complex number"),
+])
+def test_calculate_refuses_infinite_and_complex_results(expression, message):
+    result = run(Toolbox([calculate]), "calculate", expression=expression)
+    assert result.is_error and message in result.text
+
+
+def test_calculate_still_computes_real_powers_and_large_finite_floats():
+    box = Toolbox([calculate])
+    assert run(box, "calculate", expression="8**(1/3)").text == "2.0"
+    assert run(box, "calculate", expression="1e308*1.5").text == "1.5e+308"
+
+
+def test_read_text_reports_a_symlink_loop_and_an_overlong_path(tmp_path):
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    box = Toolbox([read_text_tool(tmp_path)])
+    loop = run(box, "read_text", path="loop")
+    assert loop.is_error and "'loop' is not a usable path" in loop.text
+    long = run(box, "read_text", path="a" * 5000)
+    assert long.is_error and "is not a usable path" in long.text
+
+
+GOOGLE = '''Add two numbers.
+
+    Args:
+        a (int): The first term.
+        b: The second
+            term.
+    '''
+NUMPY = '''Add two numbers.
+
+    Parameters
+    ----------
+    a : int
+        The first term.
+    b
+        The second
+        term.
+
+    Returns
+    -------
+    int
+    '''
+REST = '''Add two numbers.
+
+    :param a: The first term.
+    :param int b: The second
+        term.
+    :returns: the sum.
+    '''
+
+
+@pytest.mark.parametrize("doc", [GOOGLE, NUMPY, REST], ids=["google", "numpy", "rest"])
+def test_docstrings_in_google_numpy_and_rest_style_keep_their_parameter_texts(doc):
+    assert parse_docstring(doc) == ("Add two numbers.", {"a": "The first term.", "b": "The second term."})
+
+
+def test_numpy_parameter_texts_reach_the_tool_schema():
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    add.__doc__ = NUMPY
+    schema = Tool.from_function(add).definition.parameters
+    assert schema["properties"]["b"]["description"] == "The second term."
