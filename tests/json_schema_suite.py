@@ -138,14 +138,15 @@ def _strings(data: Any) -> Iterator[str]:
             yield from _strings(v)
 
 
-def _subschemas(schema: Any) -> Iterator[dict]:
+def subschemas(schema: Any) -> Iterator[dict]:
+    """Every object-form schema inside `schema` (itself included), depth first."""
     if isinstance(schema, dict):
         yield schema
         for v in schema.values():
-            yield from _subschemas(v)
+            yield from subschemas(v)
     elif isinstance(schema, list):
         for v in schema:
-            yield from _subschemas(v)
+            yield from subschemas(v)
 
 
 _LEAP_SECOND_AT_OFFSET = re.compile(r"\d\d:\d\d:60(\.\d+)?[+-](?!00:00)\d\d:\d\d")
@@ -163,7 +164,7 @@ def _keys_out_of_order(schema: Any, data: Any) -> bool:
 
 def _constant_reordered(schema: Any, data: Any) -> bool:
     """The instance equals an `enum`/`const` value but writes an object's keys in another order."""
-    values = [v for sub in _subschemas(schema) for v in ([sub["const"]] if "const" in sub else sub.get("enum", []))]
+    values = [v for sub in subschemas(schema) for v in ([sub["const"]] if "const" in sub else sub.get("enum", []))]
     return any(v == data and json.dumps(v) != json.dumps(data) for v in values)
 
 
@@ -187,6 +188,12 @@ def _custom_metaschema(schema: Any, data: Any) -> bool:
     return bool(uri) and not re.match(r"https?://json-schema\.org/", uri)
 
 
+def _dependencies_enforced(schema: Any, data: Any) -> bool:
+    """`dependencies` (a draft-7 keyword 2020-12 ignores) is enforced by the engine, and fails."""
+    uses = any(isinstance(sub.get("dependencies"), dict) for sub in subschemas(schema))
+    return uses and not jsonschema.Draft7Validator(schema).is_valid(data)
+
+
 REASONS: dict[str, Callable[[Any, Any], bool]] = {
     "leap second at a non-zero offset": _leap_second_at_offset,
     "key order": _keys_out_of_order,
@@ -194,6 +201,7 @@ REASONS: dict[str, Callable[[Any, Any], bool]] = {
     "integer written as float": _integral_float,
     "format asserted": _format_asserted,
     "custom metaschema vocabulary not read": _custom_metaschema,
+    "dependencies enforced whatever the draft": _dependencies_enforced,
 }
 """Reason category -> claim about (schema, instance) that must hold for a baseline entry."""
 

@@ -146,3 +146,13 @@ def test_an_anchor_reference_is_refused_not_read_as_a_property_name():
     schema = {"type": "array", "items": {"$ref": "#items"}, "$defs": {"foo": {"$anchor": "items", "type": "string"}}}
     with pytest.raises(UnsupportedSchema, match="anchor"):
         COMPILE(schema)
+
+
+@pytest.mark.parametrize("schema, inside, outside", [
+    ({"maxProperties": 2.0}, {"a": 1, "b": 2}, {"a": 1, "b": 2, "c": 3}),
+    ({"minLength": 2.0}, "ab", "a"),
+    ({"maxItems": 1.0}, [1], [1, 2]),
+])
+def test_count_keywords_written_as_integral_floats_count(schema, inside, outside):
+    assert accepted(schema, inside)
+    assert not accepted(schema, outside)

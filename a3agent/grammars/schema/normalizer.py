@@ -303,15 +303,12 @@ class Normalizer:
 
     def _strings(self, node: Node) -> StringSet:
         s = node.schema
-        for keyword in ("minLength", "maxLength"):
-            if keyword in s and (not isinstance(s[keyword], int) or isinstance(s[keyword], bool) or s[keyword] < 0):
-                raise UnsupportedSchema(node.path, keyword, "must be a non-negative integer")
         patterns = []
         if "pattern" in s:
             patterns.append(self._pattern(node, s["pattern"], "pattern"))
         if "format" in s:
             patterns.append(format_language(s["format"]))
-        return StringSet(s.get("minLength", 0), s.get("maxLength"), tuple(patterns))
+        return StringSet(_count(node, "minLength", 0), _count(node, "maxLength", None), tuple(patterns))
 
     def _pattern(self, node: Node, pattern: Any, keyword: str) -> Regex:
         if not isinstance(pattern, str):
@@ -331,10 +328,7 @@ class Normalizer:
         rest_schema = True if items is None else items
         rest_path = "items" if "items" in s and not isinstance(s.get("items"), list) else "additionalItems"
         rest = None if rest_schema is False else () if rest_schema in (True, {}) else (node.child(rest_schema, rest_path),)
-        for keyword in ("minItems", "maxItems"):
-            if keyword in s and (not isinstance(s[keyword], int) or isinstance(s[keyword], bool)):
-                raise UnsupportedSchema(node.path, keyword, "must be a non-negative integer")
-        return Arrays(prefix, rest, s.get("minItems", 0), s.get("maxItems"))
+        return Arrays(prefix, rest, _count(node, "minItems", 0), _count(node, "maxItems", None))
 
     def _objects(self, node: Node) -> Objects:
         s = node.schema
@@ -357,7 +351,8 @@ class Normalizer:
             names = self._key_strings(node.child(s["propertyNames"], "propertyNames"))
         presence = tuple(Presence("if", (frozenset({key}), frozenset(keys)))
                          for key, keys in _dependent_keys(node).items())
-        return Objects((part,), frozenset(required), names, s.get("minProperties", 0), s.get("maxProperties"), presence)
+        return Objects((part,), frozenset(required), names, _count(node, "minProperties", 0),
+                       _count(node, "maxProperties", None), presence)
 
     def _key_strings(self, node: Node) -> StringSet:
         """The keys `propertyNames` allows, as one StringSet (only its string values matter)."""
@@ -580,6 +575,17 @@ class Normalizer:
         if key not in objects.names:
             nodes.append(Node.of(False, ""))
         return tuple(dict.fromkeys(nodes))
+
+
+def _count(node: Node, keyword: str, default: int | None) -> int | None:
+    """A count keyword as an int: JSON Schema allows any integral number (`2.0`), never a bool."""
+    value = node.schema.get(keyword, default)
+    if value is default:
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 or (
+            isinstance(value, float) and not value.is_integer()):
+        raise UnsupportedSchema(node.path, keyword, "must be a non-negative integer")
+    return int(value)
 
 
 class _UnknownFormat(Exception):
