@@ -190,9 +190,10 @@ def _compute(vocab: Vocabulary, dfa: ByteDFA | LazyDFA, state: int) -> TokenTabl
         for (b, _, cache, key), piece in zip(missing, walked):
             _remember(cache, key, piece, _SLICE_CACHE_SIZE)
             found[b] = piece
-    pieces = [found[b].inside if b in found else np.zeros(starts[b + 1] - starts[b], dtype=bool) for b in range(256)]
+    inside = np.zeros(int(starts[256]), dtype=bool)
+    for b, piece in found.items():
+        inside[starts[b] : starts[b + 1]] = piece.inside
     split = [found[b] for b in sorted(found) if len(found[b].split_rows)]
-    inside = np.concatenate(pieces)
     mask = None
     if np.count_nonzero(inside) > vocab.size * _DENSE:
         mask = np.append(inside, False)[vocab.row_of_id]
