@@ -99,6 +99,12 @@ def test_bad_conversation_files_say_what_is_wrong(tmp_path, lines, expected):
         Conversation.load(write(tmp_path / "chat.jsonl", lines))
 
 
+def test_a_file_that_is_not_text_is_not_a_saved_conversation(tmp_path):
+    Image.new("RGB", (4, 4)).save(tmp_path / "photo.png")
+    with pytest.raises(ConversationFileError, match="photo.png: not a saved a3agent conversation"):
+        Conversation.load(tmp_path / "photo.png")
+
+
 def test_missing_file_and_missing_image_say_what_to_do(tmp_path):
     with pytest.raises(ConversationFileError, match="no such file"):
         Conversation.load(tmp_path / "absent.jsonl")

@@ -125,7 +125,7 @@ def test_bad_input_is_one_error_line_and_the_repl_goes_on(chat, sample_image_fil
         ("/image /no/such.png", "image error: /no/such.png: no such file; check the path"),
         ("/think maybe", "error: usage: /think on|off|min N|max N"),
         ("/load /no/such.jsonl", "agent error: /no/such.jsonl: no such file"),
-        (f"/load {sample_image_file}", f"error: {sample_image_file} is not a saved conversation: /load reads"),
+        (f"/load {sample_image_file}", f"agent error: {sample_image_file}: not a saved a3agent conversation"),
         ("/retry", "error: nothing to retry: /retry sends your last message again once one has run"),
     ]:
         child.sendline(typed)

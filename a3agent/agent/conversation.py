@@ -94,7 +94,10 @@ def _read_lines(path: Path) -> list[str]:
     except FileNotFoundError:
         raise ConversationFileError(f"{path}: no such file; check the path, or start a new "
                                     "Conversation() and save it there") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise ConversationFileError(f"{path}: not a saved a3agent conversation (not UTF-8 text: an image, "
+                                    "an archive?); load the JSONL file Conversation.save wrote") from None
+    except OSError as exc:
         raise ConversationFileError(f"{path}: cannot be read ({exc}); check the file's "
                                     "permissions, or start a new Conversation()") from None
     lines = [line for line in text.split("\n") if line.strip()]  # not splitlines: U+2028 may sit in a string

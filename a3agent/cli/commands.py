@@ -19,7 +19,7 @@ from a3agent.agent.conversation import Conversation
 from a3agent.cli.exchange import send
 from a3agent.cli.session import ChatSession
 from a3agent.cli.stats import stats_line
-from a3agent.errors import CommandLineError, ConversationFileError
+from a3agent.errors import CommandLineError
 
 __all__ = ["COMMANDS", "LEAVE", "run_command"]
 
@@ -67,11 +67,13 @@ def _tools(session: ChatSession, argument: str, console: Console) -> None:
     if not len(session.toolbox):
         console.print("no tools")
         return
-    table = Table("tool", "what it does", box=None)
+    servers = session.tool_servers
+    table = Table("tool", *(["server"] if servers else []), "what it does", box=None)
     for tool in session.toolbox:
         summary = tool.definition.description.strip().splitlines()[0] if tool.definition.description.strip() else ""
         approval = " [yellow](asks before it runs)[/yellow]" if tool.requires_approval else ""
-        table.add_row(escape(tool.name), escape(summary) + approval)
+        server = [escape(servers.get(tool.name, "-"))] if servers else []
+        table.add_row(escape(tool.name), *server, escape(summary) + approval)
     console.print(table)
 
 
@@ -119,14 +121,7 @@ def _save(session: ChatSession, argument: str, console: Console) -> None:
 
 def _load(session: ChatSession, argument: str, console: Console) -> None:
     path = Path(_path(argument, "/load PATH")).expanduser()
-    try:
-        conversation = Conversation.load(path)
-    except ConversationFileError as exc:
-        if isinstance(exc.__context__, UnicodeDecodeError):  # a picture, an archive: not text at all
-            raise CommandLineError(f"{path} is not a saved conversation: /load reads the JSONL file that "
-                                   "/save writes") from None
-        raise
-    session.reset(conversation)
+    session.reset(Conversation.load(path))
     console.print(f"loaded {len(session.conversation.messages)} messages and "
                   f"{len(session.conversation.images)} images from {escape(str(path))}")
 
@@ -169,7 +164,7 @@ def _path(argument: str, usage: str) -> str:
 COMMANDS: dict[str, Command] = {
     "/image": Command("/image PATH", "attach an image to your next message", _image),
     "/images": Command("/images", "list the conversation's images and the files they were saved to", _images),
-    "/tools": Command("/tools", "list the tools the model may call", _tools),
+    "/tools": Command("/tools", "list the tools the model may call (and the MCP server of each)", _tools),
     "/think": Command("/think on|off|min N|max N", "turn thinking on or off, or bound it in tokens", _think),
     "/constrain": Command("/constrain on|off", "turn grammar-constrained decoding on or off", _constrain),
     "/system": Command("/system TEXT", "set the system prompt (without TEXT: show it)", _system),
