@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 from transformers import MistralConfig, MistralForCausalLM, ViTConfig
+from transformers.utils import logging as transformers_logging
 
 from a3agent.errors import ImagesNotSupported, ModelNotFound, NotCachedLocally, UnsupportedArchitecture
 from a3agent.model.loading import load_model
@@ -91,6 +92,16 @@ def test_a_plain_causal_lm_loads_text_only_with_its_own_template(causal_lm):
     assert loaded.tokenizer.decode(prompt.input_ids) == "[user] hi <|im_end|>\n"
     assert 25 not in prompt.input_ids
     assert forward(loaded, prompt).shape == (len(prompt.input_ids), 131072)
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_loading_weights_progress_bars_show_only_when_asked_and_the_global_setting_is_kept(
+    causal_lm_folder, capfd, progress
+):
+    transformers_logging.enable_progress_bar()
+    load_model(causal_lm_folder, progress=progress)
+    assert ("Loading weights" in capfd.readouterr().err) == progress
+    assert transformers_logging.is_progress_bar_enabled()
 
 
 def test_an_image_for_a_text_only_model_is_refused(causal_lm):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +19,7 @@ import torch
 from artemis_vlm import ArtemisVLMForConditionalGeneration  # also registers "artemis_vlm" with the Auto classes
 from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedTokenizerBase, Qwen2VLImageProcessorPil
 from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
+from transformers.utils import logging as transformers_logging
 
 from a3agent.errors import UnsupportedArchitecture
 from a3agent.model.images import DEFAULT_MAX_PIXELS, image_processor
@@ -59,18 +62,22 @@ def load_model(
     dtype: torch.dtype | None = None,
     device: str | torch.device | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    progress: bool = False,
 ) -> LoadedModel:
     """Load a checkpoint folder, a cached hub id, or "tiny".
 
     `dtype` defaults to bfloat16 on CUDA and float32 on CPU; `device` to CUDA when there is one.
-    `max_pixels` caps each image's size (larger images are scaled down).
+    `max_pixels` caps each image's size (larger images are scaled down). transformers' "Loading weights"
+    progress bars are shown only with `progress=True`: an app embedding the agent owns its stderr. The
+    global setting (`transformers.utils.logging.disable_progress_bar`) is restored afterwards.
     """
     folder = tiny_checkpoint() if os.fspath(path_or_id) == "tiny" else resolve_checkpoint(path_or_id)
     where = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     dtype = dtype or (torch.bfloat16 if where.type == "cuda" else torch.float32)
     kind = _kind(folder)
     tokenizer = load_tokenizer(folder)
-    model: Any = _model_class(kind).from_pretrained(folder, dtype=dtype, local_files_only=True)
+    with _progress_bars(progress):
+        model: Any = _model_class(kind).from_pretrained(folder, dtype=dtype, local_files_only=True)
     model = model.to(where).eval()
     generation_eos = getattr(model.generation_config, "eos_token_id", None)
     return LoadedModel(
@@ -84,6 +91,24 @@ def load_model(
         source=str(folder),
         context_length=_context_length(model.config),
     )
+
+
+@contextmanager
+def _progress_bars(shown: bool) -> Iterator[None]:
+    """transformers' progress bars on or off for a while, then as they were."""
+    before = transformers_logging.is_progress_bar_enabled()
+    _show_progress_bars(shown)
+    try:
+        yield
+    finally:
+        _show_progress_bars(before)
+
+
+def _show_progress_bars(shown: bool) -> None:
+    if shown:
+        transformers_logging.enable_progress_bar()
+    else:
+        transformers_logging.disable_progress_bar()
 
 
 def _kind(folder: Path) -> Literal["artemis", "causal-lm"]:
