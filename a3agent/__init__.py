@@ -42,6 +42,9 @@ _HOMES = {
     "load_model": "a3agent.model",
     "load_scripted": "a3agent.model",
     "ImageStore": "a3agent.tools",
+    "MCPServer": "a3agent.tools.mcp",
+    "MCPServers": "a3agent.tools.mcp_servers",
+    "RefusedTool": "a3agent.tools.mcp",
     "Tool": "a3agent.tools",
     "ToolCall": "a3agent.tools",
     "ToolContext": "a3agent.tools",
@@ -83,6 +86,8 @@ if TYPE_CHECKING:
         builtin_tools,
         tool,
     )
+    from a3agent.tools.mcp import MCPServer, RefusedTool
+    from a3agent.tools.mcp_servers import MCPServers
 
 __all__ = [*sorted(_HOMES), *_error_names]
 __version__ = "0.1.0"

@@ -21,10 +21,17 @@
     │   ├── ToolDefinitionError
     │   ├── ToolArgumentsError
     │   ├── UnknownTool
-    │   └── ToolFailed
+    │   ├── ToolFailed
+    │   │   └── MCPCallFailed
+    │   │       ├── MCPTimeout
+    │   │       └── MCPDisconnected
+    │   └── MCPServerError
     ├── AgentError
     │   ├── ConversationFileError
     │   └── ContextOverflow
+    ├── CollectError
+    │   ├── TasksFileError
+    │   └── TrajectoryFileError
     └── CommandLineError
 
 Each message says what went wrong and what to do about it.
@@ -53,9 +60,16 @@ __all__ = [
     "ToolArgumentsError",
     "UnknownTool",
     "ToolFailed",
+    "MCPCallFailed",
+    "MCPTimeout",
+    "MCPDisconnected",
+    "MCPServerError",
     "AgentError",
     "ConversationFileError",
     "ContextOverflow",
+    "CollectError",
+    "TasksFileError",
+    "TrajectoryFileError",
     "CommandLineError",
 ]
 
@@ -186,6 +200,23 @@ class ToolFailed(ToolError):
     """Raised by a tool that cannot do what the call asked; its message goes back to the model, which can act on it."""
 
 
+class MCPCallFailed(ToolFailed):
+    """A call to an MCP server's tool got no result: the server answered with a protocol error."""
+
+
+class MCPTimeout(MCPCallFailed):
+    """An MCP tool call passed its timeout; the call was cancelled on the server, which stays connected."""
+
+
+class MCPDisconnected(MCPCallFailed):
+    """The MCP server is gone: its process exited, its connection closed, or it sent a message past the
+    size cap (the connection is then closed on purpose). Every later call to it fails the same way."""
+
+
+class MCPServerError(ToolError):
+    """An MCP server could not be started, reached or listed, or its `mcpServers` config is malformed."""
+
+
 # -- agent room -------------------------------------------------------------------------------
 
 
@@ -199,6 +230,22 @@ class ConversationFileError(AgentError):
 
 class ContextOverflow(AgentError):
     """The conversation has outgrown the model's context: no room is left for the next step."""
+
+
+# -- collect room -----------------------------------------------------------------------------
+
+
+class CollectError(A3AgentError):
+    """A collection, export or report cannot run as asked (its options, its files)."""
+
+
+class TasksFileError(CollectError):
+    """A tasks file cannot be read at all, or holds more tasks than one collection takes (bad lines are
+    skipped and reported, not raised)."""
+
+
+class TrajectoryFileError(CollectError):
+    """An output folder's `trajectories.jsonl` is missing, or holds a line that is not an episode."""
 
 
 # -- command line -----------------------------------------------------------------------------
