@@ -19,6 +19,7 @@ import jsonschema
 
 from a3agent.errors import ToolArgumentsError, ToolDefinitionError
 from a3agent.tools.docstrings import parse_docstring
+from a3agent.tools.schema_cycles import find_ref_cycle
 from a3agent.tools.schema_from_signature import CONTEXT_PARAMETER, SignatureArguments
 from a3agent.tools.schema_transforms import normalise_schema
 
@@ -33,7 +34,8 @@ _MAX_REPORTED_ERRORS = 5
 
 @dataclass(frozen=True)
 class ToolDefinition:
-    """What the model is told about a tool. Refuses a bad name or an invalid parameters schema."""
+    """What the model is told about a tool. Refuses a bad name, an invalid parameters schema, or one whose
+    `$ref`s loop on one value (`schema_cycles.py`)."""
 
     name: str
     """Letters, digits, `_`, `-` and `.` (BFCL has `math.factorial`)."""
@@ -52,6 +54,13 @@ class ToolDefinition:
             jsonschema.validators.validator_for(self.parameters).check_schema(self.parameters)
         except jsonschema.SchemaError as exc:
             raise ToolDefinitionError(f"tool {self.name!r}: invalid parameters schema: {exc.message}") from None
+        cycle = find_ref_cycle(self.parameters)
+        if cycle is not None:
+            raise ToolDefinitionError(
+                f"tool {self.name!r}: its parameters schema refers back to itself on the same value "
+                f"({' -> '.join(cycle)}), which no validator can finish; let each recursion go through "
+                "a property or an array item"
+            )
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> ToolDefinition:
