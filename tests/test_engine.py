@@ -276,3 +276,41 @@ def test_completion_fills_the_think_block_up_to_min_tokens():
     for tid in completion:
         assert m.advance(tid), tid
     assert m.stopped
+
+
+@pytest.mark.parametrize("thinking", [None, Thinking(min_tokens=1, max_tokens=4)])
+def test_advance_refuses_ids_outside_the_vocabulary(thinking):
+    vocab = small_vocab()
+    text = 'start: TEXT "</think>" "ok"\nTEXT: /(.|\\n)+/'
+    grammar = compile_grammar(text, vocab, ("</think>",), thinking)
+    m = walk(grammar, vocab.encode_bytes(b"hm"))
+    before = m.mask().copy()
+    for bad in (-1, -(2**40), vocab.size, 2**40, 1.0, "1", None):
+        assert m.advance(bad) is False, bad
+    assert np.array_equal(m.mask(), before)  # nothing was taken
+    assert m.advance(np.int64(1)) and m.forced() == vocab.encode_bytes(b"ok")  # numpy ids are ids
+
+
+def test_forced_text_is_capped_where_no_finite_text_ends_the_sentence():
+    from a3agent.grammars.engine.limits import limits, set_limits
+
+    vocab = small_vocab()
+    grammar = compile_grammar('start: "a" loop | "b"\nloop: "c" "(" loop ")"', vocab)  # after "a", "c(" forever
+    saved = limits().shortest_text
+    set_limits(shortest_text=500)
+    try:
+        m = walk(grammar, vocab.encode_bytes(b"a"))
+        assert grammar.forced(m.config)[0] == [b"c(" * 250]
+        with pytest.raises(MalformedGrammar):
+            m.completion()
+    finally:
+        set_limits(shortest_text=saved)
+
+
+def test_forced_runs_through_a_long_literal_in_one_call():
+    vocab = small_vocab()
+    literal = "".join(random.Random(3).choice("xyz") for _ in range(1_000))
+    grammar = compile_grammar(f'start: "{{" KEY "}}"\nKEY: "{literal}"', vocab)
+    pieces, config = grammar.forced(grammar.initial)
+    assert pieces == [("{" + literal + "}").encode()]
+    assert grammar.accepting(config)

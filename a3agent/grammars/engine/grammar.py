@@ -25,8 +25,9 @@ How the engine works (the whole design in one place):
   shared by every matcher of this grammar.
 - **Forced text.** Where only one byte (or one special) can follow, it is forced; runs of forced
   bytes are tokenised greedily for the decode loop's fast-forward.
-- **Completion.** The fewest bytes to finish: DFA distance to acceptance for the terminal in
-  progress, then a Dijkstra over parser stacks with each terminal's shortest string as the cost.
+- **Completion.** The fewest bytes to finish: the terminal in progress to its nearest accepting
+  state, then the parser stack unwound with per-grammar tables of shortest yields
+  (`completion.py`), linear in the stack depth.
 
 A `Grammar` is immutable once compiled: its caches only memoise pure functions, so any number of
 matchers (batched decoding, concurrent agents) share it.
@@ -34,15 +35,18 @@ matchers (batched decoding, concurrent agents) share it.
 
 from __future__ import annotations
 
-import heapq
+import math
 from bisect import bisect_left
 from collections import OrderedDict
-from itertools import count
+from functools import cached_property
 from typing import Iterator
 
 import numpy as np
 
+from a3agent.errors import GrammarTooComplex, MalformedGrammar
 from a3agent.grammars.engine.automata import ByteDFA
+from a3agent.grammars.engine.completion import Completer, Piece
+from a3agent.grammars.engine.limits import limits
 from a3agent.grammars.engine.lr import LRTable, Stack
 from a3agent.grammars.engine.matcher import Matcher
 from a3agent.grammars.engine.thinking import Thinking
@@ -65,10 +69,11 @@ def _config(hyps) -> Config:
 def _order(hyp: Hypothesis) -> tuple:
     stack, term, state = hyp
     return (stack, term or "", state)
-Piece = bytes | int
-"""A piece of forced or completion text: ordinary bytes, or a special token id."""
+
 
 _MASK_CACHE_SIZE = 4096
+_COMPLETION_CACHE_SIZE = 4096
+"""Configurations whose forced and completion tokens are kept (each cache, least recently used out)."""
 _STEP_CACHE_SIZE = 50_000
 _SMALL_WALK = 16384
 """Split rows up to which a suffix walk runs in Python rather than vectorised."""
@@ -78,6 +83,21 @@ def _successor(prefix: bytes) -> bytes | None:
     """The least byte string greater than every string that starts with `prefix` (None: none)."""
     trimmed = prefix.rstrip(b"\xff")
     return trimmed[:-1] + bytes([trimmed[-1] + 1]) if trimmed else None
+
+
+def _lru_get(cache: OrderedDict, key):
+    """The cached value (now most recently used), or None."""
+    value = cache.get(key)
+    if value is not None:
+        cache.move_to_end(key)
+    return value
+
+
+def _lru_put(cache: OrderedDict, key, value) -> None:
+    """Cache `value`, dropping the least recently used entry past `_COMPLETION_CACHE_SIZE`."""
+    cache[key] = value
+    if len(cache) > _COMPLETION_CACHE_SIZE:
+        cache.popitem(last=False)
 
 
 class Grammar:
@@ -104,8 +124,8 @@ class Grammar:
         self._masks: OrderedDict[Config, np.ndarray] = OrderedDict()
         self._steps: dict[tuple[Config, int], Config] = {}
         self._splits: dict[tuple[Stack, str, int], np.ndarray] = {}
-        self._stack_costs: dict[Stack, tuple[int, tuple]] = {}
-        self._completions: dict[Config, list[int]] = {}
+        self._completions: OrderedDict[Config, tuple[int, ...]] = OrderedDict()
+        self._forced: OrderedDict[Config, tuple[int, ...]] = OrderedDict()
         self._shiftables: dict[Stack, tuple[tuple[str, tuple[Stack, ...]], ...]] = {}
         self._starts_memo: dict[Stack, dict[int, tuple[Hypothesis, ...]]] = {}
 
@@ -372,21 +392,43 @@ class Grammar:
         return nexts, specials
 
     def forced(self, config: Config) -> tuple[list[Piece], Config]:
-        """The text every continuation starts with, and the configuration after it."""
+        """The text every continuation starts with (at most `Limits.shortest_text` bytes: a
+        grammar with no finite sentence forces forever), and the configuration after it.
+
+        Work is linear in the forced text: a lone hypothesis inside a terminal, short of any end,
+        moves by DFA rows alone (a long `const` costs one row lookup per byte and fills no cache);
+        elsewhere each byte is one memoised `step`."""
         pieces: list[Piece] = []
         run = bytearray()
-        while not self.accepting(config):
+        budget = limits().shortest_text
+        while len(run) < budget:
+            if len(config) == 1 and config[0][1] is not None:
+                stack, term, state = config[0]
+                dfa = self.dfas[term]
+                moved = False
+                while len(run) < budget and not dfa.accepting[state] and len(dfa.next_bytes[state]) == 1:
+                    (b,) = dfa.next_bytes[state]
+                    run.append(b)
+                    state = dfa.rows[state][b]
+                    moved = True
+                if moved:
+                    config = ((stack, term, state),)
+                    continue
+            if self.accepting(config):
+                break
             nexts, specials = self._options(config)
             if len(nexts) == 1 and not specials:
-                b = next(iter(nexts))
+                (b,) = nexts
                 run.append(b)
                 config = self.step(config, b)
             elif len(specials) == 1 and not nexts:
                 if run:
                     pieces.append(bytes(run))
+                    budget -= len(run)
                     run = bytearray()
-                special = next(iter(specials))
+                (special,) = specials
                 pieces.append(special)
+                budget -= 1
                 config = self.step_special(config, special)
             else:
                 break
@@ -394,60 +436,53 @@ class Grammar:
             pieces.append(bytes(run))
         return pieces, config
 
+    @cached_property
+    def _completer(self) -> Completer:
+        """Shortest-completion tables, built on the first `completion` (not every grammar needs them)."""
+        return Completer(self.table, self.dfas, self.special_terminals)
+
     def completion(self, config: Config) -> list[Piece]:
-        """The shortest text (by bytes; a special counts one) that finishes the sentence."""
-        best: tuple[int, list[Piece]] | None = None
-        for hyp in config:
-            stack, term, state = hyp
-            if term is None:
-                options = [(0, b"", stack)]
-            else:
-                dfa = self.dfas[term]
-                tail = dfa.shortest_from(state)
-                options = [(len(tail), tail, s) for s in self.table.feed(stack, term)]
-            for cost, tail, s in options:
-                rest_cost, rest = self._stack_completion(s)
-                total = cost + rest_cost
+        """The shortest text (by bytes; a special counts one) that finishes the sentence.
+
+        Per hypothesis: the terminal in progress to its nearest accepting state, then the cheapest
+        stack after it, unwound (linear in its depth). Raises `GrammarTooComplex` rather than build a
+        completion longer than `Limits.shortest_text`, and `MalformedGrammar` where none is finite
+        (rules that derive no finite text, which the recogniser cannot see coming)."""
+        completer = self._completer
+        best = None
+        for stack, term, state in config:
+            tail = b"" if term is None else completer.tail(term, state)
+            for after in (stack,) if term is None else self.table.feed(stack, term):
+                cost, plan = completer.cost(after)
+                total = len(tail) + cost
                 if best is None or total < best[0]:
-                    best = (total, [tail, *rest] if tail else list(rest))
-        return best[1] if best else []
+                    best = (total, tail, plan)
+        if best is None:
+            return []
+        total, tail, plan = best
+        if total == math.inf:
+            raise MalformedGrammar("no finite text finishes the sentence from here: some rule derives no finite string")
+        limit = limits().shortest_text
+        if total > limit:
+            raise GrammarTooComplex("", "shortest_text", limit, f"the shortest completion here is {total} bytes")
+        return completer.pieces(plan, tail)
 
     def completion_tokens(self, config: Config) -> list[int]:
-        """`completion` as token ids ending with a stop token (memoised: the decode loop asks
-        every step)."""
-        tokens = self._completions.get(config)
+        """`completion` as token ids ending with a stop token (memoised in a bounded LRU: the
+        decode loop asks every step)."""
+        tokens = _lru_get(self._completions, config)
         if tokens is None:
-            tokens = self._completions[config] = self.pieces_to_tokens(self.completion(config)) + list(
-                self.stop_ids[:1]
-            )
+            tokens = tuple(self.pieces_to_tokens(self.completion(config))) + tuple(self.stop_ids[:1])
+            _lru_put(self._completions, config, tokens)
         return list(tokens)
 
-    def _stack_completion(self, stack: Stack) -> tuple[int, tuple[Piece, ...]]:
-        """Dijkstra over parser stacks: terminals cost their shortest spelling."""
-        memo = self._stack_costs.get(stack)
-        if memo is not None:
-            return memo
-        tie = count()
-        heap = [(0, next(tie), stack, ())]
-        seen: set[Stack] = set()
-        result: tuple[int, tuple[Piece, ...]] = (0, ())
-        while heap:
-            cost, _, st, path = heapq.heappop(heap)
-            if st in seen:
-                continue
-            seen.add(st)
-            if self.table.accepts(st):
-                result = (cost, path)
-                break
-            for term, after in self._shiftable(st):
-                special = self.special_terminals.get(term)
-                piece: Piece = special if special is not None else self.dfas[term].shortest_from(0)
-                step_cost = 1 if special is not None else len(piece)
-                for s in after:
-                    if s not in seen:
-                        heapq.heappush(heap, (cost + step_cost, next(tie), s, path + (piece,)))
-        self._stack_costs[stack] = result
-        return result
+    def forced_tokens(self, config: Config) -> list[int]:
+        """`forced` text as token ids (memoised like `completion_tokens`: asked every step)."""
+        tokens = _lru_get(self._forced, config)
+        if tokens is None:
+            tokens = tuple(self.pieces_to_tokens(self.forced(config)[0]))
+            _lru_put(self._forced, config, tokens)
+        return list(tokens)
 
     def pieces_to_tokens(self, pieces: list[Piece]) -> list[int]:
         """Token ids for forced/completion pieces (bytes tokenised greedily)."""
@@ -455,11 +490,13 @@ class Grammar:
         run = bytearray()
         for piece in pieces:
             if isinstance(piece, int):
-                out.extend(self.vocab.tokenize(bytes(run)))
-                run.clear()
+                if run:
+                    out.extend(self.vocab.tokenize(bytes(run)))
+                    run.clear()
                 out.append(piece)
             else:
                 run.extend(piece)
-        out.extend(self.vocab.tokenize(bytes(run)))
+        if run:
+            out.extend(self.vocab.tokenize(bytes(run)))
         return out
 

@@ -10,6 +10,10 @@ parse that dies is only a wrong guess. Schema-generated grammars are full of suc
 A parser configuration is a stack of state ids as a tuple: hashable (for mask caches) and cheap
 to branch. `feed` is memoised per (stack, terminal).
 
+The table also keeps the grammar's rules and each state's kernel items (`rules`, `kernels`), for
+the shortest-completion tables (`completion.py`), which need to know what each state is in the
+middle of; the root rule `$root_start: start` is `rules[0]`, the kernel of state 0.
+
 Not handled: grammars whose empty rules let the stack grow without reading input (refused).
 """
 
@@ -26,10 +30,12 @@ from lark.common import ParserConf
 
 from a3agent.errors import MalformedGrammar
 
-__all__ = ["LRTable", "Stack", "END", "load_rules"]
+__all__ = ["LRTable", "Stack", "END", "ROOT", "load_rules"]
 
 Stack = tuple[int, ...]
 END = "$END"
+ROOT = "$root_start"
+"""The root nonterminal: reducing it onto state 0 means the sentence is complete."""
 _MAX_REDUCTIONS = 10_000
 
 
@@ -57,7 +63,15 @@ class LRTable:
     Example: `table = LRTable.from_lark('start: "a" "b"'); table.feed(table.initial, 'A')`.
     """
 
-    def __init__(self, shifts, reduces, gotos, end_state: int) -> None:
+    def __init__(
+        self,
+        shifts,
+        reduces,
+        gotos,
+        end_state: int,
+        rules: tuple[tuple[str, tuple[str, ...]], ...],
+        kernels: tuple[tuple[tuple[int, int], ...], ...],
+    ) -> None:
         self._shifts: list[dict[str, int]] = shifts
         self._reduces: list[dict[str, tuple[_Reduce, ...]]] = reduces
         self._gotos: list[dict[str, int]] = gotos
@@ -67,6 +81,11 @@ class LRTable:
         self.initial: Stack = (0,)
         self.terminals: frozenset[str] = frozenset(t for row in shifts + reduces for t in row) - {END}
         """Every terminal some state has an action for."""
+        self.rules = rules
+        """(lhs, rhs symbol names) per rule; `rules[0]` is the root rule `$root_start: start`."""
+        self.kernels = kernels
+        """Per state, its kernel items as (rule index, dot position); the closure is implied."""
+        self.nonterminals: frozenset[str] = frozenset(lhs for lhs, _ in rules)
 
     @classmethod
     def from_lark(cls, text: str) -> LRTable:
@@ -87,9 +106,13 @@ class LRTable:
         root = analyzer.lr0_start_states["start"]
         itemsets = [root] + [s for s in analyzer.lr0_itemsets if s is not root]
         index = {id(s): i for i, s in enumerate(itemsets)}
-        shifts, reduces, gotos = [], [], []
+        shifts, reduces, gotos, kernels = [], [], [], []
         end_state = -1
+        rule_index: dict[Rule, int] = {next(iter(root.kernel)).rule: 0}
         for s in itemsets:
+            kernels.append(
+                tuple(sorted((rule_index.setdefault(rp.rule, len(rule_index)), rp.index) for rp in s.kernel))
+            )
             shifts.append({sym.name: index[id(t)] for sym, t in s.transitions.items() if sym.is_term})
             gotos.append({sym.name: index[id(t)] for sym, t in s.transitions.items() if not sym.is_term})
             reduces.append(
@@ -100,7 +123,12 @@ class LRTable:
             )
             if any(rp.is_satisfied and rp.rule.origin.name == "$root_start" for rp in s.closure):
                 end_state = index[id(s)]
-        return cls(shifts, reduces, gotos, end_state)
+        for rule in rules:  # rules no state is in the middle of are still predicted by some
+            rule_index.setdefault(rule, len(rule_index))
+        table_rules = [None] * len(rule_index)
+        for rule, i in rule_index.items():
+            table_rules[i] = (str(rule.origin.name), tuple(str(sym.name) for sym in rule.expansion))
+        return cls(shifts, reduces, gotos, end_state, tuple(table_rules), tuple(kernels))
 
     def feed(self, stack: Stack, terminal: str) -> tuple[Stack, ...]:
         """Every stack after reading `terminal` (reductions first, then the shift); () if none."""

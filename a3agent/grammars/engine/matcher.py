@@ -9,6 +9,7 @@ caches live in the shared `Grammar`; a matcher is cheap to create.
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -64,11 +65,16 @@ class Matcher:
         return mask
 
     def advance(self, token_id: int) -> bool:
-        """Take one token; False (and no change) if the grammar forbids it here."""
+        """Take one token; False (and no change) if the grammar forbids it here, or if the id is
+        not a token of the vocabulary at all (negative, too large, not an integer)."""
         pos = self._history[-1]
-        if pos.stopped:
-            return False
         grammar = self.grammar
+        try:
+            token_id = operator.index(token_id)
+        except TypeError:
+            return False
+        if pos.stopped or not 0 <= token_id < grammar.vocab.size:
+            return False
         if token_id in grammar.stop_ids and grammar.vocab.token_bytes[token_id] is None:
             if not grammar.accepting(pos.config):
                 return False
@@ -104,8 +110,7 @@ class Matcher:
         end = self.grammar.think_end
         if pos.thinking and pos.think_tokens >= self.grammar.thinking.max_tokens and self.grammar.mask(pos.config)[end]:
             return [end]
-        pieces, _ = self.grammar.forced(pos.config)
-        return self.grammar.pieces_to_tokens(pieces)
+        return self.grammar.forced_tokens(pos.config)
 
     def completion(self) -> list[int]:
         """The shortest token sequence that finishes the output, ending with a stop token."""
@@ -117,14 +122,14 @@ class Matcher:
         if pos.thinking and pos.think_tokens < grammar.thinking.min_tokens and grammar.think_end in tokens:
             # the block may not close yet: pad it with "." tokens up to min_tokens
             cut = tokens.index(grammar.think_end)
-            written = pos.think_tokens + sum(bool(grammar.vocab.token_bytes[t].strip()) for t in tokens[:cut])
+            written = pos.think_tokens + sum(bool((data := grammar.vocab.token_bytes[t]) and data.strip()) for t in tokens[:cut])
             filler = grammar.vocab.tokenize(b".")
             tokens = tokens[:cut] + filler * max(0, grammar.thinking.min_tokens - written) + tokens[cut:]
         return tokens
 
     def rollback(self, n: int) -> None:
-        """Undo the last `n` accepted tokens."""
-        if n < 0 or n >= len(self._history):
+        """Undo the last `n` accepted tokens; ValueError (a caller's bug) if fewer were taken."""
+        if not isinstance(n, int) or n < 0 or n >= len(self._history):
             raise ValueError(f"cannot roll back {n} tokens: only {len(self._history) - 1} were taken")
         if n:
             del self._history[-n:]
