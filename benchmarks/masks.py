@@ -7,9 +7,12 @@
     python benchmarks/masks.py --freeze-startup-heap   # gc.freeze() after start-up, for every engine
 
 Prints per engine: schemas compiled, crashes, invalid accepted, valid rejected, compile median/p99,
-per-token mask mean/median/p99/max; for a3agent also vocabulary preprocessing cold and cached,
-and the share of tokens forced over the BFCL simple ground-truth calls. Peers need the `bench`
-extra (`pip install -e '.[bench]'`); a missing peer is skipped with a note.
+per-token mask mean/median/p99/max, and per token the forced continuation and the shortest
+completion (median/mean/p99/max) where the engine has them (llguidance: `compute_ff_tokens`;
+xgrammar: `find_jump_forward_string`, untokenised; neither has a completion: "n/a"); for a3agent
+also vocabulary preprocessing cold and cached, and the share of tokens forced over the BFCL simple
+ground-truth calls. Peers need the `bench` extra (`pip install -e '.[bench]'`); a missing peer is
+skipped with a note. `--mask-only` skips the forced/completion timings.
 """
 
 from __future__ import annotations
@@ -27,6 +30,43 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import maskbench  # noqa: E402
+
+
+class _Timed:
+    """A compiled grammar whose matchers time `forced()` and `completion()` (where the engine has
+    them) inside `advance`, at the configuration the harness has just masked: the decode loop's
+    order (mask, then what to dictate, then commit), and the mask timings stay the mask's own."""
+
+    def __init__(self, compiled, times: dict[str, list[float]]) -> None:
+        self.compiled = compiled
+        self.times = times
+
+    def matcher(self):
+        inner, times = self.compiled.matcher(), self.times
+        timed = [(name, fn) for name in ("forced", "completion") if (fn := getattr(inner, name, None))]
+
+        class M:
+            def mask(self):
+                return inner.mask()
+
+            def accepting(self):
+                return inner.accepting()
+
+            def advance(self, tid):
+                for name, fn in timed:
+                    t0 = time.perf_counter()
+                    fn()
+                    times[name].append(time.perf_counter() - t0)
+                return inner.advance(tid)
+
+        return M()
+
+
+def _per_token(xs: list[float]) -> str:
+    if not xs:
+        return "n/a (no equivalent)"
+    return (f"us median {np.percentile(xs, 50) * 1e6:.0f} mean {np.mean(xs) * 1e6:.0f} "
+            f"p99 {np.percentile(xs, 99) * 1e6:.0f} max {max(xs) * 1e3:.1f} ms over {len(xs)} tokens")
 
 
 class _Bits:
@@ -77,6 +117,9 @@ def llguidance_engine(tokenizer):
                 def accepting(self):
                     return m.is_accepting()
 
+                def forced(self):
+                    return m.compute_ff_tokens()
+
             return M()
 
     return Compiled, (lambda e: "refused")
@@ -107,6 +150,9 @@ def xgrammar_engine(tokenizer):
                 def accepting(self):
                     return m.is_completed() or m.is_terminated()
 
+                def forced(self):
+                    return m.find_jump_forward_string()
+
             return M()
 
     return Compiled, (lambda e: "refused")
@@ -117,7 +163,7 @@ ENGINES = {"a3agent": a3agent_engine, "llguidance": llguidance_engine, "xgrammar
 
 def preprocessing_times(tokenizer) -> tuple[float, float]:
     """Vocabulary preprocessing, cold (empty cache dir, fresh process state) and cached."""
-    from a3agent.grammars import vocab as vocab_module
+    from a3agent.grammars.engine import vocab as vocab_module
 
     saved = os.environ.get("A3AGENT_HOME")
     with tempfile.TemporaryDirectory() as home:
@@ -169,6 +215,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="at most this many schemas")
     parser.add_argument("--every", type=int, default=1, help="take every n-th schema")
     parser.add_argument("--json", action="store_true", help="print the summaries as JSON lines")
+    parser.add_argument("--mask-only", action="store_true", help="skip the forced/completion timings")
     parser.add_argument(
         "--freeze-startup-heap", action="store_true",
         help="gc.freeze() once the tokenizer and engines are loaded, as latency-minded services do: "
@@ -214,8 +261,17 @@ def main() -> None:
         except ImportError as e:
             print(f"{name}: skipped ({e}); install the bench extra")
             continue
+        times: dict[str, list[float]] = {"forced": [], "completion": []}
+        if not args.mask_only:
+            compile_schema = (lambda plain: lambda schema: _Timed(plain(schema), times))(compile_schema)
         report = maskbench.run(name, compile_schema, encode, cases, separators, refusal)
         summary = report.summary()
+        for what, xs in times.items():
+            if xs:
+                summary.update({f"{what}_us_median": float(np.percentile(xs, 50)) * 1e6,
+                                f"{what}_us_mean": float(np.mean(xs)) * 1e6,
+                                f"{what}_us_p99": float(np.percentile(xs, 99)) * 1e6,
+                                f"{what}_ms_max": max(xs) * 1e3})
         if args.json:
             print(json.dumps(summary))
         else:
@@ -226,6 +282,9 @@ def main() -> None:
                 f"mask us mean {summary['mask_us_mean']:.0f} median {summary['mask_us_median']:.0f} "
                 f"p99 {summary['mask_us_p99']:.0f} max {summary['mask_ms_max']:.1f} ms  over {summary['tokens']} tokens"
             )
+        if not args.mask_only and not args.json:
+            print(f"  forced     {_per_token(times['forced'])}")
+            print(f"  completion {_per_token(times['completion'])}")
         if summary["full_gcs"] and not args.json:
             print(f"  Python's full garbage collections during this run: {summary['full_gcs']}, longest "
                   f"{summary['full_gc_ms_max']:.0f} ms; {summary['mask_calls_with_full_gc']} inside a mask call; "
