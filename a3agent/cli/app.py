@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -28,6 +28,9 @@ import a3agent
 from a3agent.cli import options as opt
 from a3agent.cli.failures import error_json, failure_of, report
 from a3agent.errors import CommandLineError
+
+if TYPE_CHECKING:
+    from a3agent.tools import Toolbox
 
 __all__ = ["app", "main"]
 
@@ -86,6 +89,17 @@ def _reported(debug: bool, as_json: bool = False) -> Iterator[None]:
         raise typer.Exit(failure_of(exc).status) from None
 
 
+def _toolbox_with_mcp(toolbox: Toolbox, config: Path | None, closing: ExitStack) -> tuple[Toolbox, dict[str, str]]:
+    """`toolbox` plus the tools of `--mcp`'s servers (started, and closed with `closing`), and their servers."""
+    if config is None:
+        return toolbox, {}
+    from a3agent.cli.mcp import start_mcp, with_mcp_tools
+
+    servers = start_mcp(config, err_console)
+    closing.callback(servers.close)
+    return with_mcp_tools(toolbox, servers)
+
+
 def _task_text(task: str) -> str:
     """The task, read from stdin when it is `-`."""
     if task != "-":
@@ -101,6 +115,7 @@ def chat(
     model: opt.Model = "tiny",
     image: opt.Images = None,
     tools: opt.Tools = "builtin",
+    mcp: opt.Mcp = None,
     dialect: opt.Dialect = "hermes-json",
     no_think: opt.NoThink = False,
     min_think: opt.MinThink = None,
@@ -123,29 +138,30 @@ def chat(
         dialect=dialect, tool_choice=tool_choice, temperature=temperature, top_p=top_p, seed=seed,
         max_new_tokens=max_new_tokens, max_steps=max_steps,
     )  # fmt: skip
-    with _reported(debug):
-        settings.check_options()
-        from a3agent.cli.approval import ask_person
-        from a3agent.cli.commands import COMMANDS, run_command
-        from a3agent.cli.home import checked_home, history_file
-        from a3agent.cli.lines import LineReader
-        from a3agent.cli.models import open_model, progress
-        from a3agent.cli.repl import chat_loop
-        from a3agent.cli.session import ChatSession
-        from a3agent.cli.toolspec import load_toolbox
+    with ExitStack() as servers:  # the MCP servers stay up until the REPL ends
+        with _reported(debug):
+            settings.check_options()
+            from a3agent.cli.approval import ask_person
+            from a3agent.cli.commands import COMMANDS, run_command
+            from a3agent.cli.home import checked_home, history_file
+            from a3agent.cli.lines import LineReader
+            from a3agent.cli.models import open_model, progress
+            from a3agent.cli.repl import chat_loop
+            from a3agent.cli.session import ChatSession
+            from a3agent.cli.toolspec import load_toolbox
 
-        checked_home()
-        toolbox = load_toolbox(tools)
-        settings.check_tools([tool.name for tool in toolbox])
-        loaded = open_model(model, err_console, device=device, dtype=dtype, debug=debug)
-        with progress(err_console, "compiling the turn grammar"):
-            session = ChatSession(loaded, toolbox, settings, ask_person(console))
-    for path in image or []:
-        try:
-            run_command(session, f"/image {path}", console)
-        except Exception as exc:  # the REPL starts anyway; the person can /image again
-            report(console, exc, debug)
-    chat_loop(session, LineReader(history_file(), COMMANDS), console, debug)
+            checked_home()
+            toolbox, tool_servers = _toolbox_with_mcp(load_toolbox(tools), mcp, servers)
+            settings.check_tools([tool.name for tool in toolbox])
+            loaded = open_model(model, err_console, device=device, dtype=dtype, debug=debug)
+            with progress(err_console, "compiling the turn grammar"):
+                session = ChatSession(loaded, toolbox, settings, ask_person(console), tool_servers=tool_servers)
+        for path in image or []:
+            try:
+                run_command(session, f"/image {path}", console)
+            except Exception as exc:  # the REPL starts anyway; the person can /image again
+                report(console, exc, debug)
+        chat_loop(session, LineReader(history_file(), COMMANDS), console, debug)
 
 
 @app.command()
@@ -156,6 +172,7 @@ def run(
         "--json", help="Print the whole RunResult as JSON; an error as {\"error\": {\"type\", \"message\"}}.")] = False,
     model: opt.Model = "tiny",
     tools: opt.Tools = "builtin",
+    mcp: opt.Mcp = None,
     dialect: opt.Dialect = "hermes-json",
     no_think: opt.NoThink = False,
     min_think: opt.MinThink = None,
@@ -172,13 +189,14 @@ def run(
     max_steps: opt.MaxSteps = None,
     debug: opt.Debug = False,
 ) -> None:
-    """Run one task and print the answer (or, with --json, the RunResult). Side-effect tools are denied."""
+    """Run one task and print the answer (or, with --json, the RunResult). Side-effect tools (and MCP tools not
+    trusted in the config) are denied."""
     settings = opt.settings_from(
         system=system, no_think=no_think, min_think=min_think, max_think=max_think, unconstrained=unconstrained,
         dialect=dialect, tool_choice=tool_choice, temperature=temperature, top_p=top_p, seed=seed,
         max_new_tokens=max_new_tokens, max_steps=max_steps,
     )  # fmt: skip
-    with _reported(debug, json_output):
+    with ExitStack() as servers, _reported(debug, json_output):
         settings.check_options()
         text = _task_text(task)
         from a3agent.cli.home import checked_home
@@ -187,7 +205,7 @@ def run(
         from a3agent.cli.toolspec import load_toolbox
 
         checked_home()
-        toolbox = load_toolbox(tools)
+        toolbox, _ = _toolbox_with_mcp(load_toolbox(tools), mcp, servers)
         settings.check_tools([tool.name for tool in toolbox])
         from a3agent.model.images import load_image  # imports torch: after every check that needs none
 

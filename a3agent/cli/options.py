@@ -15,7 +15,7 @@ from a3agent.cli.settings import AgentSettings
 
 __all__ = [
     "Model", "Images", "Tools", "Dialect", "NoThink", "MinThink", "MaxThink", "Unconstrained", "System",
-    "ToolChoice", "Device", "Dtype", "Seed", "Temperature", "TopP", "MaxNewTokens", "MaxSteps", "Debug",
+    "ToolChoice", "Device", "Dtype", "Seed", "Temperature", "TopP", "MaxNewTokens", "MaxSteps", "Debug", "Mcp",
     "settings_from",
 ]  # fmt: skip
 
@@ -34,6 +34,10 @@ Images = Annotated[Optional[list[Path]], typer.Option(
     "--image", "-i", help="An image for the first message; repeat for several.")]
 Tools = Annotated[str, typer.Option(help="'builtin', 'none', or 'module:attr' naming a Toolbox, a tool or a list of "
                                          "tools (the current folder is importable).")]
+Mcp = Annotated[Optional[Path], typer.Option(
+    "--mcp", help="An MCP config file ({\"mcpServers\": {NAME: {command, args, env} | {url, headers}}}, as Claude "
+    "Desktop and Cursor write it): its servers' tools join --tools; they ask before each call unless the entry "
+    "says \"trust\": true.")]
 Dialect = Annotated[Literal["hermes-json", "qwen3-xml"], typer.Option(help="Tool-call format.")]
 NoThink = Annotated[bool, typer.Option("--no-think", help="No think block.")]
 MinThink = Annotated[Optional[int], typer.Option(min=0, help="Think at least this many tokens (default 8).")]

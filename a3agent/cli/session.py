@@ -9,6 +9,7 @@ run to its end, so a stopped run keeps them; the last message that ran is kept f
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,12 @@ class ChatSession:
     """One REPL session; `agent.conversation` is the conversation going on."""
 
     def __init__(
-        self, model: LoadedModel, toolbox: Toolbox, settings: AgentSettings, approve: Approve | None
-    ) -> None:
+        self, model: LoadedModel, toolbox: Toolbox, settings: AgentSettings, approve: Approve | None,
+        *, tool_servers: Mapping[str, str] | None = None,
+    ) -> None:  # fmt: skip
         self.model, self.toolbox, self.settings, self.approve = model, toolbox, settings, approve
+        self.tool_servers = dict(tool_servers or {})
+        """The MCP server of each MCP tool, by tool name (`/tools` shows it)."""
         self.agent: Agent = build_agent(model, toolbox, settings, approve)
         self.pending: list[tuple[str, Image.Image]] = []
         """Attached images (as given, decoded) that go with the next message."""
