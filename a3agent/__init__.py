@@ -1,7 +1,7 @@
 """a3agent: grammar-constrained tool calling and an image-grounded agent loop for A3-Instruct.
 
-The flat public API. Message parts live in `a3agent.agent` and tool-result parts in
-`a3agent.tools` (both have a `TextPart` and an `ImagePart`). The offline tiny build is
+The flat public API. Message parts live in `a3agent.agent.messages`; their `TextPart` and
+`ImagePart` are the tools' own (`a3agent.tools.parts`). The offline tiny build is
 `a3agent.model.tiny.build_tiny_model`, a tool for tests and demos rather than part of this API.
 
 Names are imported on first use, so `import a3agent.grammars` (the mask engine alone) does not

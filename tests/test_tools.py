@@ -564,8 +564,8 @@ def test_image_results_from_pil_path_and_bytes(tmp_path):
     red().save(buffer, format="PNG")
     for value in (red(), path, buffer.getvalue()):
         (part,) = to_tool_result(value).parts
-        assert isinstance(part, ImagePart) and part.image.size == (4, 3)
-        assert part.image.getpixel((0, 0)) == (255, 0, 0)
+        assert isinstance(part, Image.Image) and part.size == (4, 3)
+        assert part.getpixel((0, 0)) == (255, 0, 0)
 
 
 def test_a_str_is_text_even_when_it_names_a_file(tmp_path):
@@ -575,8 +575,8 @@ def test_a_str_is_text_even_when_it_names_a_file(tmp_path):
 
 
 def test_a_list_mixing_text_and_images_keeps_its_order():
-    result = to_tool_result(["before", red(), {"n": 1}, red()])
-    assert [part.kind for part in result.parts] == ["text", "image", "text", "image"]
+    result = to_tool_result(["before", red(), {"n": 1}, ImagePart("img_0")])
+    assert [type(part) for part in result.parts] == [TextPart, Image.Image, TextPart, ImagePart]
     assert result.parts[2].text == '{"n":1}'
 
 
@@ -602,9 +602,32 @@ def test_returned_images_enter_the_store_and_the_result_names_their_id():
     ctx = ToolContext()
     ctx.images.add(red())
     result = invoke(Toolbox([paint]), "paint", ctx)
-    assert [part.id for part in result.images] == ["img_1", "img_2"]
+    assert [part.image_id for part in result.images] == ["img_1", "img_2"]
     assert "Image img_1 (4x3 px):" in result.text and "Image img_2 (8x8 px):" in result.text
     assert ctx.images.ids() == ["img_0", "img_1", "img_2"]
+
+
+def test_a_returned_image_part_must_name_an_image_the_conversation_holds():
+    ctx = ToolContext()
+    ctx.images.add(red())
+    box = Toolbox([Tool.from_function(lambda: [ImagePart("img_0")], name="again"),
+                   Tool.from_function(lambda: ImagePart("img_5"), name="ghost")])
+    assert invoke(box, "again", ctx).parts == [ImagePart("img_0")]
+    ghost = invoke(box, "ghost", ctx)
+    assert ghost.is_error and "it names image 'img_5', which the conversation does not hold" in ghost.text
+
+
+def test_tool_results_and_messages_share_one_text_part_and_one_image_part():
+    from a3agent.agent import messages
+
+    assert (messages.TextPart, messages.ImagePart) == (TextPart, ImagePart)
+
+
+def test_stored_tool_images_keep_more_pixels_than_the_model_is_shown():
+    from a3agent.model.images import DEFAULT_MAX_PIXELS
+    from a3agent.tools import MAX_STORED_PIXELS
+
+    assert MAX_STORED_PIXELS > DEFAULT_MAX_PIXELS
 
 
 def test_huge_returned_images_are_capped_at_max_pixels():
@@ -615,10 +638,8 @@ def test_huge_returned_images_are_capped_at_max_pixels():
     ctx = ToolContext()
     result = invoke(Toolbox([huge], max_pixels=120_000), "huge", ctx)
     (part,) = result.images
-    assert part.image.width * part.image.height <= 120_000
-    assert part.image.size == (400, 300)
+    assert part.image_id == "img_0" and ctx.images.get("img_0").size == (400, 300)
     assert "downscaled from 4000x3000" in result.text
-    assert ctx.images.get("img_0").size == (400, 300)
 
 
 def test_to_openai_lists_every_definition():

@@ -200,7 +200,8 @@ def test_an_image_comes_back_as_an_image_in_the_store(base):
     ctx = ToolContext()
     result = get(f"{base}/image.png", ctx, allow_private=True)
     (part,) = result.images
-    assert part.id == "img_0" and part.image.size == (32, 16) and part.image.getpixel((0, 0)) == (0, 128, 255)
+    image = ctx.images.get(part.image_id)
+    assert part.image_id == "img_0" and image.size == (32, 16) and image.getpixel((0, 0)) == (0, 128, 255)
     assert ctx.images.ids() == ["img_0"]
 
 

@@ -29,6 +29,11 @@ def call(ctx: ToolContext, name: str, max_pixels: int | None = None, **arguments
     return asyncio.run(box.invoke(ToolCall(name, arguments), ctx))
 
 
+def shown(ctx: ToolContext, result: ToolResult, index: int = 0) -> Image.Image:
+    """The stored image behind the result's `index`-th image part."""
+    return ctx.images.get(result.images[index].image_id)
+
+
 def colors(image: Image.Image) -> set:
     return {color for _, color in image.getcolors(maxcolors=1 << 16)}
 
@@ -40,20 +45,19 @@ def test_crop_with_fractions_returns_the_region_under_a_new_id(ctx):
     result = call(ctx, "crop", image="img_0", bbox=[0.5, 0, 1, 0.5])
     assert not result.is_error
     (part,) = result.images
-    assert part.id == "img_1" and part.image.size == (200, 150) and colors(part.image) == {GREEN}
+    assert part.image_id == "img_1" and shown(ctx, result).size == (200, 150) and colors(shown(ctx, result)) == {GREEN}
     assert "Crop of img_0, pixels [200, 0, 400, 150]." in result.text and "Image img_1 (200x150 px):" in result.text
-    assert ctx.images.get("img_1") is part.image
 
 
 def test_crop_with_pixels(ctx):
     result = call(ctx, "crop", image="img_0", bbox=[10, 160, 190, 290])
-    assert result.images[0].image.size == (180, 130) and colors(result.images[0].image) == {BLUE}
+    assert shown(ctx, result).size == (180, 130) and colors(shown(ctx, result)) == {BLUE}
 
 
 def test_a_crop_can_be_cropped_again_by_its_new_id(ctx):
     call(ctx, "crop", image="img_0", bbox=[0, 0, 0.5, 0.5])
     result = call(ctx, "crop", image="img_1", bbox=[0, 0, 0.5, 0.5])
-    assert result.images[0].id == "img_2" and result.images[0].image.size == (100, 75)
+    assert result.images[0].image_id == "img_2" and shown(ctx, result).size == (100, 75)
 
 
 def test_unknown_image_id_is_an_error_listing_the_known_ids(ctx):
@@ -89,14 +93,13 @@ def test_a_box_of_the_wrong_length_is_refused_by_the_schema(ctx):
 
 def test_zoom_magnifies_around_the_center_back_to_full_size(ctx):
     result = call(ctx, "zoom", image="img_0", center=[0.25, 0.75], factor=4)
-    (part,) = result.images
-    assert part.image.size == (400, 300) and colors(part.image) == {BLUE}
+    assert shown(ctx, result).size == (400, 300) and colors(shown(ctx, result)) == {BLUE}
     assert "img_0 zoomed 4x around pixel (100, 225)" in result.text
 
 
 def test_zoom_near_an_edge_shifts_the_window_inside(ctx):
     result = call(ctx, "zoom", image="img_0", center=[399, 299], factor=2)
-    assert "pixels [200, 150, 400, 300]" in result.text and colors(result.images[0].image) == {WHITE}
+    assert "pixels [200, 150, 400, 300]" in result.text and colors(shown(ctx, result)) == {WHITE}
 
 
 @pytest.mark.parametrize("factor", [1, 0.5, 100])
@@ -113,7 +116,7 @@ def test_zoom_center_outside_is_an_error(ctx):
 def test_a_huge_result_is_capped_by_max_pixels(ctx):
     ctx.images.add(Image.new("RGB", (3000, 2000)))
     result = call(ctx, "zoom", max_pixels=600_000, image="img_1", center=[0.5, 0.5])
-    assert result.images[0].image.size == (948, 632)
+    assert shown(ctx, result).size == (948, 632)
     assert "downscaled from 3000x2000" in result.text
 
 
@@ -123,19 +126,19 @@ def test_a_huge_result_is_capped_by_max_pixels(ctx):
 def test_grid_overlays_labelled_cells_and_explains_them(ctx):
     result = call(ctx, "grid", image="img_0", n=3)
     (part,) = result.images
-    assert part.id == "img_1" and part.image.size == (400, 300) and part.image.mode == "RGB"
+    image = shown(ctx, result)
+    assert part.image_id == "img_1" and image.size == (400, 300) and image.mode == "RGB"
     assert "cell A1 is top-left, C3 bottom-right" in result.text
     assert "[k/3, (r-1)/3, (k+1)/3, r/3]" in result.text
-    assert part.image.getpixel((300, 100)) == RED  # a grid line across the green quadrant
-    assert part.image.getpixel((300, 50)) == GREEN  # a cell's inside untouched
-    assert colors(part.image.crop((0, 0, 40, 40))) & {(0, 0, 0), WHITE}  # the A1 label in the top-left corner
+    assert image.getpixel((300, 100)) == RED  # a grid line across the green quadrant
+    assert image.getpixel((300, 50)) == GREEN  # a cell's inside untouched
+    assert colors(image.crop((0, 0, 40, 40))) & {(0, 0, 0), WHITE}  # the A1 label in the top-left corner
     assert colors(ctx.images.get("img_0").crop((0, 0, 40, 40))) == {RED}  # the source image is not drawn on
 
 
 def test_grid_lines_are_visible_on_any_background():
     ctx = ToolContext(ImageStore([Image.new("L", (200, 200), 255)]))
-    part = call(ctx, "grid", image="img_0", n=2).images[0]
-    assert part.image.getpixel((100, 150)) == (255, 0, 0)
+    assert shown(ctx, call(ctx, "grid", image="img_0", n=2)).getpixel((100, 150)) == (255, 0, 0)
 
 
 @pytest.mark.parametrize("n", [1, 27])

@@ -16,7 +16,7 @@ from a3agent.grammars import check_schema
 from a3agent.model.images import process_image
 from a3agent.model.scripted import load_scripted
 from a3agent.model.template import encode_prompt
-from a3agent.tools import ToolCall, Toolbox
+from a3agent.tools import ToolCall, ToolContext, Toolbox
 from a3agent.tools.mcp import MAX_TOOLS, MCPServer, tool_name
 from a3agent.tools.mcp_results import MAX_TEXT_CHARS
 
@@ -105,9 +105,12 @@ def test_nested_arguments_are_validated_before_the_call_and_arrive_as_given(serv
 
 
 def test_an_image_result_is_stored_with_an_id_like_any_tools(server):
-    result = invoke(server.tools(), "screenshot", width=40, height=30)
-    (image,) = result.images
-    assert image.id == "img_0" and image.image.size == (40, 30) and image.image.getpixel((0, 0)) == (230, 140, 60)
+    ctx = ToolContext()
+    call = ToolCall("screenshot", {"width": 40, "height": 30})
+    result = asyncio.run(Toolbox(server.tools()).invoke(call, ctx, approve=lambda call: True))
+    (part,) = result.images
+    image = ctx.images.get(part.image_id)
+    assert part.image_id == "img_0" and image.size == (40, 30) and image.getpixel((0, 0)) == (230, 140, 60)
     assert "Image img_0 (40x30 px)" in result.text
 
 

@@ -2,8 +2,8 @@
 
 The toolbox already turns every failure of a real call (unknown tool, bad arguments, denied approval,
 timeout, exception, unusable return value) into an error result; this module adds the agent's own
-refusals (malformed output, repeated calls, calls where tool_choice is "none") and converts the toolbox's
-results, whose images it has stored under new ids, into message parts. The application's `approve`
+refusals (malformed output, repeated calls, calls where tool_choice is "none") and turns the toolbox's
+results, whose images it has stored under new ids, into result parts. The application's `approve`
 callback must answer with a bool: `"no"` is truthy, so anything else raises `AgentError` instead of
 being read as consent.
 """
@@ -18,7 +18,6 @@ from a3agent.agent.messages import ImagePart, TextPart, ToolCallPart, ToolResult
 from a3agent.agent.parsing import MalformedCall
 from a3agent.errors import AgentError, ToolArgumentsError, UnknownTool
 from a3agent.tools import Approve, ToolCall, ToolContext, Toolbox, ToolResult
-from a3agent.tools import ImagePart as ToolImagePart
 
 __all__ = ["refusal", "calls_off_refusal", "validates", "invoke_all"]
 
@@ -84,11 +83,8 @@ def _bool_only(approve: Approve) -> Approve:
 def _result_part(call: ToolCallPart, result: ToolResult) -> ToolResultPart:
     parts: list[TextPart | ImagePart] = []
     for part in result.parts:
-        if isinstance(part, ToolImagePart):
-            assert part.id is not None, "the toolbox stores every image a tool returns"
-            parts.append(ImagePart(image_id=part.id))
-        else:
-            parts.append(TextPart(text=part.text))
+        assert isinstance(part, (TextPart, ImagePart)), "the toolbox stores every image a tool returns"
+        parts.append(part)
     return ToolResultPart(call_id=call.id, name=call.name, parts=parts, is_error=result.is_error)
 
 

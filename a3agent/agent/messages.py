@@ -1,9 +1,9 @@
 """Typed conversation messages, their parts, and their conversion to the template's dicts.
 
 Parts carry a `kind` tag and messages a `role` tag, so a saved conversation or a `RunResult` reads
-back into the right classes through pydantic's discriminated unions. An image part holds only an id
-(`img_0`, ...): the pixels live in the tools' `ImageStore`, so messages stay small and JSON-able,
-and a tool can refer to any image of the conversation by that id.
+back into the right classes through pydantic's discriminated unions. `TextPart` and `ImagePart` are
+the tools' own (`a3agent.tools.parts`), so a tool result enters a message as it is; an image part
+holds only an id (`img_0`, ...) and the pixels live in the tools' `ImageStore`.
 
 Not handled here: rendering to a prompt (the model room's template), parsing model output
 (`parsing.py`), files on disk (`conversation.py`).
@@ -18,6 +18,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from a3agent.tools import ImageStore
+from a3agent.tools.parts import ImagePart, TextPart
 
 __all__ = [
     "TextPart",
@@ -43,24 +44,6 @@ class _Model(BaseModel):
 # -- parts ------------------------------------------------------------------------------------
 
 
-class TextPart(_Model):
-    """Plain text in a user, assistant or tool turn."""
-
-    kind: Literal["text"] = "text"
-    """Tag of the discriminated union."""
-    text: str
-    """The text, verbatim."""
-
-
-class ImagePart(_Model):
-    """An image, by its id in the conversation's `ImageStore`."""
-
-    kind: Literal["image"] = "image"
-    """Tag of the discriminated union."""
-    image_id: str
-    """Id in the image store, e.g. `img_0`; tools take it to name the image."""
-
-
 class ThinkingPart(_Model):
     """What the model wrote inside its `<think>` block."""
 
@@ -71,7 +54,11 @@ class ThinkingPart(_Model):
 
 
 class ToolCallPart(_Model):
-    """One well-formed call the model made: a known tool and an arguments object."""
+    """One well-formed call the model made, as the conversation records it: with its id, JSON-tagged.
+
+    Running it goes through `a3agent.tools.ToolCall` (name and arguments only): the toolbox needs no
+    conversation, so it takes no call id.
+    """
 
     kind: Literal["tool_call"] = "tool_call"
     """Tag of the discriminated union."""

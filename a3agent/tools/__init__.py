@@ -13,8 +13,9 @@ from a3agent.tools.files import read_text_tool
 from a3agent.tools.http import http_get_tool
 from a3agent.tools.image_store import IMAGE_ID_KEYWORD, ImageId, ImageStore
 from a3agent.tools.images import crop, grid, image_info, zoom
-from a3agent.tools.results import ImagePart, TextPart, ToolResult, to_tool_result
-from a3agent.tools.toolbox import DEFAULT_MAX_PIXELS, Approve, SchemaCheck, ToolCall, Toolbox
+from a3agent.tools.parts import ImagePart, TextPart
+from a3agent.tools.results import ResultPart, ToolResult, to_tool_result
+from a3agent.tools.toolbox import MAX_STORED_PIXELS, Approve, SchemaCheck, ToolCall, Toolbox
 
 __all__ = [
     "tool",
@@ -29,11 +30,12 @@ __all__ = [
     "ToolResult",
     "TextPart",
     "ImagePart",
+    "ResultPart",
     "to_tool_result",
     "Approve",
     "SchemaCheck",
     "DEFAULT_TIMEOUT",
-    "DEFAULT_MAX_PIXELS",
+    "MAX_STORED_PIXELS",
     "builtin_tools",
     "http_get_tool",
     "read_text_tool",

@@ -28,10 +28,12 @@ from mcp_types import (
     TextContent,
     TextResourceContents,
 )
+from PIL import Image
 
 from a3agent.errors import ImageError
 from a3agent.tools.image_decoding import decode_image
-from a3agent.tools.results import ImagePart, TextPart, ToolResult
+from a3agent.tools.parts import TextPart
+from a3agent.tools.results import ResultPart, ToolResult
 
 __all__ = ["MAX_BLOCKS", "MAX_IMAGES", "MAX_TEXT_CHARS", "mcp_tool_result"]
 
@@ -46,9 +48,9 @@ MAX_TEXT_CHARS = 200_000
 def mcp_tool_result(result: CallToolResult) -> ToolResult:
     """Map one result. Example: `CallToolResult(content=[TextContent(text="hi")])` -> `ToolResult([TextPart("hi")])`"""
     blocks = result.content[:MAX_BLOCKS]
-    parts: list[TextPart | ImagePart] = []
+    parts: list[ResultPart] = []
     for block in blocks:
-        shown = sum(isinstance(part, ImagePart) for part in parts)  # ≤ MAX_BLOCKS parts
+        shown = sum(isinstance(part, Image.Image) for part in parts)  # ≤ MAX_BLOCKS parts
         parts.append(_part(block, images_left=MAX_IMAGES - shown))
     if len(result.content) > MAX_BLOCKS:
         parts.append(TextPart(f"[{len(result.content) - MAX_BLOCKS} more content blocks were dropped]"))
@@ -57,7 +59,7 @@ def mcp_tool_result(result: CallToolResult) -> ToolResult:
     return ToolResult(_capped(parts), is_error=result.is_error)
 
 
-def _part(block: Any, images_left: int) -> TextPart | ImagePart:
+def _part(block: Any, images_left: int) -> ResultPart:
     if isinstance(block, TextContent):
         return TextPart(block.text)
     if isinstance(block, ImageContent):
@@ -76,18 +78,18 @@ def _part(block: Any, images_left: int) -> TextPart | ImagePart:
     return TextPart(f"[a {getattr(block, 'type', type(block).__name__)} content block, not shown]")
 
 
-def _image(data: str, mime: str, what: str, images_left: int) -> TextPart | ImagePart:
+def _image(data: str, mime: str, what: str, images_left: int) -> ResultPart:
     if images_left <= 0:
         return TextPart(f"[{what} ({mime}), not shown: a result shows at most {MAX_IMAGES} images]")
     try:
-        return ImagePart(decode_image(base64.b64decode(data, validate=True), what))
+        return decode_image(base64.b64decode(data, validate=True), what)
     except (binascii.Error, ValueError):
         return TextPart(f"[{what} ({mime}) could not be shown: its data is not valid base64]")
     except ImageError as exc:
         return TextPart(f"[{what} ({mime}) could not be shown: {exc}]")
 
 
-def _capped(parts: list[TextPart | ImagePart]) -> list[TextPart | ImagePart]:
+def _capped(parts: list[ResultPart]) -> list[ResultPart]:
     """The parts with text cut so that all of it fits in `MAX_TEXT_CHARS`."""
     left, capped, cut = MAX_TEXT_CHARS, [], False
     for part in parts:

@@ -4,48 +4,34 @@ Tools may return a str, JSON-able data (pydantic models and dataclasses included
 image file path (`os.PathLike`, never a plain str: a str is text), raw image bytes, a list mixing text
 and images, or a ready `ToolResult`. `to_tool_result` turns any of these into a `ToolResult`; anything
 else raises `ToolFailed`, which the toolbox reports to the model. Image bytes and files are decoded
-under `MAX_IMAGE_PIXELS` (`image_decoding.py`). It does not store images or downscale them: the
-toolbox does that, because it owns the conversation's image store.
+under `MAX_IMAGE_PIXELS` (`image_decoding.py`). New images stay PIL images here: the toolbox stores
+them in the conversation's image store (it owns it) and puts `ImagePart`s with their ids in their place.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import pydantic_core
 from PIL import Image
 
 from a3agent.errors import ImageError, ToolFailed
 from a3agent.tools.image_decoding import decode_image
+from a3agent.tools.parts import ImagePart, TextPart
 
-__all__ = ["TextPart", "ImagePart", "ToolResult", "to_tool_result"]
+__all__ = ["ResultPart", "ToolResult", "to_tool_result"]
 
-
-@dataclass
-class TextPart:
-    """Text for the model."""
-
-    text: str
-    kind: Literal["text"] = "text"
-
-
-@dataclass
-class ImagePart:
-    """An image for the model."""
-
-    image: Image.Image
-    id: str | None = None
-    """The image's id in the conversation's `ImageStore`, once the toolbox has stored it."""
-    kind: Literal["image"] = "image"
+ResultPart = TextPart | ImagePart | Image.Image
+"""Text, an image of the conversation by id, or a new image the toolbox has yet to store."""
 
 
 @dataclass
 class ToolResult:
     """The outcome of one tool call, as the model will see it."""
 
-    parts: list[TextPart | ImagePart] = field(default_factory=list)
+    parts: list[ResultPart] = field(default_factory=list)
     is_error: bool = False
     """True when the call did not do its job (bad arguments, exception, timeout, denied)."""
 
@@ -61,14 +47,14 @@ class ToolResult:
 
     @property
     def images(self) -> list[ImagePart]:
-        """The image parts, in order."""
+        """The stored image parts, in order (after `Toolbox.invoke`: every image)."""
         return [part for part in self.parts if isinstance(part, ImagePart)]
 
 
 def to_tool_result(value: Any) -> ToolResult:
     """Normalise whatever a tool returned.
 
-    Example: `to_tool_result(["the crop:", image])` -> `ToolResult([TextPart("the crop:"), ImagePart(image)])`
+    Example: `to_tool_result(["the crop:", image])` -> `ToolResult([TextPart("the crop:"), image])`
     """
     if isinstance(value, ToolResult):
         return value
@@ -81,17 +67,15 @@ def _is_part(value: Any) -> bool:
     return isinstance(value, (TextPart, ImagePart, Image.Image, bytes, os.PathLike))
 
 
-def _to_part(value: Any) -> TextPart | ImagePart:
-    if isinstance(value, (TextPart, ImagePart)):
+def _to_part(value: Any) -> ResultPart:
+    if isinstance(value, (TextPart, ImagePart, Image.Image)):
         return value
     if isinstance(value, str):
         return TextPart(value)
-    if isinstance(value, Image.Image):
-        return ImagePart(value)
     if isinstance(value, bytes):
-        return ImagePart(_decode_image(value, "the returned bytes"))
+        return _decode_image(value, "the returned bytes")
     if isinstance(value, os.PathLike):
-        return ImagePart(_decode_image(value, f"the file {os.fspath(value)!r}"))
+        return _decode_image(value, f"the file {os.fspath(value)!r}")
     try:
         return TextPart(pydantic_core.to_json(value).decode())
     except pydantic_core.PydanticSerializationError:

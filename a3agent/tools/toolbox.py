@@ -3,6 +3,7 @@
 `Toolbox.invoke` is the one place a call turns into a result: look the tool up, validate the arguments,
 ask for approval where the tool needs it, run it under its timeout, normalise what it returned, and
 put returned images in the conversation's image store (capped at `max_pixels`) with their new ids.
+A returned `ImagePart` must name an image the store holds.
 Whatever goes wrong on the way becomes an error `ToolResult` that tells the model what happened and
 what to do; the agent loop goes on.
 """
@@ -22,17 +23,24 @@ from a3agent.tools.context import ToolContext
 from a3agent.tools.definition import Tool, ToolDefinition
 from a3agent.tools.execution import run_with_timeout
 from a3agent.tools.image_store import ImageStore
-from a3agent.tools.results import ImagePart, TextPart, ToolResult, to_tool_result
+from a3agent.tools.parts import ImagePart, TextPart
+from a3agent.tools.results import ResultPart, ToolResult, to_tool_result
 
-__all__ = ["DEFAULT_MAX_PIXELS", "ToolCall", "Approve", "SchemaCheck", "Toolbox"]
+__all__ = ["MAX_STORED_PIXELS", "ToolCall", "Approve", "SchemaCheck", "Toolbox"]
 
-DEFAULT_MAX_PIXELS = 2048 * 2048
-"""Images that tools return are downscaled to at most this many pixels before they are stored."""
+MAX_STORED_PIXELS = 2048 * 2048
+"""Images that tools return are downscaled to at most this many pixels before they are stored. Larger
+than what the model is shown (`a3agent.model.images.DEFAULT_MAX_PIXELS`), so a later crop or zoom of a
+stored image still finds detail."""
 
 
 @dataclass(frozen=True)
 class ToolCall:
-    """One call the model asked for."""
+    """A request to run one tool: what `Toolbox.validate`/`invoke` and the approval callback take.
+
+    The toolbox needs no conversation, so this carries no call id; the conversation's record of a call
+    the model wrote is `a3agent.agent.messages.ToolCallPart` (with its id, JSON-tagged).
+    """
 
     name: str
     arguments: dict[str, Any]
@@ -53,7 +61,7 @@ class Toolbox:
         tools: Iterable[Tool | Callable[..., Any]] = (),
         *,
         schema_check: SchemaCheck | None = None,
-        max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_pixels: int = MAX_STORED_PIXELS,
     ) -> None:
         self._tools: dict[str, Tool] = {}
         self._schema_check = schema_check
@@ -153,13 +161,14 @@ class Toolbox:
             )
 
     def _store_images(self, result: ToolResult, images: ImageStore) -> ToolResult:
-        parts: list[TextPart | ImagePart] = []
+        parts: list[ResultPart] = []
         for part in result.parts:
-            if isinstance(part, ImagePart) and part.id is None:
-                image, note = _fit(part.image, self.max_pixels)
+            if isinstance(part, Image.Image):
+                image, note = _fit(part, self.max_pixels)
                 image_id = images.add(image)
-                parts.append(TextPart(f"Image {image_id} ({image.width}x{image.height} px{note}):"))
-                parts.append(ImagePart(image, image_id))
+                parts += [TextPart(f"Image {image_id} ({image.width}x{image.height} px{note}):"), ImagePart(image_id)]
+            elif isinstance(part, ImagePart) and part.image_id not in images:
+                raise ToolFailed(f"it names image {part.image_id!r}, which the conversation does not hold")
             else:
                 parts.append(part)
         return ToolResult(parts, result.is_error)
