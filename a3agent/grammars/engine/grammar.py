@@ -252,7 +252,7 @@ class Grammar:
         table = token_table(self.vocab, self.dfas[term], state)
         table.add_inside(mask)
         if table.split_ranges:
-            key = (stack, term, state)
+            key = (stack, term, self.dfas[term].private_key(state, self.vocab.max_len))
             ids = self._splits.get(key)
             if ids is None:
                 ids = self._splits[key] = self._split_tokens(table, stack, term)
@@ -352,6 +352,8 @@ class Grammar:
         """For rows in `config` reading `byte`: the index of the configuration each reaches, or -1."""
         hyps = list(config)
         if all(t is not None and not self.dfas[t].accept[s] for _, t, s in hyps) and len(hyps) <= 4:
+            for _, t, s in hyps:
+                self.dfas[t].ensure(np.array([s]))
             states = np.stack([self.dfas[t].trans[s, byte] for _, t, s in hyps])
             codes = np.zeros(len(byte), dtype=np.int64)
             for row in states:
