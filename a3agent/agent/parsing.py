@@ -39,6 +39,7 @@ __all__ = [
     "ParsedTurn",
     "parse_turn",
     "trusted_pieces",
+    "drafts_request",
 ]
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
@@ -100,9 +101,17 @@ def parse_turn(
     think, texts, blocks = _structure(pieces, thinking)
     calls = [_checked(_read(block, dialect, tools), tools, next_id) for block in blocks]
     text = "".join(texts).strip()
-    if not calls and tools and _DRAFTED_REQUEST.search(text):
+    if not calls and tools and drafts_request(text):
         calls = [MalformedCall("", _drafted_message(dialect))]
     return ParsedTurn(think.strip(), text, calls)
+
+
+def drafts_request(text: str) -> bool:
+    """Whether `text` drafts an HTTP request (a line `GET https://...`), the model card's stand-in for a call.
+
+    Example: `drafts_request("GET https://api.example.com/weather?q=London")` -> True
+    """
+    return _DRAFTED_REQUEST.search(text) is not None
 
 
 def trusted_pieces(text: str) -> list[str]:

@@ -49,8 +49,9 @@ from a3agent.model.tokenizer import offline_tokenizer, special_token_ids, stop_t
 
 __all__ = ["SCRIPT_NAMES", "ScriptedModel", "load_script", "load_scripted"]
 
-SCRIPT_NAMES = ("empty_think", "drafted_call", "weather_episode")
-"""Shipped scripts: the model card's two failure modes, and a well-behaved tool-calling episode."""
+SCRIPT_NAMES = ("empty_think", "drafted_call", "weather_episode", "image_drift")
+"""Shipped scripts: the model card's two failure modes, a well-behaved tool-calling episode, and both
+failure modes on an image task (`image_drift` drafts a crop request but means `crop(img_0, top-left quarter)`)."""
 
 _TURN_SEPARATOR = "\n=== next turn ===\n"
 _MEANT_SEPARATOR = "\n=== meant call ===\n"
