@@ -57,6 +57,7 @@ app = typer.Typer(
     help="Grammar-constrained tool calling and an image-grounded agent loop for A3-Instruct.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help and usage errors: rich's formatter imports markdown-it, pygments and attrs
 )
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)

@@ -11,17 +11,18 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from functools import cached_property
-from typing import Any, overload
-
-import jsonschema
+from typing import TYPE_CHECKING, Any, overload
 
 from a3agent.errors import ToolArgumentsError, ToolDefinitionError
 from a3agent.tools.docstrings import parse_docstring
 from a3agent.tools.schema_cycles import find_ref_cycle
 from a3agent.tools.schema_from_signature import CONTEXT_PARAMETER, SignatureArguments
 from a3agent.tools.schema_transforms import normalise_schema
+
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = ["DEFAULT_TIMEOUT", "ToolDefinition", "Tool", "tool"]
 
@@ -42,18 +43,19 @@ class ToolDefinition:
     description: str
     parameters: dict[str, Any]
     """A JSON Schema of `"type": "object"` describing the call's arguments."""
+    generated: InitVar[bool] = False
+    """True for a schema pydantic generated from a signature (`Tool.from_function`): valid by construction,
+    so its meta-check, and the import of jsonschema that costs, are skipped; listing tools stays cheap."""
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, generated: bool) -> None:
         if not _NAME.fullmatch(self.name):
             raise ToolDefinitionError(
                 f"tool name {self.name!r} is not allowed: use letters, digits, '_', '-' and '.' only"
             )
         if self.parameters.get("type") != "object":
             raise ToolDefinitionError(f"tool {self.name!r}: its parameters schema must have \"type\": \"object\"")
-        try:
-            jsonschema.validators.validator_for(self.parameters).check_schema(self.parameters)
-        except jsonschema.SchemaError as exc:
-            raise ToolDefinitionError(f"tool {self.name!r}: invalid parameters schema: {exc.message}") from None
+        if not generated:
+            _check_schema_document(self.name, self.parameters)
         cycle = find_ref_cycle(self.parameters)
         if cycle is not None:
             raise ToolDefinitionError(
@@ -109,7 +111,7 @@ class Tool:
         name = name or function.__name__
         summary, descriptions = parse_docstring(inspect.getdoc(function))
         signature = SignatureArguments(function, name, descriptions)
-        definition = ToolDefinition(name, description or summary, signature.schema)
+        definition = ToolDefinition(name, description or summary, signature.schema, generated=True)
         return cls(definition, function, timeout, requires_approval, signature)
 
     @classmethod
@@ -144,11 +146,22 @@ class Tool:
 
     @cached_property
     def _validator(self) -> jsonschema.protocols.Validator:
+        import jsonschema
+
         return jsonschema.validators.validator_for(self.definition.parameters)(self.definition.parameters)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the function directly, so a decorated function stays usable as one."""
         return self.function(*args, **kwargs)
+
+
+def _check_schema_document(name: str, parameters: dict[str, Any]) -> None:
+    import jsonschema  # here, not at the top: tools made from signatures never need it to be defined
+
+    try:
+        jsonschema.validators.validator_for(parameters).check_schema(parameters)
+    except jsonschema.SchemaError as exc:
+        raise ToolDefinitionError(f"tool {name!r}: invalid parameters schema: {exc.message}") from None
 
 
 def _describe(error: jsonschema.ValidationError) -> str:

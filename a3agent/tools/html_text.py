@@ -12,8 +12,10 @@ structure, nor run JavaScript: pages that build their text in the browser come o
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import turbohtml
+if TYPE_CHECKING:
+    from turbohtml import Node
 
 __all__ = ["html_to_text"]
 
@@ -24,7 +26,6 @@ _BLOCKS = {
     "table", "title", "tr", "ul",
 }
 _SPACES = re.compile(r"[ \t\r\f\v]+")
-_BLOCK_END = object()
 
 
 def html_to_text(html: str) -> str:
@@ -32,12 +33,14 @@ def html_to_text(html: str) -> str:
 
     Example: `html_to_text("<p>a <b>b</b></p><script>x()</script><p>c</p>")` -> `"a b\\nc"`
     """
+    import turbohtml  # here, not at the top: listing the tools (a CLI usage check) must not pay for it
+
     document = turbohtml.parse(html, positions=False)
     chunks: list[str] = []
-    pending: list[object] = [document]
+    pending: list[Node | None] = [document]  # None: the end of a block element
     while pending:
         node = pending.pop()
-        if node is _BLOCK_END:
+        if node is None:
             chunks.append("\n")
         elif isinstance(node, turbohtml.Text):
             chunks.append(node.data.replace("\n", " "))
@@ -46,7 +49,7 @@ def html_to_text(html: str) -> str:
         else:
             if getattr(node, "tag", None) in _BLOCKS:
                 chunks.append("\n")
-                pending.append(_BLOCK_END)
+                pending.append(None)
             pending.extend(reversed(node.children))
     lines = (_SPACES.sub(" ", line).strip() for line in "".join(chunks).split("\n"))
     return "\n".join(line for line in lines if line)

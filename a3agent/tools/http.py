@@ -23,16 +23,17 @@ import socket
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
-from PIL import Image
+from typing import TYPE_CHECKING, Any
 
 from a3agent.errors import ImageError, ToolFailed
 from a3agent.tools.addresses import IPAddress, is_public
 from a3agent.tools.definition import Tool
 from a3agent.tools.html_text import html_to_text
 from a3agent.tools.image_decoding import decode_image
+
+if TYPE_CHECKING:
+    import httpx
+    from PIL import Image
 
 __all__ = ["http_get_tool"]
 
@@ -99,6 +100,8 @@ def http_get_tool(
 
 
 async def _fetch(url: str, policy: _Policy) -> str | Image.Image:
+    import httpx  # here, not at the top: listing the tools (a CLI usage check) must not pay for httpx
+
     try:
         async with asyncio.timeout(policy.timeout):
             return await _follow(httpx.URL(url), policy)
@@ -136,6 +139,8 @@ def _pinned_request(client: httpx.AsyncClient, url: httpx.URL, address: IPAddres
 
 
 def _client(timeout: float) -> httpx.AsyncClient:
+    import httpx
+
     return httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
 
 
@@ -146,7 +151,8 @@ async def _resolve(host: str, port: int) -> list[IPAddress]:
         pass
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+        hosts = (info[4][0] for info in infos if isinstance(info[4][0], str))  # an int only for non-IP families
+        addresses = list(dict.fromkeys(ipaddress.ip_address(host.split("%")[0]) for host in hosts))
     except (OSError, UnicodeError, ValueError) as exc:
         raise ToolFailed(f"cannot resolve host {host!r}: {exc}") from None
     if not addresses:
