@@ -6,6 +6,7 @@
     a3agent grammar [--tools ...] [--dialect ...] [--no-think] [--tool-choice ...]  the turn grammar
     a3agent tiny-model DIR                          build the offline tiny checkpoint
     a3agent bench [masks|decode|agent] [ARGS]...    run a benchmark script of the checkout
+    a3agent collect TASKS.jsonl --out DIR / export DIR --out FILE / report DIR   L2 prototyping (collecting.py)
 
 Heavy imports (torch, transformers, the tools) happen inside the commands that need them, after the
 options are checked, so `--help` and a usage error come back fast. Every failure is one red line on
@@ -277,6 +278,13 @@ def bench(
         for which in [name] if name else BENCHMARKS:
             status = run_benchmark(which, ctx.args) or status
     raise typer.Exit(status)
+
+
+from a3agent.cli.collecting import collect_command, export_command, report_command  # noqa: E402 (light: typer only)
+
+app.command("collect")(collect_command)
+app.command("export")(export_command)
+app.command("report")(report_command)
 
 
 def main() -> None:
