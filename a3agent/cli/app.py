@@ -16,7 +16,7 @@ stderr (with `run --json`, a JSON object on stdout) and an exit status by kind (
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -39,13 +39,20 @@ __all__ = ["app", "main"]
 class _Commands(TyperGroup):
     """The command group: under `--json`, a usage error the parser finds is JSON too."""
 
-    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         arguments = list(sys.argv[1:] if args is None else args)
         if "--json" not in arguments:
-            return super().main(arguments, prog_name, **extra)
-        extra.pop("standalone_mode", None)
+            return super().main(arguments, prog_name, complete_var, standalone_mode, windows_expand_args, **extra)
         try:
-            status = super().main(arguments, prog_name, standalone_mode=False, **extra)
+            status = super().main(arguments, prog_name, complete_var, False, windows_expand_args, **extra)
         except Exception as exc:  # only the parser's usage errors get here: the commands report their own
             usage = CommandLineError(str(exc))
             typer.echo(error_json(usage))

@@ -14,7 +14,7 @@ or completion. prompt_toolkit is not a dependency. Ctrl-D raises `EOFError` and 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 
@@ -28,7 +28,7 @@ _HISTORY_LENGTH = 2000
 class LineReader:
     """Reads one message per call to `read`; `commands` are what Tab completes at the start of a line."""
 
-    def __init__(self, history: Path, commands: Sequence[str] = ()) -> None:
+    def __init__(self, history: Path, commands: Iterable[str] = ()) -> None:
         self.history = history
         self.commands = sorted(commands)
         self._readline = _readline()

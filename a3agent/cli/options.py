@@ -64,7 +64,7 @@ Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks, and trans
 
 def settings_from(
     *, system: str | None, no_think: bool, min_think: int | None, max_think: int | None, unconstrained: bool,
-    dialect: str, tool_choice: str, temperature: float, top_p: float, seed: int | None,
+    dialect: Dialect, tool_choice: str, temperature: float, top_p: float, seed: int | None,
     max_new_tokens: int | None, max_steps: int | None,
 ) -> AgentSettings:  # fmt: skip
     """The options as agent settings."""

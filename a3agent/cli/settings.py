@@ -17,6 +17,7 @@ from a3agent.errors import CommandLineError
 
 if TYPE_CHECKING:
     from a3agent.agent.agent import Agent
+    from a3agent.agent.options import Dialect
     from a3agent.grammars import Thinking
     from a3agent.model.loading import LoadedModel
     from a3agent.model.sampling import SamplingParams
@@ -37,7 +38,7 @@ class AgentSettings:
     min_think: int | None = None
     max_think: int | None = None
     constrained: bool = True
-    dialect: str = "hermes-json"
+    dialect: Dialect = "hermes-json"
     tool_choice: str = "auto"
     temperature: float = 0.0
     top_p: float = 1.0

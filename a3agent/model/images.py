@@ -13,7 +13,7 @@ import os
 
 import torch
 from PIL import Image, ImageOps
-from transformers import Qwen2VLImageProcessorPil
+from transformers import PretrainedConfig, Qwen2VLImageProcessorPil
 
 from a3agent.errors import ImageError, ImageTooLarge
 from a3agent.tools.image_decoding import decode_image
@@ -30,7 +30,7 @@ ImageInput = Image.Image | str | os.PathLike[str] | bytes
 """What callers may pass as an image: a PIL image, a file path, or encoded bytes (PNG, JPEG, ...)."""
 
 
-def image_processor(vision_config, max_pixels: int = DEFAULT_MAX_PIXELS) -> Qwen2VLImageProcessorPil:
+def image_processor(vision_config: PretrainedConfig, max_pixels: int = DEFAULT_MAX_PIXELS) -> Qwen2VLImageProcessorPil:
     """The Qwen2-VL processor sized like artemis-vlm's: patch, temporal patch and merge from the model."""
     return Qwen2VLImageProcessorPil(
         patch_size=vision_config.patch_size,

@@ -15,7 +15,7 @@ import io
 import os
 from typing import BinaryIO
 
-from PIL import Image
+from PIL import Image, Jpeg2KImagePlugin
 
 from a3agent.errors import ImageError, ImageTooLarge
 
@@ -59,7 +59,7 @@ def _reduce_to_fit(image: Image.Image, name: str) -> None:
     scale = next((s for s in _DRAFT_SCALES if -(-width // s) * -(-height // s) <= MAX_IMAGE_PIXELS), None)
     if scale is not None and image.format == "JPEG":
         image.draft(image.mode, (-(-width // scale), -(-height // scale)))  # picks exactly this scale
-    elif scale is not None and image.format == "JPEG2000":
+    elif scale is not None and isinstance(image, Jpeg2KImagePlugin.Jpeg2KImageFile):
         image.reduce = scale.bit_length() - 1  # resolution levels to drop; Pillow resizes on load
         return
     if image.width * image.height > MAX_IMAGE_PIXELS:

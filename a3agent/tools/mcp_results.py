@@ -91,7 +91,8 @@ def _image(data: str, mime: str, what: str, images_left: int) -> ResultPart:
 
 def _capped(parts: list[ResultPart]) -> list[ResultPart]:
     """The parts with text cut so that all of it fits in `MAX_TEXT_CHARS`."""
-    left, capped, cut = MAX_TEXT_CHARS, [], False
+    left, cut = MAX_TEXT_CHARS, False
+    capped: list[ResultPart] = []
     for part in parts:
         if isinstance(part, TextPart) and len(part.text) > left:
             if not cut:

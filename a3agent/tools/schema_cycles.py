@@ -34,7 +34,8 @@ def find_ref_cycle(schema: dict[str, Any]) -> list[str] | None:
     Example: `find_ref_cycle({"$ref": "#"})` -> `["#", "#"]`.
     """
     in_place: dict[Path, list[Path]] = {}
-    pending, seen = [()], {()}
+    pending: list[Path] = [()]
+    seen: set[Path] = {()}
     while pending:  # every subschema reachable from the root, with its same-value edges
         path = pending.pop()
         same, deeper = _edges(schema, path)

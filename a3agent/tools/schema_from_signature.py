@@ -38,7 +38,8 @@ class SignatureArguments:
         parameters = [p for p in signature.parameters.values() if p.name != CONTEXT_PARAMETER]
         self.takes_ctx = CONTEXT_PARAMETER in signature.parameters
         self._fields = {p.name: f"p{i}" for i, p in enumerate(parameters)}
-        definitions = {self._fields[p.name]: _field(p, name, descriptions.get(p.name)) for p in parameters}
+        # Any values: passed as **keywords, they share create_model's keyword space with its own options
+        definitions: dict[str, Any] = {self._fields[p.name]: _field(p, name, descriptions.get(p.name)) for p in parameters}
         try:
             self._model = pydantic.create_model(
                 f"{name}_arguments", __config__=pydantic.ConfigDict(extra="forbid"), **definitions
