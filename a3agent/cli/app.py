@@ -2,6 +2,7 @@
 
     a3agent chat [--model PATH | HUB_ID | tiny | scripted:NAME] [--image FILE]...   the REPL
     a3agent run "TASK" [--image FILE]... [--json]                                   one shot
+    a3agent serve [--model ...] [--host 127.0.0.1] [--port 8000] [--api-key KEY]   OpenAI-compatible endpoint
     a3agent demo                                    the drift fixed, and an image-tool episode, offline
     a3agent grammar [--tools ...] [--dialect ...] [--no-think] [--tool-choice ...]  the turn grammar
     a3agent tiny-model DIR                          build the offline tiny checkpoint
@@ -222,6 +223,42 @@ def run(
         loaded = open_model(model, err_console, device=device, dtype=dtype, debug=debug)
         result = build_agent(loaded, toolbox, settings, None).run(text, images=images)
     typer.echo(result.model_dump_json(indent=2) if json_output else result.text)
+
+
+@app.command()
+def serve(
+    model: opt.Model = "tiny",
+    host: Annotated[str, typer.Option(
+        help="Address to listen on. Loopback by default; any other address requires --api-key.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
+    api_key: Annotated[Optional[str], typer.Option(
+        "--api-key", envvar="A3AGENT_API_KEY",
+        help="Clients must send 'Authorization: Bearer KEY'. Required to bind beyond loopback.")] = None,
+    allow_image_urls: Annotated[bool, typer.Option(
+        "--allow-image-urls", help="Fetch http(s) image URLs (public addresses only); else only data: URLs.")] = False,
+    served_model_name: Annotated[Optional[str], typer.Option(
+        help="The model name clients send (default: --model as given).")] = None,
+    dialect: opt.Dialect = "hermes-json",
+    max_queued: Annotated[int, typer.Option(
+        min=0, help="Requests that may wait behind the running one; more are answered 429.")] = 8,
+    device: opt.Device = None,
+    dtype: opt.Dtype = None,
+    debug: opt.Debug = False,
+) -> None:
+    """Serve the model over OpenAI's chat-completions API, its tool calls made valid by the grammar."""
+    with _reported(debug):
+        from a3agent.serve.server import check_bind
+
+        check_bind(host, api_key)
+        from a3agent.cli.models import open_model
+        from a3agent.serve.options import ServeOptions
+        from a3agent.serve.server import run_server
+
+        options = ServeOptions(model_name=served_model_name or model, api_key=api_key, dialect=dialect,
+                               allow_image_urls=allow_image_urls, max_waiting=max_queued)
+        loaded = open_model(model, err_console, device=device, dtype=dtype, debug=debug)
+        err_console.print(f"serving {options.model_name!r} at http://{host}:{port}/v1")
+        run_server(loaded, options, host, port)
 
 
 @app.command()
