@@ -28,6 +28,12 @@ _HOMES = {
     "ThinkingDelta": "a3agent.agent.events",
     "ToolCallEvent": "a3agent.agent.events",
     "ToolResultEvent": "a3agent.agent.events",
+    "CollectOptions": "a3agent.collect",
+    "Episode": "a3agent.collect",
+    "collect": "a3agent.collect",
+    "export_artemis": "a3agent.collect",
+    "export_pairs": "a3agent.collect",
+    "summarize": "a3agent.collect",
     "Grammar": "a3agent.grammars",
     "Matcher": "a3agent.grammars",
     "Thinking": "a3agent.grammars",
@@ -65,6 +71,7 @@ if TYPE_CHECKING:
         ToolCallEvent,
         ToolResultEvent,
     )
+    from a3agent.collect import CollectOptions, Episode, collect, export_artemis, export_pairs, summarize
     from a3agent.grammars import (
         Grammar,
         Matcher,

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 _CHECKED = [
     "a3agent/__init__.py",
     "a3agent/agent",
+    "a3agent/collect",
     "a3agent/grammars/dialects",
     "a3agent/model/decode.py",
     "a3agent/model/loading.py",

@@ -66,9 +66,10 @@ class CollectBar:
 
     def planned(self, total: int, skipped: int, bad_lines: list[BadLine]) -> None:
         for bad in bad_lines:
-            self.console.print(f"[yellow]{escape(str(self.tasks_file))}:{bad.number}: skipped: {escape(bad.message)}[/yellow]")
+            self.console.print(f"[yellow]{escape(str(self.tasks_file))}:{bad.number}: skipped: {escape(bad.message)}[/yellow]",
+                               soft_wrap=True)
         if skipped:
-            self.console.print(f"{skipped} episodes already in the folder: skipped (resumed)")
+            self.console.print(f"{skipped} episodes already in the folder: skipped (resumed)", soft_wrap=True)
         self.bar.update(self.task, total=total, counts=self._counts())
         self.bar.start()
 
@@ -126,19 +127,19 @@ def collect_command(
             summary = collect(tasks, out, loaded, toolbox, options, bar, model_name=model)
         except KeyboardInterrupt:
             err_console.print(f"{int(bar.bar.tasks[0].completed)} episodes were written; run the same command "
-                              "again to go on from there")
+                              "again to go on from there", soft_wrap=True)
             raise
         finally:
             bar.bar.stop()
     console.print(f"{summary.written} episodes written ({summary.passed} passed their checks, {summary.errors} ended "
-                  f"by an error), {summary.skipped} already there, {summary.bad_count} bad task lines skipped")
+                  f"by an error), {summary.skipped} already there, {summary.bad_count} bad task lines skipped", soft_wrap=True)
 
 
 def _make_examples(folder: Path) -> None:
     from a3agent.collect import write_examples
 
     path = write_examples(folder)
-    console.print(f"example tasks written to {path}, their images to {folder / 'images'}")
+    console.print(f"example tasks written to {escape(str(path))}, their images to {escape(str(folder / 'images'))}", soft_wrap=True)
 
 
 def export_command(
@@ -164,17 +165,17 @@ def export_command(
             from a3agent.collect import export_pairs
 
             count = export_pairs(folder, out, loaded.template)
-            console.print(f"{count} preference pairs written to {out}")
+            console.print(f"{count} preference pairs written to {escape(str(out))}", soft_wrap=True)
             return
         from a3agent.collect import export_artemis
 
         summary = export_artemis(folder, out, loaded, max_tokens=max_tokens, passed_only=not all_episodes,
                                  valid_only=not keep_invalid)
-    console.print(f"{summary.rows} rows written to {out} from {summary.episodes} episodes; dropped: "
+    console.print(f"{summary.rows} rows written to {escape(str(out))} from {summary.episodes} episodes; dropped: "
                   f"{summary.unfinished} unfinished episodes, {summary.not_passed} episodes that did not pass, "
-                  f"{summary.invalid_steps} invalid steps, {summary.too_long} rows over {max_tokens} tokens")
+                  f"{summary.invalid_steps} invalid steps, {summary.too_long} rows over {max_tokens} tokens", soft_wrap=True)
     for row in summary.long_rows:
-        console.print(f"  over length: {row.episode} step {row.step}: {row.tokens} tokens")
+        console.print(f"  over length: {escape(row.episode)} step {row.step}: {row.tokens} tokens", soft_wrap=True)
 
 
 def _measuring_model(folder: Path, model: str | None, debug: bool) -> LoadedModel:
@@ -218,4 +219,4 @@ def _plot(groups: list[GroupMetrics], path: Path) -> None:
         err_console.print("[yellow]no plot: matplotlib is not installed (pip install 'a3agent[plot]')[/yellow]")
         return
     plot_report(groups, path)
-    err_console.print(f"plot written to {path}")
+    err_console.print(f"plot written to {escape(str(path))}", soft_wrap=True)
