@@ -131,3 +131,29 @@ def test_masks_of_a_long_bounded_string_match_token_by_token_advances(a_series_t
                 assert bool(mask[candidate]) == _legal_by_advancing(matcher, candidate), (position, candidate)
         assert matcher.advance(token)
     assert not matcher.accepting()
+
+
+def test_a_long_literal_is_stored_as_its_text_and_shares_tables_by_what_is_ahead(a_series_tokenizer):
+    from a3agent.grammars import compile_grammar
+    from a3agent.grammars.engine.lazy_dfa import LiteralDFA
+
+    text = "abc" * 40_000
+    grammar = compile_grammar(f'start: "{text}"', a_series_tokenizer)
+    (dfa,) = grammar.dfas.values()
+    assert isinstance(dfa, LiteralDFA)
+    assert dfa.signature(3, 76) == dfa.signature(3000, 76)  # same 77 bytes ahead, end out of reach
+    assert dfa.signature(len(text) - 10, 76) != dfa.signature(3000, 76)
+    matcher = grammar.matcher()
+    forced = matcher.forced()
+    assert a_series_tokenizer.decode(forced) == text
+    for token in forced:
+        assert matcher.advance(token)
+    assert matcher.accepting()
+
+
+def test_a_literal_that_spells_a_forbidden_special_is_refused(a_series_tokenizer):
+    from a3agent.grammars import compile_grammar
+
+    long_text = "x" * 300 + "<tool_call>"
+    with pytest.raises(MalformedGrammar):
+        compile_grammar(f'start: "{long_text}"', a_series_tokenizer, forbid_special_text=("<tool_call>",))

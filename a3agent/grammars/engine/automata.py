@@ -23,8 +23,8 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from a3agent.errors import MalformedGrammar
-from a3agent.grammars.engine.byte_regex import Nodes, literal_node, parse_regex, utf8_sequences
-from a3agent.grammars.engine.lazy_dfa import LazyDFA, aho_corasick
+from a3agent.grammars.engine.byte_regex import Nodes, parse_regex, utf8_sequences
+from a3agent.grammars.engine.lazy_dfa import LazyDFA, LiteralDFA, aho_corasick
 
 __all__ = ["ByteDFA", "regex_dfa", "literal_dfa", "table_dfa", "utf8_sequences", "without_substrings"]
 
@@ -143,27 +143,41 @@ class ByteDFA:
 
 
 def _distances(trans: np.ndarray, accept: np.ndarray) -> np.ndarray:
-    """Fewest bytes from each state to acceptance (int32 max: never), one BFS level at a time."""
-    dist = np.full(len(accept), np.iinfo(np.int32).max, dtype=np.int64)
-    dist[accept] = 0
-    frontier = accept.copy()
+    """Fewest bytes from each state to acceptance (int32 max: never): breadth first backwards
+    over the edges, each edge looked at once (a long literal is a chain thousands of levels deep)."""
+    n = len(accept)
+    src, _ = np.nonzero(trans >= 0)
+    dst = trans[trans >= 0].astype(np.int64)
+    order = np.argsort(dst, kind="stable")
+    preds = src[order]
+    starts = np.searchsorted(dst[order], np.arange(n + 1))
+    never = np.iinfo(np.int32).max
+    dist = np.full(n, never, dtype=np.int64)
+    frontier = np.flatnonzero(accept)
+    dist[frontier] = 0
     level = 0
-    padded = np.append(frontier, False)
-    while frontier.any():
+    while len(frontier):
         level += 1
-        padded[:-1] = frontier
-        reaches = padded[trans].any(axis=1)  # DEAD (-1) indexes the padding: False
-        frontier = reaches & (dist > level)
+        low, counts = starts[frontier], starts[frontier + 1] - starts[frontier]
+        index = np.repeat(low - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        reached = np.unique(preds[index])
+        frontier = reached[dist[reached] == never]
         dist[frontier] = level
     return dist
+
+
+_MINIMISE_STATES = 512
+"""States up to which an automaton is minimised (Moore's refinement takes a round per level of a chain)."""
 
 
 def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Merge equivalent states (Moore's partition refinement); start stays state 0.
 
-    Fewer states means fewer token tables to compute: a JSON string body otherwise comes out of
-    interegular as four states with identical futures.
+    Fewer states means fewer token tables to compute and more tables shared by signature. Larger
+    automata are kept as built (derivatives already merge most equivalent states).
     """
+    if len(accept) > _MINIMISE_STATES:
+        return trans, accept
     columns = np.unique(trans.T, axis=0).T  # one column per class of bytes that act alike
     classes = accept.astype(np.int64)
     while True:
@@ -213,7 +227,7 @@ def table_dfa(trans: np.ndarray, accept: np.ndarray, start: int = 0) -> ByteDFA:
 
 _EAGER_STATES = 1024
 """States explored when an automaton is made; one that closes within this is eager and minimised."""
-_EAGER_LITERAL = 4096
+_EAGER_LITERAL = 256
 """Bytes of a literal up to which its automaton is an eager table."""
 
 
@@ -238,13 +252,12 @@ def regex_dfa(pattern: str) -> ByteDFA | LazyDFA:
 
 
 @lru_cache(maxsize=4096)
-def literal_dfa(text: bytes) -> ByteDFA | LazyDFA:
+def literal_dfa(text: bytes) -> ByteDFA | LiteralDFA:
     """The DFA of one exact byte string (lazy when long)."""
     if not text:
         raise MalformedGrammar("empty literal terminal")
     if len(text) > _EAGER_LITERAL:
-        nodes = Nodes()
-        return LazyDFA(nodes, literal_node(text, nodes))
+        return LiteralDFA(text)
     n = len(text)
     trans = np.full((n + 1, 256), DEAD, dtype=np.int32)
     trans[np.arange(n), np.frombuffer(text, dtype=np.uint8)] = np.arange(1, n + 1)
@@ -258,7 +271,7 @@ def without_substrings(dfa: ByteDFA | LazyDFA, words: tuple[bytes, ...]) -> Byte
     """`dfa` restricted to strings containing none of `words` (product with Aho-Corasick)."""
     if not words:
         return dfa
-    if isinstance(dfa, LazyDFA):
+    if isinstance(dfa, (LazyDFA, LiteralDFA)):
         return dfa.forbidding(words)
     ac, hit = aho_corasick(words)
     pairs = {(0, 0): 0}

@@ -23,7 +23,7 @@ from __future__ import annotations
 from a3agent.errors import MalformedGrammar
 from a3agent.grammars.engine.limits import check_count
 
-__all__ = ["Nodes", "NONE", "EPS", "literal_node", "parse_regex", "utf8_sequences"]
+__all__ = ["Nodes", "NONE", "EPS", "parse_regex", "utf8_sequences"]
 
 NONE, EPS, BYTES, SEQ, ALT, REP = range(6)
 _ALL_BYTES = (1 << 256) - 1
@@ -500,11 +500,3 @@ def parse_regex(text: str, nodes: Nodes) -> int:
     if parser.i != len(text):
         raise parser.fail("unbalanced parenthesis")
     return node
-
-
-def literal_node(data: bytes, nodes: Nodes) -> int:
-    """The node of one exact byte string."""
-    out = 1
-    for b in reversed(data):
-        out = nodes.seq(nodes.byteset(1 << b), out)
-    return out

@@ -27,11 +27,11 @@ from collections import deque
 
 import numpy as np
 
-from a3agent.errors import GrammarTooComplex
+from a3agent.errors import GrammarTooComplex, MalformedGrammar
 from a3agent.grammars.engine.byte_regex import Nodes
 from a3agent.grammars.engine.limits import charge, limits
 
-__all__ = ["LazyDFA", "aho_corasick"]
+__all__ = ["LazyDFA", "LiteralDFA", "aho_corasick"]
 
 DEAD = -1
 _KEY_NODES = 4096
@@ -292,3 +292,97 @@ class LazyDFA:
             goal, b = parent[goal]
             path.append(b)
         return bytes(reversed(path))
+
+
+class _LiteralTrans:
+    """`trans[states, bytes]` of a literal: the next position where the byte is the literal's."""
+
+    def __init__(self, data: np.ndarray) -> None:
+        self.data = data
+
+    def __getitem__(self, index: tuple) -> np.ndarray:
+        states, byte = index
+        states = np.asarray(states)
+        inside = states < len(self.data) - 1
+        match = inside & (self.data[np.minimum(states, len(self.data) - 1)] == byte)
+        return np.where(match, states + 1, DEAD).astype(np.int32)
+
+
+class _LiteralAccept:
+    def __init__(self, final: int) -> None:
+        self.final = final
+
+    def __getitem__(self, states):
+        return np.asarray(states) == self.final
+
+
+class _LiteralRows:
+    def __init__(self, text: bytes) -> None:
+        self.text = text
+
+    def __getitem__(self, state: int) -> tuple[int, ...]:
+        row = [DEAD] * 256
+        if state < len(self.text):
+            row[self.text[state]] = state + 1
+        return tuple(row)
+
+
+class _LiteralAccepting:
+    def __init__(self, final: int) -> None:
+        self.final = final
+
+    def __getitem__(self, state: int) -> bool:
+        return state == self.final
+
+
+class _LiteralNext:
+    def __init__(self, text: bytes) -> None:
+        self.text = text
+
+    def __getitem__(self, state: int) -> tuple[int, ...]:
+        return (self.text[state],) if state < len(self.text) else ()
+
+
+class LiteralDFA:
+    """The automaton of one long exact byte string, state i = i bytes read: nothing is stored per
+    position (a `const` of a million characters is this and its text)."""
+
+    lazy = True
+
+    def __init__(self, text: bytes) -> None:
+        self.text = text
+        n = len(text)
+        self._data = np.frombuffer(text + b"\0", dtype=np.uint8)  # the pad is never read as a byte
+        self.trans = _LiteralTrans(self._data)
+        self.accept = _LiteralAccept(n)
+        self.rows = _LiteralRows(text)
+        self.accepting = _LiteralAccepting(n)
+        self.next_bytes = _LiteralNext(text)
+        self.n_states = n + 1
+
+    def __repr__(self) -> str:
+        return f"<LiteralDFA: {len(self.text)} bytes>"
+
+    def ensure(self, states: np.ndarray) -> None:
+        """Nothing to build: rows are computed from the text."""
+
+    def private_key(self, state: int, horizon: int = 0) -> bytes:
+        return self.text[state : state + horizon + 1] + (b"\1" if len(self.text) - state <= horizon else b"\0")
+
+    def signature(self, state: int, horizon: int = 0) -> bytes | None:
+        """What strings of at most `horizon` bytes meet: the next horizon+1 bytes and whether the
+        end is among them (as `LazyDFA.signature`, but never equal to one of its digests)."""
+        return hashlib.blake2b(b"T" + self.private_key(state, horizon), digest_size=16).digest()
+
+    def shortest_from(self, state: int) -> bytes:
+        rest = self.text[state:]
+        if len(rest) > limits().shortest_text:
+            raise GrammarTooComplex("", "shortest_text", limits().shortest_text, "a literal")
+        return rest
+
+    def forbidding(self, words: tuple[bytes, ...]) -> LiteralDFA:
+        """A literal containing a forbidden spelling matches nothing: refused."""
+        hit = next((w for w in words if w in self.text), None)
+        if hit is not None:
+            raise MalformedGrammar(f"a literal contains {hit.decode(errors='replace')!r}, which text may not spell")
+        return self

@@ -38,7 +38,7 @@ class Limits:
     """Subschemas in one schema, counting each `$ref` expansion."""
     dfa_states: int = 200_000
     """States one terminal automaton may build (lazily, as text reaches them)."""
-    shortest_text: int = 100_000
+    shortest_text: int = 1_000_000
     """Bytes of the shortest text that finishes a terminal (what `completion()` may have to force)."""
     grammar_text: int = 5_000_000
     """Characters of grammar text handed to lark (a schema's rules, a turn's tools)."""
