@@ -160,6 +160,8 @@ class StringSet:
             return not self.finite()
         if self.max_length is not None and self.max_length < self.min_length:
             return True
+        if self.excludes_only_words():  # infinitely many strings; no regex (nesting per character) needed
+            return False
         return self.language == NOTHING
 
 
