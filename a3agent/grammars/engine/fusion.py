@@ -25,6 +25,7 @@ import numpy as np
 from lark.grammar import Rule, Terminal
 
 from a3agent.grammars.engine.automata import ByteDFA, table_dfa
+from a3agent.grammars.engine.limits import charge
 
 __all__ = ["fuse_regular_rules"]
 
@@ -32,6 +33,10 @@ _MAX_POSITIONS = 4000
 """NFA positions one fused nonterminal may have (beyond: left to the parser)."""
 _MAX_STATES = 2000
 """DFA states one fused terminal may have before minimisation."""
+_MAX_NESTING = 150
+"""Nonterminals nested inside one another in one fused terminal (a long key's trie is a chain)."""
+_MAX_REFINEMENTS = 40
+"""Rounds of merging equivalent positions; a chain needs one per level, so past this none merge."""
 _FINAL = 0
 
 
@@ -207,6 +212,7 @@ class _NFA:
         self.empty: list[list[int]] = [[]]
         self.moves: list[list[tuple[str, int]]] = [[]]
         self._entries: dict[tuple[str, int], int] = {}
+        self._depth = 0
 
     def position(self) -> int:
         if len(self.moves) >= _MAX_POSITIONS:
@@ -222,6 +228,9 @@ class _NFA:
         if entry is not None:
             return entry
         entry = self._entries[key] = self.position()
+        self._depth += 1
+        if self._depth > _MAX_NESTING:
+            raise _TooBig
         kind, _ = self.kinds[name]
         if kind == "left":  # A: A alpha | beta  ==  beta alpha*
             loop = self.position()
@@ -234,6 +243,7 @@ class _NFA:
         else:
             for exp in self.by_origin[name]:
                 self.sequence(exp, entry, exit)
+        self._depth -= 1
         return entry
 
     def sequence(self, symbols: list, start: int, end: int) -> None:
@@ -260,11 +270,12 @@ class _NFA:
 
 
 def _position_classes(nfa: _NFA, closures: list[set[int]]) -> list[int]:
-    """Classes of NFA positions with the same future (bisimulation by partition refinement)."""
+    """Classes of NFA positions with the same future (bisimulation by partition refinement); every
+    position alone when that does not settle within `_MAX_REFINEMENTS` rounds (sound, less shared)."""
     moves = [[(t, q) for r in c for t, q in nfa.moves[r]] for c in closures]
     classes = [int(_FINAL in c) for c in closures]
     count = len(set(classes))
-    while True:
+    for _ in range(_MAX_REFINEMENTS):
         keys: dict[tuple, int] = {}
         refined = [
             keys.setdefault((classes[p], frozenset((t, classes[q]) for t, q in moves[p])), len(keys))
@@ -273,6 +284,7 @@ def _position_classes(nfa: _NFA, closures: list[set[int]]) -> list[int]:
         if len(keys) == count:
             return refined
         classes, count = refined, len(keys)
+    return list(range(len(closures)))
 
 
 def _fused_dfa(name: str, by_origin, kinds, dfas: dict[str, ByteDFA]) -> ByteDFA | None:
@@ -340,6 +352,7 @@ def _fused_dfa(name: str, by_origin, kinds, dfas: dict[str, ByteDFA]) -> ByteDFA
             if state is None:
                 if len(order) >= _MAX_STATES:
                     return None
+                charge(1)
                 state = ids[key] = len(order)
                 order.append(key)
             lut[k] = state
