@@ -2,33 +2,38 @@
 trajectories; bad lines, failing tools, refused images and budgets recorded, not raised; resuming."""
 
 import json
+from typing import Annotated, Any
 
 import pytest
+from pydantic import Field
 
 from a3agent.collect import CollectOptions, TrajectoryStore, collect, write_examples
 from a3agent.collect.examples import EXAMPLE_TASKS, tasks_text
 from a3agent.errors import ToolFailed
-from a3agent.tools import ImageId, Toolbox, ToolContext, builtin_tools, tool
+from a3agent.tools import ImageId, Toolbox, ToolContext, builtin_tools, crop, tool
 
-OPTIONS = CollectOptions(modes=("constrained", "unconstrained"), tool_choice="required", max_steps=4, max_new_tokens=128)
+OPTIONS = CollectOptions(modes=("constrained", "unconstrained"), tool_choice="crop", max_steps=4, max_new_tokens=128)
 PASSING = {"crate-fruits", "crate-top-left", "two-images"}  # the tasks whose checks image_drift's one script meets
 
 
-@tool
-def broken_crop(image: ImageId, ctx: ToolContext) -> str:
-    """Crop an image through a service that is down.
+@tool(name="crop")
+def picky_crop(
+    image: ImageId, bbox: Annotated[list[float], Field(min_length=4, max_length=4)], ctx: ToolContext
+) -> list[Any]:
+    """Cut a rectangle out of an image, through a service that refuses images wider than 600 px.
 
     Args:
         image: Id of the image.
+        bbox: [x0, y0, x1, y1], fractions or pixels.
     """
-    raise ToolFailed("the crop service is down")
+    if ctx.images.get(image).width > 600:
+        raise ToolFailed("the crop service refuses images wider than 600 px")
+    return crop.function(image, bbox, ctx)
 
 
 EXTRA_LINES = [
     '{"id": "not json"',  # line 11: malformed
-    json.dumps({"id": "broken-tool", "prompt": "Crop it.", "images": ["images/crate.png"], "tools": ["broken_crop"],
-                "expect": {"calls": ["broken_crop"]}}),
-    json.dumps({"id": "missing-image", "prompt": "What is this?", "images": ["images/nowhere.png"]}),
+    json.dumps({"id": "missing-image", "prompt": "What is this?", "images": ["images/nowhere.png"], "tools": ["crop"]}),
 ]
 
 
@@ -48,7 +53,8 @@ def tasks_file(tmp_path_factory):
 
 
 def toolbox():
-    return Toolbox([*builtin_tools(), broken_crop])
+    """The built-in tools, their crop failing on the chart (640 px wide)."""
+    return Toolbox([*(t for t in builtin_tools() if t.name != "crop"), picky_crop])
 
 
 @pytest.fixture(scope="module")
@@ -71,14 +77,14 @@ def test_a_malformed_line_is_reported_with_its_number_and_the_rest_run(collected
     _, summary, episodes = collected
     assert summary.bad_count == 1
     assert summary.bad_lines[0].number == 11 and summary.bad_lines[0].message.startswith("not JSON")
-    assert summary.tasks == 12 and summary.written == 24 and len(episodes) == 24
+    assert summary.tasks == 11 and summary.written == 22 and len(episodes) == 22
 
 
 def test_each_line_of_the_file_is_one_episode_with_a_unique_key(collected):
     out, _, _ = collected
     lines = (out / "trajectories.jsonl").read_text(encoding="utf-8").splitlines()
     keys = [tuple(json.loads(line)[k] for k in ("model", "mode", "task_id", "sample")) for line in lines]
-    assert len(lines) == 24 and len(set(keys)) == 24
+    assert len(lines) == 22 and len(set(keys)) == 22
     assert {key[0] for key in keys} == {"scripted:image_drift"}
 
 
@@ -117,12 +123,23 @@ def test_only_the_tasks_the_script_meets_pass(collected):
     assert summary.passed == len(PASSING)
 
 
+def test_the_report_shows_the_card_defects_unconstrained_and_not_constrained(collected):
+    from a3agent.collect import summarize
+
+    out, _, _ = collected
+    constrained, unconstrained = summarize(TrajectoryStore(out).episodes())
+    assert constrained.rate("empty_think")[0] == 0 and constrained.rate("drafted_url")[0] == 0
+    assert constrained.value("valid_calls") == 1.0 and constrained.value("forced_share") > 0
+    assert unconstrained.value("empty_think") == 1.0 and unconstrained.value("valid_calls") == 0.0
+    assert unconstrained.rate("drafted_url") == (10, 20)  # each finished episode: a drafted request, then an answer
+
+
 def test_a_failing_tool_is_an_error_result_and_the_episode_goes_on(collected):
     _, _, episodes = collected
-    episode = episodes["broken-tool", "constrained"]
+    episode = episodes["chart-tallest", "constrained"]
     first = episode.steps[0]
-    assert [c.name for c in first.calls] == ["broken_crop"] and episode.notes[0].valid_calls == [True]
-    assert first.results[0].is_error and "the crop service is down" in first.results[0].parts[0].text
+    assert [c.name for c in first.calls] == ["crop"] and episode.notes[0].valid_calls == [True]
+    assert first.results[0].is_error and "refuses images wider than 600 px" in first.results[0].parts[0].text
     assert episode.stop_reason == "answer" and len(episode.steps) == 2
     assert episode.checks.calls is False  # made validly, but a call whose tool failed did not do its job
 
@@ -140,7 +157,7 @@ def test_a_second_run_skips_every_finished_episode(collected, scripted, tasks_fi
     out, _, _ = collected
     before = (out / "trajectories.jsonl").read_bytes()
     summary = collect(tasks_file, out, scripted, toolbox(), OPTIONS, model_name="scripted:image_drift")
-    assert summary.written == 0 and summary.skipped == 24
+    assert summary.written == 0 and summary.skipped == 22
     assert (out / "trajectories.jsonl").read_bytes() == before
 
 
@@ -169,9 +186,9 @@ def test_an_interrupted_run_resumes_without_duplicates(tmp_path, scripted, tasks
         file.write(b'{"format": "a3agent-trajectory", "task_')
     listener = _StopAfter(0)
     summary = collect(tasks_file, tmp_path, scripted, toolbox(), options, listener, model_name="s")
-    assert listener.total == 12 - 3 and summary.written == 9 and summary.skipped == 3
+    assert listener.total == 11 - 3 and summary.written == 8 and summary.skipped == 3
     episodes = list(TrajectoryStore(tmp_path).episodes())
-    assert sorted(e.task_id for e in episodes) == sorted([t["id"] for t in EXAMPLE_TASKS] + ["broken-tool", "missing-image"])
+    assert sorted(e.task_id for e in episodes) == sorted([t["id"] for t in EXAMPLE_TASKS] + ["missing-image"])
 
 
 def test_samples_get_distinct_seeds(tmp_path, scripted, tasks_file):

@@ -8,7 +8,7 @@ from a3agent.cli.app import app
 from a3agent.collect.examples import EXAMPLE_TASKS
 
 runner = CliRunner()
-SCRIPTED = ["--model", "scripted:image_drift", "--tool-choice", "required", "--max-steps", "4", "--max-new-tokens", "128"]
+SCRIPTED = ["--model", "scripted:image_drift", "--tool-choice", "crop", "--max-steps", "4", "--max-new-tokens", "128"]
 
 
 def test_make_examples_then_collect_resume_export_and_pairs(tmp_path):

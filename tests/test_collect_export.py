@@ -26,7 +26,7 @@ def folder(tmp_path_factory):
 
     tasks = write_examples(tmp_path_factory.mktemp("tasks"))
     out = tmp_path_factory.mktemp("run")
-    options = CollectOptions(modes=("constrained", "unconstrained"), tool_choice="required", max_steps=4,
+    options = CollectOptions(modes=("constrained", "unconstrained"), tool_choice="crop", max_steps=4,
                              max_new_tokens=128)
     collect(tasks, out, load_scripted("image_drift"), options=options, model_name="scripted:image_drift")
     return out

@@ -2,7 +2,7 @@
 
 `scripted:NAME` is the weightless scripted model (`a3agent.model.scripted`) following a shipped script:
 `empty_think` and `drafted_call` reproduce A3-Instruct's drift, `weather_episode` is a well-behaved
-tool-calling episode (it calls `get_weather`). It is there for tests and demos. Loading shows a
+tool-calling episode (it calls `get_weather`), `image_drift` drifts on an image task (it means `crop`). It is there for tests and demos. Loading shows a
 progress display, since a real checkpoint takes a while and the tiny model is built on first use.
 """
 

@@ -29,7 +29,7 @@ def _probability(value: float) -> float:
 Model = Annotated[str, typer.Option(
     "--model", "-m", help="A checkpoint folder, a cached hub id (e.g. schneewolflabs/A3-Instruct), 'tiny' (the "
     "offline random-weight build) or 'scripted:NAME' (the scripted test model: empty_think, drafted_call, "
-    "weather_episode).")]
+    "weather_episode, image_drift).")]
 Images = Annotated[Optional[list[Path]], typer.Option(
     "--image", "-i", help="An image for the first message; repeat for several.")]
 Tools = Annotated[str, typer.Option(help="'builtin', 'none', or 'module:attr' naming a Toolbox, a tool or a list of "

@@ -1,7 +1,7 @@
 """One episode: a task run once through an `Agent`, recorded whole whatever happens.
 
 The agent does the work; this module only watches its events, keeps the conversation as of the last
-finished step, and judges the steps (call validity, drafted requests). The time budget cancels the run
+finished step, and judges the steps (call validity, requests drafted in text). The time budget cancels the run
 at its next await (a decode in flight finishes its token first); a3agent's own errors (a refused image,
 a context overflow, a tool choice the task cannot meet, a tool schema the grammar refuses) end the
 episode with the error recorded. Anything else is a bug and propagates, as does Ctrl-C: nothing of
@@ -72,6 +72,6 @@ async def _timed(
 
 
 def step_notes(toolbox: Toolbox, step: Step) -> StepNotes:
-    """Whether each call of `step` validates, and whether it drafted a request instead of calling."""
+    """Whether each call of `step` validates, and whether its text drafts a request."""
     return StepNotes(valid_calls=[validates(toolbox, call) for call in step.calls],
-                     drafted_request=not step.calls and drafts_request(step.text))
+                     drafted_request=drafts_request(step.text))

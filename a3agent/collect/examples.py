@@ -1,7 +1,8 @@
 """The example task set: ten image tasks for the built-in image tools, and the images they look at.
 
 The images are drawn here with PIL from fixed shapes (no randomness, no files shipped), small detail on
-purpose (labels a few pixels high) so the tasks need `crop`, `zoom`, `grid` or `image_info`;
+purpose (labels a few pixels high) so the tasks need `crop`, `zoom`, `grid` or `image_info`; every
+task offers `crop`, so a collection can name it as its tool choice;
 `write_examples(folder)` writes `tasks.jsonl` and `images/*.png`. `examples/collect/tasks.jsonl` in the
 repository is the same file (a test keeps them equal); its images are made by
 `a3agent collect --make-examples examples/collect`.
@@ -29,11 +30,11 @@ EXAMPLE_TASKS: list[dict[str, Any]] = [
     {"id": "crate-figs", "prompt": "Put a grid on the crate, then crop the cell that holds a fig. Where is it?",
      "images": ["images/crate.png"], "tools": _LOOK, "expect": {"calls": ["grid", "crop"], "answer_regex": "(?i)fig"}},
     {"id": "clock-time", "prompt": "What time does the clock show? Zoom in on the hands.",
-     "images": ["images/clock.png"], "tools": ["zoom"], "expect": {"calls": ["zoom"], "answer_regex": r"3:40|twenty to four"}},
+     "images": ["images/clock.png"], "tools": ["zoom", "crop"], "expect": {"calls": ["zoom"], "answer_regex": r"3:40|twenty to four"}},
     {"id": "chart-tallest", "prompt": "Which quarter has the tallest bar, and what value is printed on it?",
      "images": ["images/chart.png"], "tools": _LOOK, "expect": {"calls": ["crop"], "answer_regex": r"Q3\D*42"}},
     {"id": "chart-size", "prompt": "How large is this chart in pixels?",
-     "images": ["images/chart.png"], "tools": ["image_info"], "expect": {"calls": ["image_info"], "answer_regex": r"640\D+400"}},
+     "images": ["images/chart.png"], "tools": ["image_info", "crop"], "expect": {"calls": ["image_info"], "answer_regex": r"640\D+400"}},
     {"id": "receipt-total", "prompt": "What is the total on this receipt?",
      "images": ["images/receipt.png"], "tools": _LOOK, "expect": {"calls": ["zoom"], "answer_regex": r"6\.75"}},
     {"id": "receipt-sum", "prompt": "Read the three prices, then check with calculate that they add up to the total.",

@@ -4,7 +4,7 @@ A row is `{"images": [paths], "messages": [chat turns]}` (`chat.py`): the step's
 step itself as the last turn, the target. Filters, each counted in `ExportSummary`:
 - episodes that did not end with an answer, or (with `passed_only`) whose checks did not pass, give no rows;
 - (with `valid_only`) a step is no target when it made a call that failed to parse or validate, drafted
-  an HTTP request, or left a think block it opened unclosed;
+  an HTTP request in its text (even beside a real call), or left a think block it opened unclosed;
 - a row longer than `max_tokens` (measured as the collator will make it, `length.py`) is dropped.
 
 Memory holds one episode at a time; the cost is one template render and tokenisation per row.

@@ -4,7 +4,7 @@
 | --- | --- |
 | empty-think rate | steps whose prompt opened `<think>` and whose think block holds no text / those steps |
 | valid-call rate | calls whose tool exists and whose arguments validate / every call attempt (well-formed calls, plus output meant as a call that could not be read, a drafted request included) |
-| drafted-URL rate | steps that wrote an HTTP request in their text and made no call / steps |
+| drafted-URL rate | steps whose text drafts an HTTP request (a line `GET https://...`), with or without a call beside it / steps |
 | tool error rate | error results of valid calls (the tool failed, timed out, or the call repeated an earlier one) / valid calls |
 | checks passed | episodes whose checks passed / episodes whose task asks for checks |
 | steps, tokens per task | mean steps and generated tokens per episode |

@@ -3,7 +3,7 @@
 The agent's own types carry the substance (`Message`, `Step`, `DecodeCounters`); an episode adds what a
 trainer or a report needs beside them: which task, sample, seed, model and mode, the tools offered,
 where its images were saved, why it stopped, and per step whether each call validated and whether the
-step drafted an HTTP request instead of calling (the card's defect). Images appear by file, relative to
+step's text drafted an HTTP request (the card's defect). Images appear by file, relative to
 the output folder.
 """
 
@@ -41,7 +41,7 @@ class StepNotes(_Model):
     valid_calls: list[bool]
     """Per well-formed call of the step: its tool exists and its arguments validate."""
     drafted_request: bool
-    """The step wrote an HTTP request in its text and made no well-formed call."""
+    """The step's text drafts an HTTP request (a line `GET https://...`), whether or not it also called."""
 
 
 class Episode(_Model):
