@@ -18,14 +18,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from a3agent.cli import options as opt
 from a3agent.errors import CommandLineError
@@ -33,7 +25,7 @@ from a3agent.errors import CommandLineError
 if TYPE_CHECKING:
     from a3agent.collect.metrics import GroupMetrics
     from a3agent.collect.tasks import BadLine
-    from a3agent.collect.trajectory import Episode
+    from a3agent.collect.trajectory import Episode, Mode
     from a3agent.model.loading import LoadedModel
 
 __all__ = ["collect_command", "export_command", "report_command"]
@@ -57,6 +49,15 @@ class CollectBar:
     """The progress bar of a collection: episodes done of those planned, passed, errors, ETA."""
 
     def __init__(self, console: Console, tasks_file: Path) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         self.console, self.tasks_file = console, tasks_file
         self.passed = self.errors = 0
         self.bar = Progress(TextColumn("collecting"), BarColumn(), MofNCompleteColumn(),
@@ -66,8 +67,8 @@ class CollectBar:
 
     def planned(self, total: int, skipped: int, bad_lines: list[BadLine]) -> None:
         for bad in bad_lines:
-            self.console.print(f"[yellow]{escape(str(self.tasks_file))}:{bad.number}: skipped: {escape(bad.message)}[/yellow]",
-                               soft_wrap=True)
+            where = f"{escape(str(self.tasks_file))}:{bad.number}"
+            self.console.print(f"[yellow]{where}: skipped: {escape(bad.message)}[/yellow]", soft_wrap=True)
         if skipped:
             self.console.print(f"{skipped} episodes already in the folder: skipped (resumed)", soft_wrap=True)
         self.bar.update(self.task, total=total, counts=self._counts())
@@ -116,10 +117,11 @@ def collect_command(
         from a3agent.cli.toolspec import load_toolbox
         from a3agent.collect import CollectOptions, collect
 
-        options = CollectOptions(samples=samples, modes=("constrained", "unconstrained") if unconstrained_too else ("constrained",),
-                                 thinking=not no_think, tool_choice=tool_choice, dialect=dialect, max_steps=max_steps,
-                                 max_new_tokens=max_new_tokens, token_budget=token_budget,
-                                 time_budget_s=time_budget or None, temperature=temperature, top_p=top_p, seed=seed)  # fmt: skip
+        modes: tuple[Mode, ...] = ("constrained", "unconstrained") if unconstrained_too else ("constrained",)
+        options = CollectOptions(samples=samples, modes=modes, thinking=not no_think, tool_choice=tool_choice,
+                                 dialect=dialect, max_steps=max_steps, max_new_tokens=max_new_tokens,
+                                 token_budget=token_budget, time_budget_s=time_budget or None,
+                                 temperature=temperature, top_p=top_p, seed=seed)
         toolbox = load_toolbox(tools)
         loaded = open_model(model, err_console, debug=debug)
         bar = CollectBar(err_console, tasks)
@@ -139,7 +141,8 @@ def _make_examples(folder: Path) -> None:
     from a3agent.collect import write_examples
 
     path = write_examples(folder)
-    console.print(f"example tasks written to {escape(str(path))}, their images to {escape(str(folder / 'images'))}", soft_wrap=True)
+    images = escape(str(folder / "images"))
+    console.print(f"example tasks written to {escape(str(path))}, their images to {images}", soft_wrap=True)
 
 
 def export_command(

@@ -119,7 +119,8 @@ def _kept_rows(
                 continue
             tokens = measure.tokens(row)
             if tokens > max_tokens:
-                _count_long(summary, f"{episode.model}/{episode.task_id}.s{episode.sample}.{episode.mode}", index + 1, tokens)
+                name = f"{episode.model}/{episode.task_id}.s{episode.sample}.{episode.mode}"
+                _count_long(summary, name, index + 1, tokens)
                 continue
             yield row
 

@@ -119,7 +119,9 @@ def _episode(
     found: TaskFile, task: Task, sample: int, mode: Mode, model: LoadedModel, name: str, toolbox: Toolbox,
     options: CollectOptions, store: TrajectoryStore,
 ) -> Episode:  # fmt: skip
-    tools = Toolbox([toolbox[tool] for tool in task.tools], max_pixels=toolbox.max_pixels) if task.tools is not None else toolbox
+    tools = toolbox
+    if task.tools is not None:
+        tools = Toolbox([toolbox[tool] for tool in task.tools], max_pixels=toolbox.max_pixels)
     seed = options.seed + sample
 
     def make_agent() -> Agent:

@@ -43,7 +43,8 @@ class TrajectoryStore:
     def episodes(self) -> Iterator[Episode]:
         """Every episode in file order; a line that is not one raises `TrajectoryFileError`."""
         if not self.path.is_file():
-            raise TrajectoryFileError(f"{self.path}: no such file; run `a3agent collect TASKS --out {self.folder}` first")
+            raise TrajectoryFileError(f"{self.path}: no such file; run `a3agent collect TASKS --out {self.folder}` "
+                                      "first")
         try:
             for line in bounded_lines(self.path, MAX_EPISODE_BYTES):
                 yield _episode(self.path, line.number, line.data)
@@ -60,7 +61,8 @@ class TrajectoryStore:
     def save_images(self, episode_name: str, model: str, images: ImageStore) -> dict[str, str]:
         """Save an episode's images as PNG under `images/MODEL/EPISODE/`; id -> path relative to the folder."""
         relative = Path("images") / _slug(model) / episode_name
-        (self.folder / relative).mkdir(parents=True, exist_ok=True)
+        if len(images):
+            (self.folder / relative).mkdir(parents=True, exist_ok=True)
         files = {}
         for image_id in images.ids():
             images.get(image_id).save(self.folder / relative / f"{image_id}.png", format="PNG")
@@ -89,7 +91,8 @@ class TrajectoryStore:
 
 
 def _last_newline_end(file: BinaryIO, size: int) -> int:
-    """The offset just past the last newline before `size`, reading backwards in 64 KiB blocks."""
+    """The offset just past the last newline before `size`, reading backwards in 64 KiB blocks (so the
+    cost is the partial line's length, whatever the file's)."""
     end = size
     while end > 0:
         start = max(0, end - (64 << 10))

@@ -160,5 +160,6 @@ def _conflict(task: Task, lines: dict[str, int], tool_names: Collection[str] | N
     unknown = sorted(set(task.tools or ()) | set(task.expect.calls if task.expect else ()))
     unknown = [name for name in unknown if tool_names is not None and name not in tool_names]
     if unknown:
-        return f"no tool named {', '.join(map(repr, unknown))}; the tools are: {', '.join(sorted(tool_names or ())) or 'none'}"
+        known = ", ".join(sorted(tool_names or ())) or "none"
+        return f"no tool named {', '.join(map(repr, unknown))}; the tools are: {known}"
     return None
