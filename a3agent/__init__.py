@@ -30,7 +30,7 @@ _HOMES = {
     "ToolResultEvent": "a3agent.agent.events",
     "CollectOptions": "a3agent.collect",
     "Episode": "a3agent.collect",
-    "collect": "a3agent.collect",
+    "collect_trajectories": "a3agent.collect",
     "export_artemis": "a3agent.collect",
     "export_pairs": "a3agent.collect",
     "summarize": "a3agent.collect",
@@ -71,7 +71,7 @@ if TYPE_CHECKING:
         ToolCallEvent,
         ToolResultEvent,
     )
-    from a3agent.collect import CollectOptions, Episode, collect, export_artemis, export_pairs, summarize
+    from a3agent.collect import CollectOptions, Episode, collect_trajectories, export_artemis, export_pairs, summarize
     from a3agent.grammars import (
         Grammar,
         Matcher,

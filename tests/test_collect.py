@@ -7,7 +7,12 @@ from typing import Annotated, Any
 import pytest
 from pydantic import Field
 
-from a3agent.collect import CollectOptions, TrajectoryStore, collect, write_examples
+from a3agent.collect import (
+    CollectOptions,
+    TrajectoryStore,
+    collect_trajectories,
+    write_examples,
+)
 from a3agent.collect.examples import EXAMPLE_TASKS, tasks_text
 from a3agent.errors import ToolFailed
 from a3agent.tools import ImageId, Toolbox, ToolContext, builtin_tools, crop, tool
@@ -60,7 +65,7 @@ def toolbox():
 @pytest.fixture(scope="module")
 def collected(tmp_path_factory, scripted, tasks_file):
     out = tmp_path_factory.mktemp("run")
-    summary = collect(tasks_file, out, scripted, toolbox(), OPTIONS, model_name="scripted:image_drift")
+    summary = collect_trajectories(tasks_file, out, scripted, toolbox(), OPTIONS, model_name="scripted:image_drift")
     episodes = {(e.task_id, e.mode): e for e in TrajectoryStore(out).episodes()}
     return out, summary, episodes
 
@@ -156,7 +161,7 @@ def test_a_refused_image_ends_its_episode_with_the_error_recorded(collected, tmp
 def test_a_second_run_skips_every_finished_episode(collected, scripted, tasks_file):
     out, _, _ = collected
     before = (out / "trajectories.jsonl").read_bytes()
-    summary = collect(tasks_file, out, scripted, toolbox(), OPTIONS, model_name="scripted:image_drift")
+    summary = collect_trajectories(tasks_file, out, scripted, toolbox(), OPTIONS, model_name="scripted:image_drift")
     assert summary.written == 0 and summary.skipped == 22
     assert (out / "trajectories.jsonl").read_bytes() == before
 
@@ -179,13 +184,13 @@ class _StopAfter:
 def test_an_interrupted_run_resumes_without_duplicates(tmp_path, scripted, tasks_file):
     options = CollectOptions(modes=("unconstrained",), max_steps=2, max_new_tokens=64)
     with pytest.raises(KeyboardInterrupt):
-        collect(tasks_file, tmp_path, scripted, toolbox(), options, _StopAfter(3), model_name="s")
+        collect_trajectories(tasks_file, tmp_path, scripted, toolbox(), options, _StopAfter(3), model_name="s")
     path = tmp_path / "trajectories.jsonl"
     assert len(path.read_text(encoding="utf-8").splitlines()) == 3
     with path.open("ab") as file:  # a crash in the middle of writing a fourth line
         file.write(b'{"format": "a3agent-trajectory", "task_')
     listener = _StopAfter(0)
-    summary = collect(tasks_file, tmp_path, scripted, toolbox(), options, listener, model_name="s")
+    summary = collect_trajectories(tasks_file, tmp_path, scripted, toolbox(), options, listener, model_name="s")
     assert listener.total == 11 - 3 and summary.written == 8 and summary.skipped == 3
     episodes = list(TrajectoryStore(tmp_path).episodes())
     assert sorted(e.task_id for e in episodes) == sorted([t["id"] for t in EXAMPLE_TASKS] + ["missing-image"])
@@ -195,7 +200,7 @@ def test_samples_get_distinct_seeds(tmp_path, scripted, tasks_file):
     one_task = tmp_path / "one.jsonl"
     one_task.write_text(json.dumps(EXAMPLE_TASKS[0] | {"images": [str(tasks_file.parent / "images" / "crate.png")]}) + "\n")
     options = CollectOptions(samples=3, modes=("unconstrained",), max_steps=2, max_new_tokens=32, seed=7, temperature=0.7)
-    collect(one_task, tmp_path / "out", scripted, toolbox(), options)
+    collect_trajectories(one_task, tmp_path / "out", scripted, toolbox(), options)
     episodes = list(TrajectoryStore(tmp_path / "out").episodes())
     assert [(e.sample, e.seed) for e in episodes] == [(0, 7), (1, 8), (2, 9)]
 
@@ -204,10 +209,10 @@ def test_time_and_token_budgets_stop_an_episode_and_are_recorded(tmp_path, scrip
     one_task = tmp_path / "one.jsonl"
     one_task.write_text(json.dumps(EXAMPLE_TASKS[0] | {"images": [str(tasks_file.parent / "images" / "crate.png")]}) + "\n")
     timed = CollectOptions(modes=("constrained",), time_budget_s=0.0)
-    collect(one_task, tmp_path / "timed", scripted, toolbox(), timed)
+    collect_trajectories(one_task, tmp_path / "timed", scripted, toolbox(), timed)
     (episode,) = TrajectoryStore(tmp_path / "timed").episodes()
     assert episode.stop_reason == "time_budget" and episode.steps == [] and episode.checks.passed is False
     tokens = CollectOptions(modes=("unconstrained",), token_budget=5, max_steps=4)
-    collect(one_task, tmp_path / "tokens", scripted, toolbox(), tokens)
+    collect_trajectories(one_task, tmp_path / "tokens", scripted, toolbox(), tokens)
     (episode,) = TrajectoryStore(tmp_path / "tokens").episodes()
     assert episode.counters.generated == 5 and episode.steps[-1].finish_reason == "length"

@@ -10,7 +10,7 @@ from a3agent.collect import (
     CollectOptions,
     TrajectoryStore,
     artemis_rows,
-    collect,
+    collect_trajectories,
     export_artemis,
     write_examples,
 )
@@ -28,7 +28,7 @@ def folder(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     options = CollectOptions(modes=("constrained", "unconstrained"), tool_choice="crop", max_steps=4,
                              max_new_tokens=128)
-    collect(tasks, out, load_scripted("image_drift"), options=options, model_name="scripted:image_drift")
+    collect_trajectories(tasks, out, load_scripted("image_drift"), options=options, model_name="scripted:image_drift")
     return out
 
 

@@ -115,7 +115,7 @@ def collect_command(
             raise CommandLineError("collect needs TASKS and --out DIR (or --make-examples DIR)")
         from a3agent.cli.models import open_model
         from a3agent.cli.toolspec import load_toolbox
-        from a3agent.collect import CollectOptions, collect
+        from a3agent.collect import CollectOptions, collect_trajectories
 
         modes: tuple[Mode, ...] = ("constrained", "unconstrained") if unconstrained_too else ("constrained",)
         options = CollectOptions(samples=samples, modes=modes, thinking=not no_think, tool_choice=tool_choice,
@@ -126,7 +126,7 @@ def collect_command(
         loaded = open_model(model, err_console, debug=debug)
         bar = CollectBar(err_console, tasks)
         try:
-            summary = collect(tasks, out, loaded, toolbox, options, bar, model_name=model)
+            summary = collect_trajectories(tasks, out, loaded, toolbox, options, bar, model_name=model)
         except KeyboardInterrupt:
             err_console.print(f"{int(bar.bar.tasks[0].completed)} episodes were written; run the same command "
                               "again to go on from there", soft_wrap=True)

@@ -5,7 +5,7 @@ measured with and without the constraint.
     tasks.py       the tasks file, checked line by line
     options.py     a collection's options, one table
     episode.py     one task run once through an Agent, recorded whatever happens
-    runner.py      collect(): every task, sample and mode; resumable
+    runner.py      collect_trajectories(): every task, sample and mode; resumable
     trajectory.py  the episode record (a line of trajectories.jsonl); store.py the folder
     checks.py      the task's expectations, checked
     chat.py        an episode as chat turns; length.py a row's length; export.py rows; pairs.py pairs
@@ -21,7 +21,7 @@ from a3agent.collect.export import ExportSummary, artemis_rows, export_artemis
 from a3agent.collect.metrics import GroupMetrics, summarize
 from a3agent.collect.options import CollectOptions
 from a3agent.collect.pairs import export_pairs, preference_pairs
-from a3agent.collect.runner import CollectProgress, CollectSummary, collect
+from a3agent.collect.runner import CollectProgress, CollectSummary, collect_trajectories
 from a3agent.collect.store import TrajectoryStore
 from a3agent.collect.tasks import Task, TaskFile, read_tasks
 from a3agent.collect.trajectory import Episode, StepNotes
@@ -39,7 +39,7 @@ __all__ = [
     "TaskFile",
     "TrajectoryStore",
     "artemis_rows",
-    "collect",
+    "collect_trajectories",
     "export_artemis",
     "export_pairs",
     "preference_pairs",

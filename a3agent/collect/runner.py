@@ -1,4 +1,4 @@
-"""`collect`: every task of a tasks file, N samples, one or both modes, through the agent into an output folder.
+"""`collect_trajectories`: every task of a tasks file, N samples, one or both modes, through the agent into an output folder.
 
 Resumable: the episodes already in the folder's `trajectories.jsonl` (same model, mode, task and
 sample) are skipped, and each finished episode is appended and fsynced before the next starts, so
@@ -12,7 +12,7 @@ episodes in parallel (one model, one decode at a time).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -23,12 +23,12 @@ from a3agent.collect.episode import Outcome, run_episode, step_notes
 from a3agent.collect.options import CollectOptions
 from a3agent.collect.store import TrajectoryStore
 from a3agent.collect.tasks import BadLine, Task, TaskFile, read_tasks
-from a3agent.collect.trajectory import Episode, Mode
+from a3agent.collect.trajectory import Episode, EpisodeKey, Mode
 from a3agent.model.loading import LoadedModel
 from a3agent.model.sampling import SamplingParams
 from a3agent.tools import Tool, Toolbox, builtin_tools
 
-__all__ = ["CollectProgress", "CollectSummary", "collect", "open_model"]
+__all__ = ["CollectProgress", "CollectSummary", "collect_trajectories", "open_model"]
 
 
 class CollectProgress(Protocol):
@@ -73,7 +73,7 @@ def open_model(model: LoadedModel | str) -> LoadedModel:
     return load_model(model)
 
 
-def collect(
+def collect_trajectories(
     tasks: str | os.PathLike[str],
     out: str | os.PathLike[str],
     model: LoadedModel | str,
@@ -88,7 +88,7 @@ def collect(
 
     `model` is a `LoadedModel` or what `load_model` takes, or `scripted:NAME`; episodes record it as
     `model_name`, by default the string given or the loaded model's source.
-    Example: `collect("examples/collect/tasks.jsonl", "runs/a", "scripted:image_drift")`
+    Example: `collect_trajectories("examples/collect/tasks.jsonl", "runs/a", "scripted:image_drift")`
     """
     options = options or CollectOptions()
     toolbox = tools if isinstance(tools, Toolbox) else builtin_tools() if tools is None else Toolbox(tools)
@@ -98,13 +98,12 @@ def collect(
     name = model_name or (model if isinstance(model, str) else model.source)
     store = TrajectoryStore(out)
     done = store.finished()
-    plan = [(task, sample, mode) for task in found.tasks for sample in range(options.samples)
-            for mode in options.modes if (name, mode, task.id, sample) not in done]
+    total = sum(1 for _ in _plan(found, options, name, done))
     summary = CollectSummary(tasks=len(found.tasks), bad_lines=found.bad_lines, bad_count=found.bad_count,
-                             skipped=len(found.tasks) * options.samples * len(options.modes) - len(plan))
+                             skipped=len(found.tasks) * options.samples * len(options.modes) - total)
     if progress is not None:
-        progress.planned(len(plan), summary.skipped, found.bad_lines)
-    for task, sample, mode in plan:
+        progress.planned(total, summary.skipped, found.bad_lines)
+    for task, sample, mode in _plan(found, options, name, done):
         episode = _episode(found, task, sample, mode, loaded, name, toolbox, options, store)
         store.append(episode)
         summary.written += 1
@@ -113,6 +112,12 @@ def collect(
         if progress is not None:
             progress.finished(episode)
     return summary
+
+
+def _plan(found: TaskFile, options: CollectOptions, name: str, done: set[EpisodeKey]) -> Iterator[tuple[Task, int, Mode]]:
+    """The episodes still to run, in task order, made one at a time (samples x tasks may be large)."""
+    return ((task, sample, mode) for task in found.tasks for sample in range(options.samples)
+            for mode in options.modes if (name, mode, task.id, sample) not in done)
 
 
 def _episode(
