@@ -1,7 +1,7 @@
 """`collect_trajectories`: every task of a tasks file, N samples, one or both modes, through the agent into an output folder.
 
 Resumable: the episodes already in the folder's `trajectories.jsonl` (same model, mode, task and
-sample) are skipped, and each finished episode is appended and fsynced before the next starts, so
+sample; other options are not compared, so collect them into another folder) are skipped, and each finished episode is appended and fsynced before the next starts, so
 Ctrl-C or a crash loses only the episode in flight. Cost is bounded by the tasks file's bounds
 (`tasks.py`) times `samples` times the modes, each episode by its token and time budgets.
 
@@ -114,7 +114,9 @@ def collect_trajectories(
     return summary
 
 
-def _plan(found: TaskFile, options: CollectOptions, name: str, done: set[EpisodeKey]) -> Iterator[tuple[Task, int, Mode]]:
+def _plan(
+    found: TaskFile, options: CollectOptions, name: str, done: set[EpisodeKey]
+) -> Iterator[tuple[Task, int, Mode]]:
     """The episodes still to run, in task order, made one at a time (samples x tasks may be large)."""
     return ((task, sample, mode) for task in found.tasks for sample in range(options.samples)
             for mode in options.modes if (name, mode, task.id, sample) not in done)
