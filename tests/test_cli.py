@@ -308,3 +308,16 @@ def test_line_reader_joins_a_triple_quoted_block(tmp_path, monkeypatch):
     assert reader.read() == "first line\n\nlast line"
     assert reader.read() == "one line"
     assert reader.read() == "plain"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_transformers_loading_progress_shows_only_with_debug(capfd, debug):
+    import io
+
+    from rich.console import Console
+
+    from a3agent.cli.models import open_model
+    from a3agent.model.tiny import tiny_checkpoint
+
+    open_model(str(tiny_checkpoint()), Console(file=io.StringIO()), debug=debug)
+    assert ("Loading weights" in capfd.readouterr().err) == debug

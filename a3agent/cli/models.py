@@ -47,7 +47,7 @@ def open_model(
         with progress(console, "preparing the tiny A3-shaped model (built on first use)"):
             spec = str(tiny_checkpoint())
     with progress(console, f"loading {spec}"):
-        return load_model(spec, device=device, dtype=getattr(torch, dtype) if dtype else None)
+        return load_model(spec, device=device, dtype=getattr(torch, dtype) if dtype else None, progress=debug)
 
 
 def _quiet_transformers() -> None:
