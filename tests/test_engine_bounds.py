@@ -108,8 +108,13 @@ def test_max_properties_below_the_declared_count_is_bounded():
     assert (outcome["outcome"], outcome["path"], outcome["limit"]) == ("GrammarTooComplex", "", "object_states")
 
 
-def test_enum_of_ten_thousand_strings_compiles():
-    assert compiled("{'enum': [f'value-{i}' for i in range(10000)]}") == {"outcome": "ok"}
+def test_enum_of_a_thousand_strings_compiles_as_one_terminal():
+    assert compiled("{'enum': [f'value-{i}' for i in range(1000)]}") == {"outcome": "ok"}
+
+
+def test_enum_of_ten_thousand_strings_is_refused_at_its_limit():
+    assert compiled("{'enum': [f'value-{i}' for i in range(10000)]}") == {
+        "outcome": "GrammarTooComplex", "path": "", "limit": "enum_values", "keyword": "enum_values"}
 
 
 def test_property_name_of_100k_characters_is_bounded():

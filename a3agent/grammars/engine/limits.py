@@ -44,6 +44,8 @@ class Limits:
     """Characters of grammar text handed to lark (a schema's rules, a turn's tools)."""
     text_length: int = 1_000_000
     """Characters of a literal in a grammar or schema (`const`, `enum` members, property names)."""
+    enum_values: int = 2_000
+    """Distinct values of one `enum` (a string enum is one terminal, a trie of its spellings)."""
     count: int = 10**18
     """Largest repetition count (minLength, maxItems, `{m,n}`) that is taken as written."""
     schema_dfa_states: int = 10_000

@@ -34,6 +34,7 @@ from a3agent.grammars.regex.error_path import building_at, current_path
 from a3agent.grammars.schema.schema_document import check_document
 from a3agent.grammars.regex.char_regex import (
     ANY_CHAR,
+    Alt,
     NOTHING,
     Chars,
     Regex,
@@ -63,6 +64,8 @@ _MAX_PATTERN = 2000
 _JSON_TERMINALS = frozenset({"comma", "colon", "string", "number", "integer"})
 _PRIMITIVES = frozenset({"json_value", "STRING", "NUMBER", "INTEGER"})
 _MAX_TRACKED_KEYS = 12
+_STRING_ENUM_TERMINAL = 16
+"""String constants beyond which they are one terminal rather than a rule of alternatives."""
 _MAX_FREE_KEYS = 6
 
 
@@ -187,6 +190,11 @@ class _Compiler:
         if isinstance(s, AnyValue):
             return "json_value"
         if isinstance(s, Constants):
+            strings = [v for v in s.values if isinstance(v, str)]
+            if len(strings) > _STRING_ENUM_TERMINAL:  # one terminal: its automaton is the values' trie
+                others = [_constant_expr(v) for v in s.values if not isinstance(v, str)]
+                spelled = self.owner.terminal(Alt(tuple(json_literal(v) for v in strings)), hint)
+                return " | ".join(dict.fromkeys([spelled, *others]))
             return " | ".join(dict.fromkeys(_constant_expr(v) for v in s.values))
         if isinstance(s, Numbers):
             return self.numbers(s, where, hint)

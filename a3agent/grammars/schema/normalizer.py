@@ -26,6 +26,7 @@ from a3agent.grammars.regex.char_regex import Regex
 from a3agent.grammars.regex.ecma_regex import PatternError, pattern_language
 from a3agent.grammars.schema.formats import format_language
 from a3agent.grammars.schema.number_text import step_lcm
+from a3agent.grammars.engine.limits import charge, check_count
 from a3agent.grammars.regex.regular import TooComplex
 from a3agent.grammars.schema.schema_shapes import (
     EVERY_TYPE,
@@ -46,6 +47,7 @@ from a3agent.grammars.schema.schema_shapes import (
     counts_disjoint,
     is_number,
     json_equal,
+    json_key,
     merge_arrays,
     min_optional,
     number_complement,
@@ -223,9 +225,22 @@ class Normalizer:
         return None
 
     def _constants(self, node: Node, candidates: list) -> Shape:
+        """The candidates `node` admits, each once. The node's own `enum` is checked as a set of
+        `json_key`s and the rest of the node by the validator: linear in the number of values."""
+        schema = node.schema if isinstance(node.schema, dict) else {}
+        members = schema.get("enum")
+        allowed = {json_key(v) for v in members} if isinstance(members, list) else None
+        rest = replace(node, schema={k: v for k, v in schema.items() if k != "enum"}) if allowed is not None else node
         kept: list = []
+        seen: set = set()
         for value in candidates:
-            if not any(json_equal(value, k) for k in kept) and self.valid(node, value):
+            key = json_key(value)
+            if key in seen or (allowed is not None and key not in allowed):
+                continue
+            seen.add(key)
+            check_count(len(seen), "enum_values", node.path, "distinct values")
+            charge(1, node.path)
+            if self.valid(rest, value):
                 kept.append(value)
         return (Constants(tuple(kept)),) if kept else ()
 

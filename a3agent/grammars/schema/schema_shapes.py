@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from fractions import Fraction
-from typing import Any, Iterable
+from typing import Any, Hashable, Iterable
 
 from a3agent.errors import UnsupportedSchema
 from a3agent.grammars.regex.char_regex import Regex
@@ -27,7 +27,8 @@ from a3agent.grammars.schema.string_sets import ANY_STRING, StringSet
 
 __all__ = [
     "Node", "AnyValue", "Constants", "Numbers", "Strings", "Arrays", "ObjectPart", "Presence", "Objects",
-    "Reference", "Shape", "EVERY_TYPE", "json_equal", "as_fraction", "is_number", "number_in",
+    "Reference", "Shape", "EVERY_TYPE", "json_equal", "json_key",
+    "json_key", "as_fraction", "is_number", "number_in",
     "number_complement", "without_values", "strings_minus", "arrays_minus", "objects_minus", "merge_arrays",
     "with_presence", "unordered", "tighter_low", "tighter_high", "below", "counts_disjoint", "min_optional",
 ]
@@ -183,6 +184,20 @@ def json_equal(a: Any, b: Any) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
     return type(a) is type(b) and a == b
+
+
+def json_key(value: Any) -> Hashable:
+    """A hashable form equal for two values exactly when `json_equal` says they are equal, so a
+    list of values is deduplicated and looked up in linear time."""
+    if isinstance(value, bool) or value is None:
+        return ("literal", value)
+    if isinstance(value, (int, float)):
+        return ("number", Fraction(value))
+    if isinstance(value, list):
+        return ("array", tuple(json_key(x) for x in value))
+    if isinstance(value, dict):
+        return ("object", frozenset((k, json_key(v)) for k, v in value.items()))
+    return ("string", value)
 
 
 def as_fraction(value: Any) -> Fraction:
