@@ -98,6 +98,9 @@ def _typed_overflow() -> Iterator[None]:
 def _compile(text: str, vocab: Vocabulary, forbid_special_text: tuple[str, ...], thinking: Thinking | None) -> Grammar:
     check_count(len(text), "grammar_text", "", "the grammar text")
     terminals, rules = load_rules(text)
+    check_count(len(rules), "grammar_rules", "", "the grammar's rules")
+    check_count(max((len(r.expansion) for r in rules), default=0), "rule_symbols", "", "the longest grammar rule")
+    check_count(sum(len(r.expansion) for r in rules), "grammar_symbols", "", "the grammar's rules")
     forbidden = tuple(sorted(s.encode() for s in forbid_special_text))
     dfas: dict[str, ByteDFA] = {}
     specials: dict[str, int] = {}

@@ -42,6 +42,12 @@ class Limits:
     """Bytes of the shortest text that finishes a terminal (what `completion()` may have to force)."""
     grammar_text: int = 5_000_000
     """Characters of grammar text handed to lark (a schema's rules, a turn's tools)."""
+    rule_symbols: int = 500
+    """Symbols on the right-hand side of one grammar rule (lark's LALR analysis is superlinear in it)."""
+    grammar_rules: int = 3_000
+    """Rules of one grammar after lark's expansion (its LALR analysis is the slowest compile step)."""
+    grammar_symbols: int = 200_000
+    """Symbols on the right-hand sides of all rules of one grammar, before the LALR analysis."""
     text_length: int = 1_000_000
     """Characters of a literal in a grammar or schema (`const`, `enum` members, property names)."""
     enum_values: int = 2_000

@@ -19,7 +19,10 @@ Not handled: grammars whose empty rules let the stack grow without reading input
 
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 from lark.exceptions import LarkError
 from lark.load_grammar import load_grammar
@@ -37,6 +40,19 @@ END = "$END"
 ROOT = "$root_start"
 """The root nonterminal: reducing it onto state 0 means the sentence is complete."""
 _MAX_REDUCTIONS = 10_000
+
+
+@contextmanager
+def _recursion_room(rules: int) -> Iterator[None]:
+    """lark's lookahead analysis recurses once per rule along a chain (a 5,000-item `prefixItems`
+    is such a chain); give it that much room (Python-to-Python calls, no C stack) while it runs.
+    The number of rules is bounded before this by `Limits.grammar_rules`."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(before, 4 * rules + 1000))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
 
 
 def load_rules(text: str) -> tuple[list[TerminalDef], list[Rule]]:
@@ -96,11 +112,12 @@ class LRTable:
     def from_rules(cls, rules: list[Rule]) -> LRTable:
         """The tables of lark BNF rules (start symbol `start`), every LALR action kept."""
         try:
-            analyzer = LALR_Analyzer(ParserConf(rules, None, ["start"]))
-            analyzer.compute_lr0_states()
-            analyzer.compute_reads_relations()
-            analyzer.compute_includes_lookback()
-            analyzer.compute_lookaheads()
+            with _recursion_room(len(rules)):
+                analyzer = LALR_Analyzer(ParserConf(rules, None, ["start"]))
+                analyzer.compute_lr0_states()
+                analyzer.compute_reads_relations()
+                analyzer.compute_includes_lookback()
+                analyzer.compute_lookaheads()
         except LarkError as e:
             raise MalformedGrammar(f"the grammar cannot be analysed: {e}") from e
         root = analyzer.lr0_start_states["start"]
