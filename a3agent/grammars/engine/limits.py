@@ -40,8 +40,9 @@ class Limits:
     """States one terminal automaton may build (lazily, as text reaches them)."""
     shortest_text: int = 1_000_000
     """Bytes of the shortest text that finishes a terminal (what `completion()` may have to force)."""
-    grammar_text: int = 5_000_000
-    """Characters of grammar text handed to lark (a schema's rules, a turn's tools)."""
+    grammar_text: int = 300_000
+    """Characters of grammar text handed to lark (a schema's rules, a turn's tools): lark reads
+    about 100-200 KB a second here, and cannot be interrupted."""
     rule_symbols: int = 500
     """Symbols on the right-hand side of one grammar rule (lark's LALR analysis is superlinear in it)."""
     grammar_rules: int = 3_000
