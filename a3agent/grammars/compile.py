@@ -20,7 +20,7 @@ import lark.lexer
 import lark.load_grammar
 from lark.lexer import PatternStr
 
-from a3agent.grammars.engine.automata import ByteDFA, literal_dfa, regex_dfa, without_substrings
+from a3agent.grammars.engine.automata import ByteDFA, TerminalDFA, literal_dfa, regex_dfa, without_substrings
 from a3agent.errors import GrammarTooComplex, MalformedGrammar
 from a3agent.grammars.engine.grammar import Grammar
 from a3agent.grammars.schema.json_schema import schema_to_grammar
@@ -102,7 +102,7 @@ def _compile(text: str, vocab: Vocabulary, forbid_special_text: tuple[str, ...],
     check_count(max((len(r.expansion) for r in rules), default=0), "rule_symbols", "", "the longest grammar rule")
     check_count(sum(len(r.expansion) for r in rules), "grammar_symbols", "", "the grammar's rules")
     forbidden = tuple(sorted(s.encode() for s in forbid_special_text))
-    dfas: dict[str, ByteDFA] = {}
+    dfas: dict[str, TerminalDFA] = {}
     specials: dict[str, int] = {}
     for definition in terminals:
         name, pattern = definition.name, definition.pattern
@@ -111,12 +111,13 @@ def _compile(text: str, vocab: Vocabulary, forbid_special_text: tuple[str, ...],
         if isinstance(pattern, PatternStr) and pattern.value in vocab.specials:
             specials[name] = vocab.specials[pattern.value]
             continue
+        dfa: TerminalDFA
         if isinstance(pattern, PatternStr):
             dfa = literal_dfa(pattern.value.encode())
         else:
             dfa = regex_dfa(pattern.value)
         dfas[name] = without_substrings(dfa, forbidden) if forbidden else dfa
-    rules, fused = fuse_regular_rules(rules, {name: dfa for name, dfa in dfas.items() if not dfa.lazy})
+    rules, fused = fuse_regular_rules(rules, {name: dfa for name, dfa in dfas.items() if isinstance(dfa, ByteDFA)})
     dfas.update((name, without_substrings(dfa, forbidden) if forbidden else dfa) for name, dfa in fused.items())
     table = LRTable.from_rules(rules)
     dfas = {name: dfa for name, dfa in dfas.items() if name in table.terminals}

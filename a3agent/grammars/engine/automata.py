@@ -189,7 +189,7 @@ def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.nda
             break
         classes = refined
     # renumber so that the start state's class is 0, in first-seen order
-    order = {}
+    order: dict[int, int] = {}
     for c in classes.tolist():
         order.setdefault(c, len(order))
     remap = np.array([order[c] for c in classes.tolist()], dtype=np.int32)
@@ -198,6 +198,10 @@ def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.nda
     first[remap[::-1]] = np.arange(len(remap))[::-1]
     new_trans = np.where(trans[first] >= 0, remap[np.maximum(trans[first], 0)], DEAD).astype(np.int32)
     return new_trans, accept[first]
+
+
+TerminalDFA = ByteDFA | LazyDFA | LiteralDFA
+"""Any terminal's automaton: built whole, built as text reaches it, or one long literal."""
 
 
 def table_dfa(trans: np.ndarray, accept: np.ndarray, start: int = 0) -> ByteDFA:
@@ -267,7 +271,7 @@ def literal_dfa(text: bytes) -> ByteDFA | LiteralDFA:
 
 
 @lru_cache(maxsize=1024)
-def without_substrings(dfa: ByteDFA | LazyDFA, words: tuple[bytes, ...]) -> ByteDFA | LazyDFA:
+def without_substrings(dfa: TerminalDFA, words: tuple[bytes, ...]) -> TerminalDFA:
     """`dfa` restricted to strings containing none of `words` (product with Aho-Corasick)."""
     if not words:
         return dfa

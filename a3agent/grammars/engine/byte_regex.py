@@ -20,6 +20,8 @@ Not handled: anchors, lookaround, backreferences, flags (`MalformedGrammar`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from a3agent.errors import MalformedGrammar
 from a3agent.grammars.engine.limits import check_count
 
@@ -83,7 +85,7 @@ class Nodes:
             out = self.seq(item, out)
         return out
 
-    def alt(self, items) -> int:
+    def alt(self, items: Iterable[int]) -> int:
         flat: set[int] = set()
         mask = 0
         for x in items:

@@ -34,7 +34,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from a3agent.grammars.engine.automata import ByteDFA
+from a3agent.grammars.engine.automata import TerminalDFA
 
 from a3agent.grammars.engine.lr import ROOT, LRTable, Stack
 
@@ -112,7 +112,7 @@ class Completer:
     """Shortest completions over one LR table, its terminals' automata and its special terminals
     (token ids); tables are built lazily and memoised."""
 
-    def __init__(self, table: LRTable, dfas: Mapping[str, ByteDFA], specials: Mapping[str, int]) -> None:
+    def __init__(self, table: LRTable, dfas: Mapping[str, TerminalDFA], specials: Mapping[str, int]) -> None:
         self.table = table
         self._dfas = dfas
         self._specials = specials
@@ -169,7 +169,8 @@ class Completer:
         uses: dict[str, list[int]] = {}
         heap: list[tuple[Cost, int]] = []
         for i, (_, rhs) in enumerate(rules):
-            known, open_ = 0, 0
+            known: Cost = 0
+            open_ = 0
             for sym in rhs:
                 if sym in self._nonterminals:
                     open_ += 1
@@ -289,13 +290,14 @@ class Completer:
         self._level_count += 1
         level = _Level(parent, q)
         for name, exits in self._state(q).exits.items():
-            best: tuple[Cost, _Exit | None] = (_INF, None)
+            cost: Cost = _INF
+            chosen: _Exit | None = None
             for e in exits:
                 c = e.cost + _below(level, e.pop, e.lhs)
-                if c < best[0]:
-                    best = (c, e)
-            if best[1] is not None:
-                level.best[name] = best
+                if c < cost:
+                    cost, chosen = c, e
+            if chosen is not None:
+                level.best[name] = (cost, chosen)
         return level
 
     def cost(self, stack: Stack) -> tuple[Cost, Plan]:
@@ -316,6 +318,7 @@ class Completer:
         plan = [rest]
         level = _ancestor(node, pop)
         while lhs != ROOT:  # follow the choices down the stack
+            assert level is not None, "a finite cost reduces only into levels the stack has"
             e = level.best[lhs][1]
             back = self._state(level.state).back[e.key]
             name = lhs
@@ -341,6 +344,7 @@ class Completer:
                     todo.extend(reversed(rules[self._best[sym]][1]))
                 continue
             piece = self._piece(sym)
+            assert piece is not None, "a finite plan holds only terminals that have a spelling"
             if isinstance(piece, int):
                 if run:
                     out.append(bytes(run))

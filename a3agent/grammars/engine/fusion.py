@@ -21,8 +21,10 @@ what users inspect); only the compiled tables differ.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
-from lark.grammar import Rule, Terminal
+from lark.grammar import Rule, Symbol, Terminal
 
 from a3agent.grammars.engine.automata import ByteDFA, table_dfa
 from a3agent.grammars.engine.limits import charge
@@ -50,7 +52,7 @@ def fuse_regular_rules(rules: list[Rule], dfas: dict[str, ByteDFA]) -> tuple[lis
     `dfas` are the byte DFAs of the ordinary terminals (special-token terminals are absent and
     are never fused). Rules no longer reachable from `start` are dropped.
     """
-    by_origin: dict[str, list[list]] = {}
+    by_origin: dict[str, list[Sequence[Symbol]]] = {}
     for rule in rules:
         by_origin.setdefault(rule.origin.name, []).append(rule.expansion)
     kinds = _regular_kinds(by_origin, dfas)
@@ -106,7 +108,7 @@ def _reachable(rules: list[Rule]) -> list[Rule]:
 # -- which nonterminals are regular -------------------------------------------------------------
 
 
-def _regular_kinds(by_origin: dict[str, list[list]], dfas: dict[str, ByteDFA]) -> dict[str, tuple[str, frozenset]]:
+def _regular_kinds(by_origin: dict[str, list[Sequence[Symbol]]], dfas: dict[str, ByteDFA]) -> dict[str, tuple[str, frozenset]]:
     """name -> (kind, its strongly connected component) for the regular nonterminals.
 
     kind: "plain" (not recursive), "right" (recursion only as the last symbol), "left" (one
@@ -141,7 +143,7 @@ def _regular_kinds(by_origin: dict[str, list[list]], dfas: dict[str, ByteDFA]) -
     return kinds
 
 
-def _components(by_origin: dict[str, list[list]]) -> list[list[str]]:
+def _components(by_origin: dict[str, list[Sequence[Symbol]]]) -> list[list[str]]:
     """Strongly connected components of the rule graph, dependencies first (Tarjan, iterative)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
@@ -187,7 +189,7 @@ def _components(by_origin: dict[str, list[list]]) -> list[list[str]]:
     return out
 
 
-def _nullable(by_origin: dict[str, list[list]]) -> set[str]:
+def _nullable(by_origin: dict[str, list[Sequence[Symbol]]]) -> set[str]:
     nullable: set[str] = set()
     changed = True
     while changed:
@@ -206,7 +208,7 @@ def _nullable(by_origin: dict[str, list[list]]) -> set[str]:
 class _NFA:
     """Positions joined by empty moves and terminal moves; position 0 is the final one."""
 
-    def __init__(self, by_origin: dict[str, list[list]], kinds: dict[str, tuple[str, frozenset]]) -> None:
+    def __init__(self, by_origin: dict[str, list[Sequence[Symbol]]], kinds: dict[str, tuple[str, frozenset]]) -> None:
         self.by_origin = by_origin
         self.kinds = kinds
         self.empty: list[list[int]] = [[]]
@@ -246,7 +248,7 @@ class _NFA:
         self._depth -= 1
         return entry
 
-    def sequence(self, symbols: list, start: int, end: int) -> None:
+    def sequence(self, symbols: Sequence[Symbol], start: int, end: int) -> None:
         if not symbols:
             self.empty[start].append(end)
             return
@@ -287,7 +289,10 @@ def _position_classes(nfa: _NFA, closures: list[set[int]]) -> list[int]:
     return list(range(len(closures)))
 
 
-def _fused_dfa(name: str, by_origin, kinds, dfas: dict[str, ByteDFA]) -> ByteDFA | None:
+def _fused_dfa(
+    name: str, by_origin: dict[str, list[Sequence[Symbol]]], kinds: dict[str, tuple[str, frozenset]],
+    dfas: dict[str, ByteDFA],
+) -> ByteDFA | None:
     """The byte DFA of nonterminal `name`, or None when it is not lexical or too big."""
     nfa = _NFA(by_origin, kinds)
     try:

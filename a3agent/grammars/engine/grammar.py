@@ -39,12 +39,13 @@ import math
 from bisect import bisect_left
 from collections import OrderedDict
 from functools import cached_property
-from typing import Iterator
+from collections.abc import Hashable, Iterable
+from typing import Iterator, TypeVar
 
 import numpy as np
 
 from a3agent.errors import GrammarTooComplex, MalformedGrammar
-from a3agent.grammars.engine.automata import ByteDFA
+from a3agent.grammars.engine.automata import ByteDFA, TerminalDFA
 from a3agent.grammars.engine.completion import Completer, Piece
 from a3agent.grammars.engine.limits import limits
 from a3agent.grammars.engine.lr import LRTable, Stack
@@ -62,7 +63,7 @@ tuples, which Python's collector stops tracking, unlike a frozenset: millions of
 configurations would otherwise make every full collection walk them)."""
 
 
-def _config(hyps) -> Config:
+def _config(hyps: Iterable[Hypothesis]) -> Config:
     return tuple(sorted(set(hyps), key=_order))
 
 
@@ -85,7 +86,11 @@ def _successor(prefix: bytes) -> bytes | None:
     return trimmed[:-1] + bytes([trimmed[-1] + 1]) if trimmed else None
 
 
-def _lru_get(cache: OrderedDict, key):
+_Key = TypeVar("_Key", bound=Hashable)
+_Value = TypeVar("_Value")
+
+
+def _lru_get(cache: OrderedDict[_Key, _Value], key: _Key) -> _Value | None:
     """The cached value (now most recently used), or None."""
     value = cache.get(key)
     if value is not None:
@@ -93,7 +98,7 @@ def _lru_get(cache: OrderedDict, key):
     return value
 
 
-def _lru_put(cache: OrderedDict, key, value) -> None:
+def _lru_put(cache: OrderedDict[_Key, _Value], key: _Key, value: _Value) -> None:
     """Cache `value`, dropping the least recently used entry past `_COMPLETION_CACHE_SIZE`."""
     cache[key] = value
     if len(cache) > _COMPLETION_CACHE_SIZE:
@@ -107,7 +112,7 @@ class Grammar:
         self,
         text: str,
         table: LRTable,
-        dfas: dict[str, ByteDFA],
+        dfas: dict[str, TerminalDFA],
         specials: dict[str, int],
         vocab: Vocabulary,
         thinking: Thinking | None = None,
@@ -123,7 +128,7 @@ class Grammar:
         self.initial: Config = ((table.initial, None, 0),)
         self._masks: OrderedDict[Config, np.ndarray] = OrderedDict()
         self._steps: dict[tuple[Config, int], Config] = {}
-        self._splits: dict[tuple[Stack, str, int], np.ndarray] = {}
+        self._splits: dict[tuple[Stack, str, int | tuple[int, int] | bytes], np.ndarray] = {}
         self._completions: OrderedDict[Config, tuple[int, ...]] = OrderedDict()
         self._forced: OrderedDict[Config, tuple[int, ...]] = OrderedDict()
         self._shiftables: dict[Stack, tuple[tuple[str, tuple[Stack, ...]], ...]] = {}
@@ -193,7 +198,7 @@ class Grammar:
 
     def step_special(self, config: Config, token_id: int) -> Config:
         """The configuration after a special token (empty: illegal here)."""
-        out = set()
+        out: set[Hypothesis] = set()
         for hyp in config:
             for boundary in self._boundaries(hyp):
                 for term, after in self._shiftable(boundary):
@@ -310,7 +315,7 @@ class Grammar:
         rows alone; only where a terminal may end does the (memoised) parser step run."""
         out = []
         for stack, term, state in hyps:
-            dfa = self.dfas.get(term)
+            dfa = None if term is None else self.dfas.get(term)
             if dfa is None or dfa.accepting[state]:
                 return self.step(_config(hyps), byte)
             nxt = dfa.rows[state][byte]

@@ -44,7 +44,8 @@ class _Rows:
     """`dfa.rows[state]`: the state's successors as a tuple, built on first use."""
 
     def __init__(self, dfa: LazyDFA) -> None:
-        self.dfa, self.cache = dfa, {}
+        self.dfa = dfa
+        self.cache: dict[int, tuple[int, ...]] = {}
 
     def __getitem__(self, state: int) -> tuple[int, ...]:
         row = self.cache.get(state)
@@ -66,7 +67,8 @@ class _Accepting:
 
 class _NextBytes:
     def __init__(self, dfa: LazyDFA) -> None:
-        self.dfa, self.cache = dfa, {}
+        self.dfa = dfa
+        self.cache: dict[int, tuple[int, ...]] = {}
 
     def __getitem__(self, state: int) -> tuple[int, ...]:
         out = self.cache.get(state)
@@ -94,7 +96,7 @@ def aho_corasick(words: tuple[bytes, ...]) -> tuple[np.ndarray, np.ndarray]:
     n = len(goto)
     trans = np.zeros((n, 256), dtype=np.int32)
     fail = [0] * n
-    queue = deque()
+    queue: deque[int] = deque()
     for b, t in goto[0].items():
         trans[0, b] = t
         queue.append(t)
@@ -118,7 +120,7 @@ class LazyDFA:
 
     def __init__(self, nodes: Nodes, root: int, words: tuple[bytes, ...] = ()) -> None:
         self.nodes, self.root, self.words = nodes, root, words
-        self._ac, self._hit = aho_corasick(words) if words else (None, None)
+        self._words = aho_corasick(words) if words else None  # (transitions, hit per state)
         self._word_cuts = sorted({c for w in words for b in w for c in (b, b + 1)})
         self._ids: dict[tuple[int, int], int] = {}
         self._keys: list[tuple[int, int]] = []
@@ -183,9 +185,10 @@ class LazyDFA:
             if nxt == 0:
                 continue
             ac_next = 0
-            if self._ac is not None:
-                ac_next = int(self._ac[ac, a])
-                if self._hit[ac_next]:
+            if self._words is not None:
+                transitions, hit = self._words
+                ac_next = int(transitions[ac, a])
+                if hit[ac_next]:
                     continue
             target = self._number((nxt, ac_next))
             row = self.trans[state]  # numbering may have grown the array

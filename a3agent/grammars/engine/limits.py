@@ -17,7 +17,7 @@ import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import Iterator
+from typing import Iterator, TypedDict, Unpack
 
 from a3agent.errors import GrammarTooComplex
 
@@ -73,7 +73,28 @@ def limits() -> Limits:
     return _LIMITS
 
 
-def set_limits(**changes: float | int) -> Limits:
+class LimitChanges(TypedDict, total=False):
+    """The `Limits` fields `set_limits` may change, with their types (`tests/test_typing.py` keeps them in step)."""
+
+    compile_seconds: float
+    compile_work: int
+    schema_depth: int
+    schema_nodes: int
+    dfa_states: int
+    shortest_text: int
+    grammar_text: int
+    text_length: int
+    count: int
+    schema_dfa_states: int
+    object_states: int
+    number_digits: int
+    rule_symbols: int
+    grammar_rules: int
+    grammar_symbols: int
+    enum_values: int
+
+
+def set_limits(**changes: Unpack[LimitChanges]) -> Limits:
     """Change some limits for the whole process; returns the new `Limits`.
 
     Raises TypeError for a name that is not a `Limits` field."""

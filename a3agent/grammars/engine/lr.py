@@ -81,9 +81,9 @@ class LRTable:
 
     def __init__(
         self,
-        shifts,
-        reduces,
-        gotos,
+        shifts: list[dict[str, int]],
+        reduces: list[dict[str, tuple[_Reduce, ...]]],
+        gotos: list[dict[str, int]],
         end_state: int,
         rules: tuple[tuple[str, tuple[str, ...]], ...],
         kernels: tuple[tuple[tuple[int, int], ...], ...],
@@ -113,7 +113,7 @@ class LRTable:
         """The tables of lark BNF rules (start symbol `start`), every LALR action kept."""
         try:
             with _recursion_room(len(rules)):
-                analyzer = LALR_Analyzer(ParserConf(rules, None, ["start"]))
+                analyzer = LALR_Analyzer(ParserConf(rules, {}, ["start"]))
                 analyzer.compute_lr0_states()
                 analyzer.compute_reads_relations()
                 analyzer.compute_includes_lookback()
@@ -123,7 +123,10 @@ class LRTable:
         root = analyzer.lr0_start_states["start"]
         itemsets = [root] + [s for s in analyzer.lr0_itemsets if s is not root]
         index = {id(s): i for i, s in enumerate(itemsets)}
-        shifts, reduces, gotos, kernels = [], [], [], []
+        shifts: list[dict[str, int]] = []
+        reduces: list[dict[str, tuple[_Reduce, ...]]] = []
+        gotos: list[dict[str, int]] = []
+        kernels: list[tuple[tuple[int, int], ...]] = []
         end_state = -1
         rule_index: dict[Rule, int] = {next(iter(root.kernel)).rule: 0}
         for s in itemsets:
@@ -142,10 +145,10 @@ class LRTable:
                 end_state = index[id(s)]
         for rule in rules:  # rules no state is in the middle of are still predicted by some
             rule_index.setdefault(rule, len(rule_index))
-        table_rules = [None] * len(rule_index)
-        for rule, i in rule_index.items():
-            table_rules[i] = (str(rule.origin.name), tuple(str(sym.name) for sym in rule.expansion))
-        return cls(shifts, reduces, gotos, end_state, tuple(table_rules), tuple(kernels))
+        table_rules = tuple(  # in insertion order, which is index order
+            (str(rule.origin.name), tuple(str(sym.name) for sym in rule.expansion)) for rule in rule_index
+        )
+        return cls(shifts, reduces, gotos, end_state, table_rules, tuple(kernels))
 
     def feed(self, stack: Stack, terminal: str) -> tuple[Stack, ...]:
         """Every stack after reading `terminal` (reductions first, then the shift); () if none."""

@@ -16,6 +16,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from a3agent.grammars.engine.grammar import Config, Grammar
+    from a3agent.grammars.engine.thinking import Thinking
 
 __all__ = ["Matcher"]
 
@@ -53,8 +54,7 @@ class Matcher:
             return np.zeros(self.grammar.vocab.size, dtype=bool)
         mask = self.grammar.mask(pos.config)
         if pos.thinking:
-            end = self.grammar.think_end
-            budget = self.grammar.thinking
+            budget, end = self._budget()
             if pos.think_tokens >= budget.max_tokens and mask[end]:
                 only = np.zeros_like(mask)
                 only[end] = True
@@ -82,11 +82,12 @@ class Matcher:
             return True
         thinking, count = pos.thinking, pos.think_tokens
         if thinking:
-            if token_id == grammar.think_end:
-                if count < grammar.thinking.min_tokens:
+            budget, end = self._budget()
+            if token_id == end:
+                if count < budget.min_tokens:
                     return False
                 thinking = False
-            elif count >= grammar.thinking.max_tokens and grammar.mask(pos.config)[grammar.think_end]:
+            elif count >= budget.max_tokens and grammar.mask(pos.config)[end]:
                 return False  # over budget: only </think> (unless a character is still unfinished)
             else:
                 data = grammar.vocab.token_bytes[token_id]
@@ -107,9 +108,10 @@ class Matcher:
         pos = self._history[-1]
         if pos.stopped:
             return []
-        end = self.grammar.think_end
-        if pos.thinking and pos.think_tokens >= self.grammar.thinking.max_tokens and self.grammar.mask(pos.config)[end]:
-            return [end]
+        if pos.thinking:
+            budget, end = self._budget()
+            if pos.think_tokens >= budget.max_tokens and self.grammar.mask(pos.config)[end]:
+                return [end]
         return self.grammar.forced_tokens(pos.config)
 
     def completion(self) -> list[int]:
@@ -118,14 +120,23 @@ class Matcher:
         if pos.stopped:
             return []
         tokens = self.grammar.completion_tokens(pos.config)
-        grammar = self.grammar
-        if pos.thinking and pos.think_tokens < grammar.thinking.min_tokens and grammar.think_end in tokens:
+        if not pos.thinking:
+            return tokens
+        budget, end = self._budget()
+        vocab = self.grammar.vocab
+        if pos.think_tokens < budget.min_tokens and end in tokens:
             # the block may not close yet: pad it with "." tokens up to min_tokens
-            cut = tokens.index(grammar.think_end)
-            written = pos.think_tokens + sum(bool((data := grammar.vocab.token_bytes[t]) and data.strip()) for t in tokens[:cut])
-            filler = grammar.vocab.tokenize(b".")
-            tokens = tokens[:cut] + filler * max(0, grammar.thinking.min_tokens - written) + tokens[cut:]
+            cut = tokens.index(end)
+            written = pos.think_tokens + sum(bool((data := vocab.token_bytes[t]) and data.strip()) for t in tokens[:cut])
+            filler = vocab.tokenize(b".")
+            tokens = tokens[:cut] + filler * max(0, budget.min_tokens - written) + tokens[cut:]
         return tokens
+
+    def _budget(self) -> tuple[Thinking, int]:
+        """The think bounds and the `</think>` id; a position thinks only when the grammar has both."""
+        thinking, end = self.grammar.thinking, self.grammar.think_end
+        assert thinking is not None and end is not None, "a thinking position under a grammar without a budget"
+        return thinking, end
 
     def rollback(self, n: int) -> None:
         """Undo the last `n` accepted tokens; ValueError (a caller's bug) if fewer were taken."""

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
-from a3agent.grammars.engine.automata import ByteDFA
-from a3agent.grammars.engine.lazy_dfa import LazyDFA
+from a3agent.grammars.engine.automata import TerminalDFA
 from a3agent.grammars.engine.token_trie import trie_walk
 from a3agent.grammars.engine.vocab import Vocabulary
 
@@ -95,18 +95,19 @@ class _Slice:
     split_pos: np.ndarray
 
 
+_Cached = TypeVar("_Cached")
 _SLICES: OrderedDict[tuple, _Slice] = OrderedDict()
 _TABLES: OrderedDict[tuple, TokenTable] = OrderedDict()
 
 
-def _remember(cache: dict, key: tuple, value, size: int) -> None:
+def _remember(cache: dict[tuple, _Cached], key: tuple, value: _Cached, size: int) -> None:
     """Store; the shared (ordered) caches drop their least recently used entry when full."""
     cache[key] = value
     if isinstance(cache, OrderedDict) and len(cache) > size:
         cache.popitem(last=False)
 
 
-def _walk(vocab: Vocabulary, dfa: ByteDFA | LazyDFA, firsts: list[int], targets: list[int]) -> list[_Slice]:
+def _walk(vocab: Vocabulary, dfa: TerminalDFA, firsts: list[int], targets: list[int]) -> list[_Slice]:
     """The slices of the tokens starting with each byte of `firsts`, run on from the matching
     state of `targets`, in one walk: over the vocabulary trie when most of it is walked, else
     row by row."""
@@ -123,7 +124,7 @@ def _walk(vocab: Vocabulary, dfa: ByteDFA | LazyDFA, firsts: list[int], targets:
 
 
 def _row_walk(
-    vocab: Vocabulary, dfa: ByteDFA | LazyDFA, firsts: list[int], targets: list[int]
+    vocab: Vocabulary, dfa: TerminalDFA, firsts: list[int], targets: list[int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(inside per row, split rows, split positions), one byte column at a time over the rows."""
     starts = vocab.first_byte_start
@@ -158,7 +159,7 @@ def _row_walk(
 
 
 def _trie_walk(
-    vocab: Vocabulary, dfa: ByteDFA | LazyDFA, firsts: list[int], targets: list[int]
+    vocab: Vocabulary, dfa: TerminalDFA, firsts: list[int], targets: list[int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`_row_walk`'s result over the vocabulary trie: each shared prefix is stepped once."""
     first = np.full(256, -1, dtype=np.int64)
@@ -166,7 +167,7 @@ def _trie_walk(
     return trie_walk(vocab.trie, dfa, first, len(vocab.ids))
 
 
-def _compute(vocab: Vocabulary, dfa: ByteDFA | LazyDFA, state: int) -> TokenTable:
+def _compute(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable:
     row = dfa.rows[state]
     horizon = vocab.max_len
     signatures = {t: dfa.signature(t, horizon) for t in set(row) if t >= 0}
@@ -214,7 +215,7 @@ def _compute(vocab: Vocabulary, dfa: ByteDFA | LazyDFA, state: int) -> TokenTabl
     return TokenTable(inside_ids, mask, rows, pos, ranges)
 
 
-def token_table(vocab: Vocabulary, dfa: ByteDFA | LazyDFA, state: int) -> TokenTable:
+def token_table(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable:
     """The (cached) table of `dfa` in `state` over `vocab`: shared by every state (of any
     automaton) whose signature within the longest token's reach is the same."""
     digest = dfa.signature(state, vocab.max_len)

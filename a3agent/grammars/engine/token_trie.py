@@ -12,8 +12,12 @@ vocabulary rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from a3agent.grammars.engine.automata import TerminalDFA
 
 __all__ = ["TokenTrie", "build_trie", "trie_walk"]
 
@@ -63,7 +67,7 @@ def build_trie(matrix: np.ndarray, lengths: np.ndarray) -> TokenTrie:
     return TokenTrie(parents, last_bytes, ending_rows, ending_nodes, deeper_rows, deeper_nodes)
 
 
-def trie_walk(trie: TokenTrie, dfa, first: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def trie_walk(trie: TokenTrie, dfa: TerminalDFA, first: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Run every token through a DFA from `first[b]`, the state after its first byte b (-1: dead).
 
     `dfa` has `trans`, `accept` and `ensure(states)`, which builds the rows a lazy automaton

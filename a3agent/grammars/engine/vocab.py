@@ -19,6 +19,7 @@ import hashlib
 import os
 import pickle
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -72,7 +73,7 @@ class Vocabulary:
 
     @classmethod
     def from_pieces(
-        cls, token_bytes: list[bytes | None], specials: dict[str, int], stop_ids: list[int] = ()
+        cls, token_bytes: list[bytes | None], specials: dict[str, int], stop_ids: Sequence[int] = ()
     ) -> Vocabulary:
         """Build from explicit byte strings (None marks a special or unusable id)."""
         h = hashlib.sha256()

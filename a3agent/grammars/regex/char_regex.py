@@ -165,23 +165,19 @@ def _split(r: Regex) -> tuple[Regex, Regex]:
 def _merge_heads_by_tail(items: list[Regex]) -> list[Regex]:
     """`[ab]X|cX` -> `[abc]X`: alternatives that differ only in a leading character set."""
     groups: dict[Regex, list[Chars]] = {}
-    order: list[Regex | tuple] = []
+    order: list[tuple[bool, Regex]] = []  # (True, tail): the merged heads of that tail; (False, item)
     for item in items:
         head, tail = _split(item)
         if isinstance(head, Chars) and head.ranges:
             if tail not in groups:
                 groups[tail] = []
-                order.append(("tail", tail))
+                order.append((True, tail))
             groups[tail].append(head)
         else:
-            order.append(item)
-    out = []
-    for entry in order:
-        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == "tail":
-            tail = entry[1]
-            out.append(seq(chars(*(r for c in groups[tail] for r in c.ranges)), tail))
-        else:
-            out.append(entry)
+            order.append((False, item))
+    out: list[Regex] = []
+    for merged, entry in order:
+        out.append(seq(chars(*(r for c in groups[entry] for r in c.ranges)), entry) if merged else entry)
     return out
 
 
@@ -224,15 +220,16 @@ def length_bounds(r: Regex) -> tuple[int, int | None]:
     if isinstance(r, Chars):
         return 1, 1
     if isinstance(r, Seq):
-        lo, hi = 0, 0
+        lo = 0
+        hi: int | None = 0
         for item in r.items:
             a, b = length_bounds(item)
             lo, hi = lo + a, None if hi is None or b is None else hi + b
         return lo, hi
     if isinstance(r, Alt):
         bounds = [length_bounds(x) for x in r.items] or [(0, 0)]
-        highs = [b for _, b in bounds]
-        return min(a for a, _ in bounds), None if None in highs else max(highs)
+        highs = [b for _, b in bounds if b is not None]
+        return min(a for a, _ in bounds), max(highs) if len(highs) == len(bounds) else None
     a, b = length_bounds(r.item)
     return a * r.min, None if r.max is None or b is None else b * r.max
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable
 
-from interegular.fsm import FSM, Alphabet, anything_else
+from interegular.fsm import FSM, Alphabet, TransitionKey, anything_else
 
 from a3agent.grammars.engine.limits import charge, check_count
 from a3agent.grammars.regex.char_regex import (
@@ -48,7 +48,7 @@ class TooComplex(ValueError):
 
 
 def _symbols() -> Alphabet:
-    return Alphabet({anything_else: 0})
+    return Alphabet({anything_else: TransitionKey(0)})
 
 
 def to_fsm(r: Regex) -> FSM:
@@ -189,8 +189,9 @@ def intersect(*fsms: FSM) -> FSM:
             finals.add(number)
         row = {}
         for key in alphabet.by_transition:
-            targets = tuple(f.map.get(s, {}).get(old[key]) for s, f, old in zip(current, fsms, to_old))
-            if None in targets:
+            found = [f.map.get(s, {}).get(old[key]) for s, f, old in zip(current, fsms, to_old)]
+            targets = tuple(t for t in found if t is not None)
+            if len(targets) < len(found):
                 continue
             if targets not in index:
                 if len(index) >= MAX_PRODUCT_STATES:
@@ -219,7 +220,7 @@ def fsm_from_table(symbols: str, initial: object, finals: set, table: dict[objec
 
     Example: `fsm_from_table("ab", 0, {1}, {0: {"a": 1}})` accepts exactly `a`.
     """
-    alphabet = Alphabet({**{c: i for i, c in enumerate(symbols)}, anything_else: len(symbols)})
+    alphabet = Alphabet({**{c: TransitionKey(i) for i, c in enumerate(symbols)}, anything_else: TransitionKey(len(symbols))})
     names = {state: i for i, state in enumerate(table.keys() | {initial} | set(finals))}
     for row in table.values():
         for target in row.values():
@@ -271,7 +272,8 @@ def dfa_edges(fsm: FSM) -> tuple[object, set, dict[object, dict[object, Chars]]]
     for state in live:
         for key, target in fsm.map.get(state, {}).items():
             if target in live:
-                edges[state][target] = alt(edges[state].get(target, NOTHING), key_chars[key])
+                known = edges[state].get(target)
+                edges[state][target] = key_chars[key] if known is None else chars(*known.ranges, *key_chars[key].ranges)
     return fsm.initial, set(fsm.finals) & live, edges
 
 

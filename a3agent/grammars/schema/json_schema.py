@@ -284,7 +284,8 @@ class _Compiler:
         if most == 0:
             return '"[" "]"'
 
-        body = " ".join(x for x in ((elements or [rest])[0], self.items_after(elements, rest, s.min_items, most, hint)) if x)
+        first = elements[0] if elements else rest
+        body = " ".join(x for x in (first, self.items_after(elements, rest, s.min_items, most, hint)) if x)
         return f'"[" {body} "]"' if s.min_items > 0 else f'"[" ({body})? "]"'
 
     def items_after(self, elements: list[str], rest: str | None, least: int, most: int | None, hint: str) -> str:
@@ -347,8 +348,9 @@ class _Compiler:
             return None
         members = [(name, f"{self.owner.terminal(json_literal(name), hint + '_key')} COLON {value}", required, free)
                    for name, _, value, required, free in declared]
-        extras = [f"{_group(self.strings(keys, where, hint + '_key'))} COLON {value}"
-                  for keys, _, value in self.extras(s, where, hint, ANY_STRING)]
+        extras = [f"{_group(keys_text)} COLON {value}"  # keys no text can spell (None) take no member
+                  for keys, _, value in self.extras(s, where, hint, ANY_STRING)
+                  if (keys_text := self.strings(keys, where, hint + '_key')) is not None]
         body = self.members(members, extras, s, where, "COMMA", hint)
         if body is None:
             return None

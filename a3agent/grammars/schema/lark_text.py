@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from importlib import resources
+from typing import TypeVar
 
 from a3agent.grammars.engine.limits import charge
 from a3agent.grammars.regex.char_regex import Chars, Regex, Seq, to_pattern
@@ -40,9 +43,10 @@ def lark_string(text: str) -> str:
 def _fixed_text(r: Regex) -> str | None:
     """The one string `r` matches, if it matches exactly one."""
     items = r.items if isinstance(r, Seq) else (r,)
-    if not items or not all(isinstance(x, Chars) and x.size() == 1 for x in items):
+    single = [x for x in items if isinstance(x, Chars) and x.size() == 1]
+    if not items or len(single) != len(items):
         return None
-    return "".join(chr(x.ranges[0][0]) for x in items)
+    return "".join(chr(x.ranges[0][0]) for x in single)
 
 
 def terminal_text(r: Regex) -> str:
@@ -54,7 +58,7 @@ def terminal_text(r: Regex) -> str:
 class RuleNames:
     """Hands out unique lowercase rule names derived from hints."""
 
-    def __init__(self, taken: set[str]) -> None:
+    def __init__(self, taken: Iterable[str]) -> None:
         self._taken = set(taken)
         self._next: dict[str, int] = {}
         """Per base name, the suffix to try next: 5,000 `item` rules cost 5,000 tries, not 5,000^2/2."""
@@ -74,14 +78,17 @@ class RuleNames:
         return name
 
 
-Transition = tuple[str, object]
+_S = TypeVar("_S", bound=Hashable)
+Transition = tuple[str, _S]
 """(symbols, target state): the symbols (lark text, may be empty) then the target."""
+Moves = Mapping[_S, list[Transition[_S]]]
+"""The transitions out of each state."""
 
 
 def linear_rules(
-    start: object,
-    transitions: dict[object, list[Transition]],
-    finals: set,
+    start: _S,
+    transitions: Moves[_S],
+    finals: AbstractSet[_S],
     name: str,
     names: RuleNames,
     rules: dict[str, str],
@@ -105,9 +112,9 @@ def linear_rules(
     named = [s for s in reachable if s not in trivial and (
         _branches(s, moves[s], finals) or uses[s] > 1 or (uses[s] and (s == start or s in cyclic)))]
     rule_names = {s: names.fresh(name) for s in named}
-    inline: dict[object, str] = {}
+    inline: dict[_S, str] = {}
 
-    def render(state: object) -> str:
+    def render(state: _S) -> str:
         """Inline states form chains (one move each); they are written from the chain's end back,
         without recursion, so a chain of 5,000 items costs no stack."""
         chain, current = [], state
@@ -126,8 +133,8 @@ def linear_rules(
     return render(start)
 
 
-def _co_reachable(transitions: dict[object, list[Transition]], finals: set) -> set:
-    sources = defaultdict(set)
+def _co_reachable(transitions: Moves[_S], finals: AbstractSet[_S]) -> set[_S]:
+    sources: defaultdict[_S, set[_S]] = defaultdict(set)
     for state, moves in transitions.items():
         for _, target in moves:
             sources[target].add(state)
@@ -139,7 +146,7 @@ def _co_reachable(transitions: dict[object, list[Transition]], finals: set) -> s
     return live
 
 
-def _reachable(start: object, moves: dict[object, list[Transition]]) -> list:
+def _reachable(start: _S, moves: Moves[_S]) -> list[_S]:
     order, seen, todo = [start], {start}, [start]
     while todo:
         for _, target in moves[todo.pop()]:
@@ -150,21 +157,22 @@ def _reachable(start: object, moves: dict[object, list[Transition]]) -> list:
     return order
 
 
-def _branches(state: object, moves: list[Transition], finals: set) -> bool:
+def _branches(state: _S, moves: list[Transition[_S]], finals: AbstractSet[_S]) -> bool:
     """Whether the state's body has an alternative, an option or a loop."""
     return state in finals or len(moves) > 1 or any(target == state for _, target in moves)
 
 
-def _trivial_states(moves: dict[object, list[Transition]], finals: set) -> set:
+def _trivial_states(moves: Moves[_S], finals: AbstractSet[_S]) -> set[_S]:
     """States not worth a rule: the end (final, no moves) and one symbol followed by the end."""
     ends = {s for s, m in moves.items() if not m and s in finals}
     return ends | {s for s, m in moves.items() if s not in finals and len(m) == 1 and m[0][1] in ends}
 
 
-def _on_cycles(states: list, moves: dict[object, list[Transition]]) -> set:
+def _on_cycles(states: list[_S], moves: Moves[_S]) -> set[_S]:
     """The states that reach themselves through at least one other state: those in a strongly
     connected component of two or more (Kosaraju, iterative: linear in the automaton)."""
-    order, seen = [], set()
+    order: list[_S] = []
+    seen: set[_S] = set()
     for root in states:
         if root in seen:
             continue
@@ -180,11 +188,11 @@ def _on_cycles(states: list, moves: dict[object, list[Transition]]) -> set:
             else:
                 stack.pop()
                 order.append(state)
-    sources = defaultdict(list)
+    sources: defaultdict[_S, list[_S]] = defaultdict(list)
     for state in states:
         for _, target in moves[state]:
             sources[target].append(state)
-    component: dict[object, int] = {}
+    component: dict[_S, int] = {}
     sizes: list[int] = []
     for root in reversed(order):
         if root in component:
@@ -200,7 +208,7 @@ def _on_cycles(states: list, moves: dict[object, list[Transition]]) -> set:
     return {state for state in states if sizes[component[state]] > 1}
 
 
-def _render_state(state: object, moves: list[Transition], final: bool, render) -> str:
+def _render_state(state: _S, moves: list[Transition[_S]], final: bool, render: Callable[[_S], str]) -> str:
     loops = [symbols for symbols, target in moves if target == state]
     options = list(dict.fromkeys(
         " ".join(x for x in (symbols, render(target)) if x) for symbols, target in moves if target != state))

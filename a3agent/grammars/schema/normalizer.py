@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import cached_property
-from typing import Any
+from typing import Any, overload
 
 import jsonschema
 
@@ -218,8 +218,9 @@ class Normalizer:
             if keyword in schema:
                 options = [self._finite_candidates(node.child(b, keyword, i), depth + 1)
                            for i, b in enumerate(schema[keyword])]
-                if options and all(o is not None for o in options):
-                    return [v for o in options for v in o]
+                known = [o for o in options if o is not None]
+                if options and len(known) == len(options):
+                    return [v for o in known for v in o]
         if isinstance(schema.get("$ref"), str):
             return self._finite_candidates(self.resolve(node, schema["$ref"]), depth + 1)
         return None
@@ -249,7 +250,7 @@ class Normalizer:
         names = [declared] if isinstance(declared, str) else declared
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise UnsupportedSchema(node.path, "type", "type must be a string or a list of strings")
-        out = []
+        out: list[str] = []
         for name in names:
             name = _TYPE_ALIASES.get(name, name)
             if name == "any":
@@ -322,7 +323,9 @@ class Normalizer:
         if "pattern" in s:
             patterns.append(self._pattern(node, s["pattern"], "pattern"))
         if "format" in s:
-            patterns.append(format_language(s["format"]))
+            language = format_language(s["format"])
+            assert language is not None, "the keyword check refuses unknown formats"
+            patterns.append(language)
         return StringSet(_count(node, "minLength", 0), _count(node, "maxLength", None), tuple(patterns))
 
     def _pattern(self, node: Node, pattern: Any, keyword: str) -> Regex:
@@ -435,7 +438,7 @@ class Normalizer:
 
     def intersect(self, a: Shape, b: Shape) -> Shape:
         """Values in both unions."""
-        out = []
+        out: list[object] = []
         for x in a:
             for y in b:
                 out.extend(self._intersect_one(x, y))
@@ -590,6 +593,14 @@ class Normalizer:
         if key not in objects.names:
             nodes.append(Node.of(False, ""))
         return tuple(dict.fromkeys(nodes))
+
+
+@overload
+def _count(node: Node, keyword: str, default: int) -> int: ...
+
+
+@overload
+def _count(node: Node, keyword: str, default: None) -> int | None: ...
 
 
 def _count(node: Node, keyword: str, default: int | None) -> int | None:

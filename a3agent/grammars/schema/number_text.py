@@ -75,7 +75,7 @@ _MAX_MODULAR_STATES = 4000
 def integer_texts(lo: int | None, hi: int | None) -> Regex:
     """Canonical integer texts in [lo, hi] (None: unbounded). Example: `integer_texts(-3, 12)`."""
     positive = natural_range(max(lo or 0, 0), hi) if hi is None or hi >= 0 else NOTHING
-    negative = NOTHING
+    negative: Regex = NOTHING
     if lo is None or lo < 0:
         negative = seq(literal("-"), natural_range(max(1, -hi if hi is not None else 1), None if lo is None else -lo))
     return alt(positive, negative)
@@ -124,7 +124,7 @@ def _fraction_digits(lower: _Tail, upper: _Tail) -> Regex:
     for d in range(10):
         next_lower = _next_tail(lower, d, is_lower=True)
         next_upper = _next_tail(upper, d, is_lower=False)
-        if next_lower != "dead" and next_upper != "dead":
+        if not isinstance(next_lower, str) and not isinstance(next_upper, str):  # a str is "dead"
             groups.setdefault((next_lower, next_upper), []).append(d)
     return alt(*(
         seq(alt(*(digit_class(d, d) for d in ds)), _continuation(nl, nu)) for (nl, nu), ds in groups.items()
@@ -174,10 +174,10 @@ def _magnitudes(lower: Bound, upper: Bound | None) -> Regex:
 
 def _decimal_texts(lo: Bound | None, hi: Bound | None) -> Regex:
     zero = (Fraction(0), False)
-    positive = NOTHING
+    positive: Regex = NOTHING
     if hi is None or hi[0] > 0 or (hi[0] == 0 and not hi[1]):
         positive = _magnitudes(lo if lo is not None and lo[0] >= 0 else zero, hi)
-    negative = NOTHING
+    negative: Regex = NOTHING
     if lo is None or lo[0] < 0 or (lo[0] == 0 and not lo[1]):
         low = (-hi[0], hi[1]) if hi is not None and hi[0] <= 0 else zero
         negative = seq(literal("-"), _magnitudes(low, None if lo is None else (-lo[0], lo[1])))
@@ -266,6 +266,7 @@ def _steps_fsm(step: Fraction | None, avoid: tuple[Fraction, ...], integer: bool
         if not integer:
             table[("int", r)]["."] = ("frac", r, 0)
         for j in range(cap + 1):
+            row: dict[str, object]
             if j < places:
                 row = {str(d): ("frac", (10 * r + d) % modulus, j + 1) for d in range(10)}
             else:
