@@ -142,11 +142,6 @@ class LazyDFA:
         """States numbered so far."""
         return len(self._keys)
 
-    @property
-    def complete(self) -> bool:
-        """True once every numbered state has its row."""
-        return bool(self._built[: len(self._keys)].all())
-
     def forbidding(self, words: tuple[bytes, ...]) -> LazyDFA:
         """The same language without any string containing one of `words`."""
         return LazyDFA(self.nodes, self.root, tuple(sorted(set(self.words) | set(words))))
