@@ -84,8 +84,14 @@ def drip():
 
 
 def assert_nothing_left(drip: DripServer, threads: set[threading.Thread], sockets: int) -> None:
-    """No thread and no socket beyond those before the call (the server's own thread ends with its connection)."""
-    drip.thread.join(3)
+    """No thread and no socket beyond those before the call once the tool's thread has unwound.
+
+    The server sees the socket close before the tool's thread returns, so each new thread gets a
+    bounded join (a hang guard) before the count is taken.
+    """
+    deadline = time.monotonic() + 3
+    for thread in set(threading.enumerate()) - threads | {drip.thread}:
+        thread.join(max(0.0, deadline - time.monotonic()))
     assert set(threading.enumerate()) == threads - {drip.thread}
     assert open_sockets() == sockets
 
