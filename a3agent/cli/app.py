@@ -19,12 +19,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 import a3agent
 from a3agent.cli import options as opt
@@ -32,13 +33,39 @@ from a3agent.cli.failures import error_json, failure_of, report
 from a3agent.errors import CommandLineError
 
 if TYPE_CHECKING:
+    from typer._click.core import Context, Parameter
+
     from a3agent.tools import Toolbox
 
 __all__ = ["app", "main"]
 
 
+_PYDANTIC_COERCION = find_spec("typer._coercion") is not None
+"""This typer turns option values into Python values through pydantic; older ones do it through click."""
+
+
+def _light(params: list[Parameter]) -> list[Parameter]:
+    """`params` coerced without pydantic where typer would import it (`coercion.py`)."""
+    if not _PYDANTIC_COERCION:
+        return params
+    from a3agent.cli.coercion import light_coercion
+
+    return light_coercion(params)
+
+
+class _Command(TyperCommand):
+    """A command whose option values are checked without importing pydantic."""
+
+    def get_params(self, ctx: Context) -> list[Parameter]:
+        return _light(super().get_params(ctx))
+
+
 class _Commands(TyperGroup):
-    """The command group: under `--json`, a usage error the parser finds is JSON too."""
+    """The command group: under `--json`, a usage error the parser finds is JSON too; option values are
+    checked without importing pydantic."""
+
+    def get_params(self, ctx: Context) -> list[Parameter]:
+        return _light(super().get_params(ctx))
 
     def main(
         self,
@@ -120,7 +147,7 @@ def _task_text(task: str) -> str:
     return text
 
 
-@app.command()
+@app.command(cls=_Command)
 def chat(
     model: opt.Model = "tiny",
     image: opt.Images = None,
@@ -174,7 +201,7 @@ def chat(
         chat_loop(session, LineReader(history_file(), COMMANDS), console, debug)
 
 
-@app.command()
+@app.command(cls=_Command)
 def run(
     task: Annotated[str, typer.Argument(help="What the agent should do; - reads it from stdin.")],
     image: opt.Images = None,
@@ -225,7 +252,7 @@ def run(
     typer.echo(result.model_dump_json(indent=2) if json_output else result.text)
 
 
-@app.command()
+@app.command(cls=_Command)
 def serve(
     model: opt.Model = "tiny",
     host: Annotated[str, typer.Option(
@@ -261,7 +288,7 @@ def serve(
         run_server(loaded, options, host, port)
 
 
-@app.command()
+@app.command(cls=_Command)
 def demo(debug: opt.Debug = False) -> None:
     """Offline in under a minute: A3-Instruct's drift fixed by the grammar, then an image-tool episode."""
     from a3agent.cli.demo import run_demo
@@ -272,7 +299,7 @@ def demo(debug: opt.Debug = False) -> None:
         run_demo(console, err_console)
 
 
-@app.command()
+@app.command(cls=_Command)
 def grammar(
     tools: opt.Tools = "builtin",
     dialect: opt.Dialect = "hermes-json",
@@ -291,7 +318,7 @@ def grammar(
     typer.echo(text)
 
 
-@app.command("tiny-model")
+@app.command("tiny-model", cls=_Command)
 def tiny_model(
     folder: Annotated[Path, typer.Argument(help="Where to write the checkpoint (must not exist yet).")],
     seed: Annotated[int, typer.Option(help="Seed of the random weights; the same seed, the same weights.")] = 0,
@@ -309,7 +336,7 @@ def tiny_model(
     console.print(f"tiny A3-shaped checkpoint (seed {seed}) written to {folder}")
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(cls=_Command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def bench(
     ctx: typer.Context,
     name: Annotated[Optional[str], typer.Argument(help="masks, decode or agent; all three when left out.")] = None,
@@ -326,9 +353,9 @@ def bench(
 
 from a3agent.cli.collecting import collect_command, export_command, report_command  # noqa: E402 (light: typer only)
 
-app.command("collect")(collect_command)
-app.command("export")(export_command)
-app.command("report")(report_command)
+app.command("collect", cls=_Command)(collect_command)
+app.command("export", cls=_Command)(export_command)
+app.command("report", cls=_Command)(report_command)
 
 
 def main() -> None:
