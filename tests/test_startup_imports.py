@@ -36,3 +36,17 @@ def test_the_tools_still_load_their_libraries_when_they_run(tmp_path):
              "print(sorted(m for m in ('httpx', 'jsonschema') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() == "['httpx', 'jsonschema']", done.stderr
+
+
+def test_what_the_fast_checks_know_by_name_is_what_the_loaded_parts_hold():
+    """The names the usage checks use without importing tools, grammar engine or model are theirs."""
+    from a3agent.cli.models import SCRIPT_NAMES
+    from a3agent.cli.settings import THINK_DEFAULTS
+    from a3agent.cli.toolspec import BUILTIN_TOOL_NAMES
+    from a3agent.grammars import Thinking
+    from a3agent.model import scripted
+    from a3agent.tools import builtin_tools
+
+    assert BUILTIN_TOOL_NAMES == tuple(tool.name for tool in builtin_tools())
+    assert THINK_DEFAULTS == (Thinking().min_tokens, Thinking().max_tokens)
+    assert SCRIPT_NAMES == scripted.SCRIPT_NAMES

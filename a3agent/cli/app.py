@@ -35,6 +35,7 @@ from a3agent.errors import CommandLineError
 if TYPE_CHECKING:
     from typer._click.core import Context, Parameter
 
+    from a3agent.cli.settings import AgentSettings
     from a3agent.tools import Toolbox
 
 __all__ = ["app", "main"]
@@ -137,6 +138,22 @@ def _toolbox_with_mcp(toolbox: Toolbox, config: Path | None, closing: ExitStack)
     return with_mcp_tools(toolbox, servers)
 
 
+def _check_early(settings: AgentSettings, tools: str, mcp: Path | None, model: str | None) -> None:
+    """The checks of `--tool-choice`, the think bounds and `--model scripted:NAME` made before any tool or
+    model is imported, where `--tools` gives tools known by name (`builtin`, `none`) and no `--mcp` adds
+    more, so nothing loaded in between could fail first; `model` None leaves the model to its turn."""
+    from a3agent.cli.toolspec import known_tool_names
+
+    names = known_tool_names(tools) if mcp is None else None
+    if names is None:
+        return
+    settings.check_tools(names)
+    if model is not None:
+        from a3agent.cli.models import check_script
+
+        check_script(model)
+
+
 def _task_text(task: str) -> str:
     """The task, read from stdin when it is `-`."""
     if task != "-":
@@ -178,16 +195,18 @@ def chat(
     with ExitStack() as servers:  # the MCP servers stay up until the REPL ends
         with _reported(debug):
             settings.check_options()
+            from a3agent.cli.home import checked_home, history_file
+
+            checked_home()
+            _check_early(settings, tools, mcp, model)  # the images are attached after the model loads
             from a3agent.cli.approval import ask_person
             from a3agent.cli.commands import COMMANDS, run_command
-            from a3agent.cli.home import checked_home, history_file
             from a3agent.cli.lines import LineReader
             from a3agent.cli.models import open_model, progress
             from a3agent.cli.repl import chat_loop
             from a3agent.cli.session import ChatSession
             from a3agent.cli.toolspec import load_toolbox
 
-            checked_home()
             toolbox, tool_servers = _toolbox_with_mcp(load_toolbox(tools), mcp, servers)
             settings.check_tools([tool.name for tool in toolbox])
             loaded = open_model(model, err_console, device=device, dtype=dtype, debug=debug)
@@ -237,16 +256,20 @@ def run(
         settings.check_options()
         text = _task_text(task)
         from a3agent.cli.home import checked_home
+
+        checked_home()
+        _check_early(settings, tools, mcp, None if image else model)  # the images load before the model
         from a3agent.cli.models import open_model
         from a3agent.cli.settings import build_agent
         from a3agent.cli.toolspec import load_toolbox
 
-        checked_home()
         toolbox, _ = _toolbox_with_mcp(load_toolbox(tools), mcp, servers)
         settings.check_tools([tool.name for tool in toolbox])
-        from a3agent.model.images import load_image  # imports torch: after every check that needs none
+        images = []
+        if image:
+            from a3agent.model.images import load_image  # imports torch: after every check that needs none
 
-        images = [load_image(path) for path in image or []]
+            images = [load_image(path) for path in image]
         loaded = open_model(model, err_console, device=device, dtype=dtype, debug=debug)
         result = build_agent(loaded, toolbox, settings, None).run(text, images=images)
     typer.echo(result.model_dump_json(indent=2) if json_output else result.text)

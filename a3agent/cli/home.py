@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from a3agent.errors import CommandLineError
 from a3agent.home import a3agent_home
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = ["checked_home", "history_file", "SessionFolder"]
 

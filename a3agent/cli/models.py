@@ -12,17 +12,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
 from a3agent.errors import CommandLineError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from a3agent.model.loading import LoadedModel
 
-__all__ = ["SCRIPTED_PREFIX", "open_model", "progress"]
+__all__ = ["SCRIPTED_PREFIX", "SCRIPT_NAMES", "check_script", "open_model", "progress"]
 
 SCRIPTED_PREFIX = "scripted:"
+SCRIPT_NAMES = ("empty_think", "drafted_call", "weather_episode", "image_drift")
+"""`a3agent.model.scripted.SCRIPT_NAMES`, known here without importing torch (a test keeps them in step)."""
 
 
 def open_model(
@@ -32,15 +33,18 @@ def open_model(
 
     transformers' own progress bars and warnings are silenced unless `debug` asks for them.
     """
+    check_script(spec)
+    scripted = spec.startswith(SCRIPTED_PREFIX)
+    if not scripted:
+        _check_device(device)  # imports torch but not transformers, so a bad --device is refused sooner
     if not debug:
         _quiet_transformers()
-    if spec.startswith(SCRIPTED_PREFIX):
+    if scripted:
         return _scripted(spec.removeprefix(SCRIPTED_PREFIX), console)
     import torch
 
     from a3agent.model.loading import load_model
 
-    _check_device(device)
     if spec == "tiny":
         from a3agent.model.tiny import tiny_checkpoint
 
@@ -75,12 +79,17 @@ def _check_device(device: str | None) -> None:
         raise CommandLineError(f"--device {device}: MPS is not available here; use --device cpu")
 
 
-def _scripted(name: str, console: Console) -> LoadedModel:
-    from a3agent.model.scripted import SCRIPT_NAMES, load_scripted
-
-    if name not in SCRIPT_NAMES:
+def check_script(spec: str) -> None:
+    """Raise `CommandLineError` for a `--model scripted:NAME` whose script does not exist (fast: no torch)."""
+    name = spec.removeprefix(SCRIPTED_PREFIX)
+    if spec.startswith(SCRIPTED_PREFIX) and name not in SCRIPT_NAMES:
         raise CommandLineError(f"unknown script {name!r} in --model scripted:NAME: choose one of "
                                f"{', '.join(SCRIPT_NAMES)}")
+
+
+def _scripted(name: str, console: Console) -> LoadedModel:
+    from a3agent.model.scripted import load_scripted
+
     with progress(console, f"preparing the scripted model {name!r} (its tokenizer is built on first use)"):
         return load_scripted(name)
 
@@ -91,6 +100,8 @@ def progress(console: Console, what: str) -> Iterator[None]:
     if not console.is_terminal:
         yield
         return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as bar:
         bar.add_task(what, total=None)

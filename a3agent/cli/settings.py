@@ -4,7 +4,7 @@ One mutable record, turned into an `Agent` by `build_agent`: the REPL changes a 
 `/constrain on`) and builds a new agent over the same conversation, since an agent's options are
 fixed when it is made. `check_options` and `check_tools` find every mistake a person can make in
 them before a model loads, so a typo costs no load; this module imports neither torch nor the
-grammar engine until asked to, so `check_options` is fast.
+grammar engine until asked to, so both checks are fast.
 """
 
 from __future__ import annotations
@@ -23,10 +23,13 @@ if TYPE_CHECKING:
     from a3agent.model.sampling import SamplingParams
     from a3agent.tools import Approve, Toolbox
 
-__all__ = ["AgentSettings", "TOOL_CHOICES", "build_agent"]
+__all__ = ["AgentSettings", "TOOL_CHOICES", "THINK_DEFAULTS", "build_agent"]
 
 TOOL_CHOICES = ("auto", "required", "none")
 """The `--tool-choice` values that name no tool."""
+THINK_DEFAULTS = (8, 1024)
+"""`Thinking()`'s min_tokens and max_tokens, known here without importing the grammar engine (a test keeps
+them in step)."""
 
 
 @dataclass
@@ -54,25 +57,29 @@ class AgentSettings:
 
     def check_tools(self, tool_names: Collection[str]) -> None:
         """Raise `CommandLineError` for a tool choice these tools cannot satisfy, or bounds that contradict
-        the default of the one not given (this imports the grammar engine)."""
+        the default of the one not given."""
         if self.tool_choice not in TOOL_CHOICES and self.tool_choice not in tool_names:
             raise CommandLineError(f"unknown --tool-choice {self.tool_choice!r}: give {', '.join(TOOL_CHOICES)} "
                                    f"or a tool name ({', '.join(tool_names) or 'no tools are loaded'})")
         if self.tool_choice == "required" and not tool_names:
             raise CommandLineError("--tool-choice required needs at least one tool, and there are none")
-        self.think_bounds()
+        self._bounds(THINK_DEFAULTS)
 
     def think_bounds(self) -> Thinking:
         """The think-block bounds, the defaults of `Thinking` where none was given; checked also while
         thinking is off, so a bound set then cannot fail later."""
         from a3agent.grammars import Thinking
 
-        low = Thinking.min_tokens if self.min_think is None else self.min_think
-        high = Thinking.max_tokens if self.max_think is None else self.max_think
+        low, high = self._bounds((Thinking.min_tokens, Thinking.max_tokens))
+        return Thinking(min_tokens=low, max_tokens=high)
+
+    def _bounds(self, defaults: tuple[int, int]) -> tuple[int, int]:
+        low = defaults[0] if self.min_think is None else self.min_think
+        high = defaults[1] if self.max_think is None else self.max_think
         if low > high:
             raise CommandLineError(f"bad think bounds: min {low} is more than max {high}; the think block "
                                    "needs min <= max")
-        return Thinking(min_tokens=low, max_tokens=high)
+        return low, high
 
     def sampling(self) -> SamplingParams:
         from a3agent.model.sampling import SamplingParams
