@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
 import a3agent
 from a3agent.cli import options as opt
+from a3agent.cli.consoles import err_console, out_console
 from a3agent.cli.failures import error_json, failure_of, report
 from a3agent.errors import CommandLineError
 
@@ -96,8 +96,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain click help and usage errors: rich's formatter imports markdown-it, pygments and attrs
 )
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
 
 
 def _print_version(asked: bool) -> None:
@@ -123,7 +121,7 @@ def _reported(debug: bool, as_json: bool = False) -> Iterator[None]:
         if as_json:
             typer.echo(error_json(exc))
         else:
-            report(err_console, exc, debug)
+            report(err_console(), exc, debug)
         raise typer.Exit(failure_of(exc).status) from None
 
 
@@ -133,7 +131,7 @@ def _toolbox_with_mcp(toolbox: Toolbox, config: Path | None, closing: ExitStack)
         return toolbox, {}
     from a3agent.cli.mcp import start_mcp, with_mcp_tools
 
-    servers = start_mcp(config, err_console)
+    servers = start_mcp(config, err_console())
     closing.callback(servers.close)
     return with_mcp_tools(toolbox, servers)
 
@@ -209,8 +207,9 @@ def chat(
 
             toolbox, tool_servers = _toolbox_with_mcp(load_toolbox(tools), mcp, servers)
             settings.check_tools([tool.name for tool in toolbox])
-            loaded = open_model(model, err_console, device=device, dtype=dtype, debug=debug)
-            with progress(err_console, "compiling the turn grammar"):
+            console = out_console()
+            loaded = open_model(model, err_console(), device=device, dtype=dtype, debug=debug)
+            with progress(err_console(), "compiling the turn grammar"):
                 session = ChatSession(loaded, toolbox, settings, ask_person(console), tool_servers=tool_servers)
         for path in image or []:
             try:
@@ -270,7 +269,7 @@ def run(
             from a3agent.model.images import load_image  # imports torch: after every check that needs none
 
             images = [load_image(path) for path in image]
-        loaded = open_model(model, err_console, device=device, dtype=dtype, debug=debug)
+        loaded = open_model(model, err_console(), device=device, dtype=dtype, debug=debug)
         result = build_agent(loaded, toolbox, settings, None).run(text, images=images)
     typer.echo(result.model_dump_json(indent=2) if json_output else result.text)
 
@@ -306,8 +305,8 @@ def serve(
 
         options = ServeOptions(model_name=served_model_name or model, api_key=api_key, dialect=dialect,
                                allow_image_urls=allow_image_urls, max_waiting=max_queued)
-        loaded = open_model(model, err_console, device=device, dtype=dtype, debug=debug)
-        err_console.print(f"serving {options.model_name!r} at http://{host}:{port}/v1")
+        loaded = open_model(model, err_console(), device=device, dtype=dtype, debug=debug)
+        err_console().print(f"serving {options.model_name!r} at http://{host}:{port}/v1")
         run_server(loaded, options, host, port)
 
 
@@ -319,7 +318,7 @@ def demo(debug: opt.Debug = False) -> None:
 
     with _reported(debug):
         checked_home()
-        run_demo(console, err_console)
+        run_demo(out_console(), err_console())
 
 
 @app.command(cls=_Command)
@@ -354,9 +353,9 @@ def tiny_model(
     with _reported(debug):
         if folder.exists():
             raise CommandLineError(f"{folder} already exists; pick a new folder")
-        with progress(err_console, f"building the tiny model in {folder}"):
+        with progress(err_console(), f"building the tiny model in {folder}"):
             build_tiny_model(folder, seed)
-    console.print(f"tiny A3-shaped checkpoint (seed {seed}) written to {folder}")
+    out_console().print(f"tiny A3-shaped checkpoint (seed {seed}) written to {folder}")
 
 
 @app.command(cls=_Command, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

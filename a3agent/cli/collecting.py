@@ -5,7 +5,7 @@
     a3agent export DIR --format artemis|pairs --out FILE    training rows, or preference pairs
     a3agent report DIR [--format table|markdown|json] [--plot FILE.png]
 
-The commands are declared here and registered by `app.py`; this module imports only typer and rich at
+The commands are declared here and registered by `app.py`; this module imports only typer at
 load time, the collect room inside each command, so `a3agent --help` stays fast.
 """
 
@@ -16,23 +16,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from a3agent.cli import options as opt
+from a3agent.cli.consoles import err_console, out_console
 from a3agent.errors import CommandLineError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from a3agent.collect.metrics import GroupMetrics
     from a3agent.collect.tasks import BadLine
     from a3agent.collect.trajectory import Episode, Mode
     from a3agent.model.loading import LoadedModel
 
 __all__ = ["collect_command", "export_command", "report_command"]
-
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
-
 
 class ExportFormat(str, Enum):
     artemis = "artemis"
@@ -66,6 +63,8 @@ class CollectBar:
         self.task = self.bar.add_task("collect", total=None, counts="")
 
     def planned(self, total: int, skipped: int, bad_lines: list[BadLine]) -> None:
+        from rich.markup import escape
+
         for bad in bad_lines:
             where = f"{escape(str(self.tasks_file))}:{bad.number}"
             self.console.print(f"[yellow]{where}: skipped: {escape(bad.message)}[/yellow]", soft_wrap=True)
@@ -123,26 +122,29 @@ def collect_command(
                                  token_budget=token_budget, time_budget_s=time_budget or None,
                                  temperature=temperature, top_p=top_p, seed=seed)
         toolbox = load_toolbox(tools)
-        loaded = open_model(model, err_console, debug=debug)
-        bar = CollectBar(err_console, tasks)
+        loaded = open_model(model, err_console(), debug=debug)
+        bar = CollectBar(err_console(), tasks)
         try:
             summary = collect_trajectories(tasks, out, loaded, toolbox, options, bar, model_name=model)
         except KeyboardInterrupt:
-            err_console.print(f"{int(bar.bar.tasks[0].completed)} episodes were written; run the same command "
-                              "again to go on from there", soft_wrap=True)
+            err_console().print(f"{int(bar.bar.tasks[0].completed)} episodes were written; run the same command "
+                                "again to go on from there", soft_wrap=True)
             raise
         finally:
             bar.bar.stop()
+    console = out_console()
     console.print(f"{summary.written} episodes written ({summary.passed} passed their checks, {summary.errors} ended "
                   f"by an error), {summary.skipped} already there, {summary.bad_count} bad task lines skipped", soft_wrap=True)
 
 
 def _make_examples(folder: Path) -> None:
+    from rich.markup import escape
+
     from a3agent.collect import write_examples
 
     path = write_examples(folder)
     images = escape(str(folder / "images"))
-    console.print(f"example tasks written to {escape(str(path))}, their images to {images}", soft_wrap=True)
+    out_console().print(f"example tasks written to {escape(str(path))}, their images to {images}", soft_wrap=True)
 
 
 def export_command(
@@ -160,6 +162,8 @@ def export_command(
     debug: opt.Debug = False,
 ) -> None:
     """Export trajectories as training rows (artemis-vlm's collator form) or preference pairs (DPO/ORPO)."""
+    from rich.markup import escape
+
     from a3agent.cli.app import _reported
 
     with _reported(debug):
@@ -168,12 +172,13 @@ def export_command(
             from a3agent.collect import export_pairs
 
             count = export_pairs(folder, out, loaded.template)
-            console.print(f"{count} preference pairs written to {escape(str(out))}", soft_wrap=True)
+            out_console().print(f"{count} preference pairs written to {escape(str(out))}", soft_wrap=True)
             return
         from a3agent.collect import export_artemis
 
         summary = export_artemis(folder, out, loaded, max_tokens=max_tokens, passed_only=not all_episodes,
                                  valid_only=not keep_invalid)
+    console = out_console()
     console.print(f"{summary.rows} rows written to {escape(str(out))} from {summary.episodes} episodes; dropped: "
                   f"{summary.unfinished} unfinished episodes, {summary.not_passed} episodes that did not pass, "
                   f"{summary.invalid_steps} invalid steps, {summary.too_long} rows over {max_tokens} tokens", soft_wrap=True)
@@ -190,7 +195,7 @@ def _measuring_model(folder: Path, model: str | None, debug: bool) -> LoadedMode
         if first is None:
             raise CommandLineError(f"{folder} holds no episodes yet; run `a3agent collect` into it first")
         model = first.model
-    return open_model(model, err_console, debug=debug)
+    return open_model(model, err_console(), debug=debug)
 
 
 def report_command(
@@ -208,7 +213,7 @@ def report_command(
 
         groups = summarize(TrajectoryStore(folder).episodes())
         if format is ReportFormat.table:
-            console.print(rich_table(groups))
+            out_console().print(rich_table(groups))
         else:
             typer.echo(markdown_table(groups) if format is ReportFormat.markdown else json_report(groups), nl=False)
         if plot is not None:
@@ -216,10 +221,12 @@ def report_command(
 
 
 def _plot(groups: list[GroupMetrics], path: Path) -> None:
+    from rich.markup import escape
+
     from a3agent.collect.plot import plot_report, plotting_available
 
     if not plotting_available():
-        err_console.print("[yellow]no plot: matplotlib is not installed (pip install 'a3agent[plot]')[/yellow]")
+        err_console().print("[yellow]no plot: matplotlib is not installed (pip install 'a3agent[plot]')[/yellow]")
         return
     plot_report(groups, path)
-    err_console.print(f"plot written to {escape(str(path))}", soft_wrap=True)
+    err_console().print(f"plot written to {escape(str(path))}", soft_wrap=True)

@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING
 
 from a3agent.errors import (
     A3AgentError,
@@ -29,6 +27,9 @@ from a3agent.errors import (
     UnsatisfiableSchema,
     UnsupportedSchema,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["Failure", "USAGE", "INTERRUPTED", "failure_of", "error_line", "error_json", "report"]
 
@@ -104,6 +105,8 @@ def error_json(exc: BaseException) -> str:
 
 def report(console: Console, exc: BaseException, debug: bool) -> None:
     """Print `exc` as one red line, after its traceback under `--debug`."""
+    from rich.markup import escape
+
     if debug:
         from rich.traceback import Traceback  # only here: it is slow to import, and startup is not
 
