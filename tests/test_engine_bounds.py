@@ -1,51 +1,175 @@
 """Issue 9's hostile inputs: each finishes in bounded time with a result or a typed error.
 
-Every case runs in a fresh subprocess; the tokenizer is loaded first, then the case itself runs
-under a 10 s alarm (a hang guard, not a timing assertion). The child prints one JSON line: the
-outcome, the error's type, path and limit, so the parent asserts the exact typed error.
+Every case runs in a fresh process of its own: a worker, started once per module, imports a3agent,
+loads the tokenizer and builds its token table, then forks one child per case, so each case starts
+from that same state and nothing one case leaves behind reaches another. The child runs the case
+under a 10 s alarm (a hang guard, not a timing assertion) and writes one JSON object back: the
+outcome, the error's type, path and limit, so the parent asserts the exact typed error. A child
+that has not exited 120 s after its start is killed and the case fails with `TimeoutExpired`, as
+when each case was a subprocess of its own; a worker that stops answering is killed and replaced.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import select
 import subprocess
 import sys
+import tempfile
 import textwrap
+import time
 
 import pytest
 
 ENGINE = pytest.mark.xfail(strict=True, reason="engine: lazy automata (lead)")
 
-_CHILD = textwrap.dedent('''
+CASE_TIMEOUT_S = 120  # wall clock for one case's child, from fork to exit (was: the whole subprocess)
+
+# The worker. It runs as `python -c` at module level, with no __future__ import, so a case's code is
+# exec'd exactly as it was in a fresh interpreter: in the module's globals, with json, signal, sys,
+# A3AgentError, compile_json_schema, offline_tokenizer, tok and hang in scope.
+_WORKER = textwrap.dedent('''
     import json, signal, sys
+    import os as _os, select as _select, threading as _threading, time as _time, tempfile as _tempfile
+    _requests = _os.fdopen(_os.dup(0), "rb")
+    _replies = _os.fdopen(_os.dup(1), "w")
+    _os.dup2(2, 1)  # anything else printed goes to stderr, never into the replies
     from a3agent.errors import A3AgentError
     from a3agent.grammars import compile_json_schema
     from a3agent.model.tokenizer import offline_tokenizer
     tok = offline_tokenizer()
+    _warm = compile_json_schema({"type": "integer"}, tok).matcher()  # the token table, built once
+    _warm.mask(); _warm.completion(); _warm.forced()
+    del _warm
     def hang(*_):
         raise TimeoutError("case ran past its 10 s guard")
-    signal.signal(signal.SIGALRM, hang)
-    signal.alarm(10)
-    try:
-        exec(sys.stdin.read())
-        out = {"outcome": "ok"}
-    except A3AgentError as e:
-        out = {"outcome": type(e).__name__, "path": getattr(e, "path", None),
-               "limit": getattr(e, "limit", None), "keyword": getattr(e, "keyword", None)}
-    except BaseException as e:
-        out = {"outcome": type(e).__name__, "message": str(e)[:300]}
-    signal.alarm(0)
-    print("RESULT " + json.dumps(out))
+    def _reply(message):
+        _replies.write(json.dumps(message) + "\\n")
+        _replies.flush()
+    _reply({"ready": True})
+    for _line in _requests:
+        _request = json.loads(_line)
+        _log = _tempfile.TemporaryFile()
+        _read, _write = _os.pipe()
+        _pid = _os.fork()
+        if _pid == 0:  # the case's own process
+            _os.close(_read)
+            _os.dup2(_log.fileno(), 1)
+            _os.dup2(_log.fileno(), 2)
+            signal.signal(signal.SIGALRM, hang)
+            signal.alarm(10)
+            try:
+                exec(_request["code"])
+                out = {"outcome": "ok"}
+            except A3AgentError as e:
+                out = {"outcome": type(e).__name__, "path": getattr(e, "path", None),
+                       "limit": getattr(e, "limit", None), "keyword": getattr(e, "keyword", None)}
+            except BaseException as e:
+                out = {"outcome": type(e).__name__, "message": str(e)[:300]}
+            signal.alarm(0)
+            _os.write(_write, json.dumps(out).encode())
+            _os.close(_write)
+            for _thread in _threading.enumerate():  # as at interpreter exit: wait for non-daemon threads
+                if _thread is not _threading.main_thread() and not _thread.daemon:
+                    _thread.join()
+            sys.stdout.flush(); sys.stderr.flush()
+            _os._exit(0)
+        _os.close(_write)
+        _deadline = _time.monotonic() + _request["timeout"]
+        _written, _open, _exited = b"", True, False
+        while not _exited and _time.monotonic() < _deadline:  # the result, then the child's exit
+            _wait = max(0.0, min(0.05, _deadline - _time.monotonic()))
+            if not _open:
+                _time.sleep(0.002)
+            elif _select.select([_read], [], [], _wait)[0]:
+                _chunk = _os.read(_read, 65536)
+                _written, _open = _written + _chunk, bool(_chunk)
+            _exited = _os.waitpid(_pid, _os.WNOHANG)[0] != 0
+        if not _exited:
+            _os.kill(_pid, signal.SIGKILL)
+            _os.waitpid(_pid, 0)
+        while _open:  # whatever the child wrote before it exited or was killed
+            _chunk = _os.read(_read, 65536)
+            _written, _open = _written + _chunk, bool(_chunk)
+        _os.close(_read)
+        _log.seek(0)
+        _text = _log.read().decode("utf-8", "replace")
+        _log.close()
+        _reply({"timed_out": not _exited, "log": _text[-4000:],
+                "result": json.loads(_written) if _written else None})
 ''')
 
 
+class CaseWorker:
+    """The pytest side of the worker: starts it on first use, sends cases, replaces it if it stops answering."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+        self.stderr = None
+        self.buffer = b""
+
+    def _start(self) -> None:
+        self.stderr = tempfile.TemporaryFile()
+        self.process = subprocess.Popen([sys.executable, "-c", _WORKER], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=self.stderr)
+        self.buffer = b""
+        ready = self._read_reply(300)
+        assert ready == {"ready": True}, ready
+
+    def _read_reply(self, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        out = self.process.stdout.fileno()
+        while b"\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([out], [], [], left)[0]:
+                self.close()
+                raise subprocess.TimeoutExpired("engine case worker", timeout)
+            chunk = os.read(out, 65536)
+            if not chunk:
+                log = self._stderr_tail()
+                self.close()
+                raise AssertionError(f"the engine case worker exited:\n{log}")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def _stderr_tail(self) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read().decode("utf-8", "replace")[-2000:]
+
+    def run(self, code: str) -> dict:
+        if self.process is None or self.process.poll() is not None:
+            self._start()
+        self.process.stdin.write((json.dumps({"code": code, "timeout": CASE_TIMEOUT_S}) + "\n").encode())
+        self.process.stdin.flush()
+        return self._read_reply(CASE_TIMEOUT_S + 60)
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process.stdin.close()
+            self.process.stdout.close()
+            self.process = None
+
+
+_CASES = CaseWorker()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def case_worker():
+    yield _CASES
+    _CASES.close()
+
+
 def run_case(code: str) -> dict:
-    """Run `code` (with `tok` and `compile_json_schema` in scope) in a fresh interpreter."""
-    done = subprocess.run([sys.executable, "-c", _CHILD], input=textwrap.dedent(code), text=True,
-                          capture_output=True, timeout=120)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    assert lines, done.stderr[-2000:]
-    return json.loads(lines[-1][len("RESULT "):])
+    """Run `code` (with `tok` and `compile_json_schema` in scope) in a process of its own."""
+    reply = _CASES.run(textwrap.dedent(code))
+    if reply["timed_out"]:
+        raise subprocess.TimeoutExpired("engine case", CASE_TIMEOUT_S, output=reply["log"])
+    assert reply["result"] is not None, reply["log"][-2000:]
+    return reply["result"]
 
 
 def compiled(schema_source: str) -> dict:
