@@ -2,32 +2,32 @@
 
 The pipeline: lark loads the text; each terminal's regex becomes a byte DFA (`automata.py`, cached
 across grammars), with special-token spellings cut out of ordinary terminals where asked; a
-literal equal to a special token's text becomes that token id; regular nonterminals made of short
+literal equal to a special token's text becomes that token id; terminals the text `%declare`s
+come as automata already built (the schema compiler's key tries and digit automata, and the
+JSON primitives, so lark never reads their long regexes); regular nonterminals made of short
 terminals are fused into one terminal each (`fusion.py`), and the token table of each fused
 terminal's start is computed now rather than at the first mask; then LALR(1) over what is left
-(`lr.py`). Compiling the same text for the same vocabulary twice returns the same immutable
-`Grammar`.
+(`lr.py`). Compiling the same text (and automata) for the same vocabulary twice returns the
+same immutable `Grammar`.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from contextlib import contextmanager
-from functools import cache
+from collections.abc import Mapping
 from typing import Any, Iterator
 
-import lark.lexer
-import lark.load_grammar
 from lark.lexer import PatternStr
 
 from a3agent.grammars.engine.automata import ByteDFA, TerminalDFA, literal_dfa, regex_dfa, without_substrings
 from a3agent.errors import GrammarTooComplex, MalformedGrammar
 from a3agent.grammars.engine.grammar import Grammar
-from a3agent.grammars.schema.json_schema import schema_to_grammar
+from a3agent.grammars.schema.json_schema import schema_source
 from a3agent.grammars.engine.thinking import Thinking
-from a3agent.grammars.dialects.turn import TurnOptions, turn_grammar
+from a3agent.grammars.dialects.turn import TurnOptions, turn_source
 from a3agent.grammars.engine.fusion import fuse_regular_rules
-from a3agent.grammars.engine.lr import LRTable, load_rules
+from a3agent.grammars.engine.lr import LRTable, lark_meta_parser, load_rules
 from a3agent.grammars.engine.token_table import token_table
 from a3agent.grammars.engine.limits import check_count, compile_budget, limits
 from a3agent.grammars.engine.vocab import Vocabulary, vocabulary_for
@@ -42,41 +42,33 @@ _CACHE_SIZE = 64
 def _prepare(tokenizer: Any) -> Vocabulary:
     """The once-per-process work a first compile would otherwise count against its time limit:
     the vocabulary (its trie and tables) and lark's own meta parser."""
-    _lark_meta_parser()
+    lark_meta_parser()
     return vocabulary_for(tokenizer)
 
 
-@cache
-def _lark_meta_parser() -> None:
-    """Build lark's parser of its own grammar language once, without its terminal collision check.
-
-    With interegular installed, lark checks the terminals of that (fixed, shipped) grammar for
-    collisions before first use: 1.5 s of the first compile in a process, proving nothing."""
-    checked = lark.lexer.has_interegular
-    lark.lexer.has_interegular = False
-    try:
-        lark.load_grammar._get_parser()
-    finally:
-        lark.lexer.has_interegular = checked
-
-
 def compile_grammar(
-    text: str, tokenizer: Any, forbid_special_text: tuple[str, ...] = (), thinking: Thinking | None = None
+    text: str,
+    tokenizer: Any,
+    forbid_special_text: tuple[str, ...] = (),
+    thinking: Thinking | None = None,
+    automata: Mapping[str, TerminalDFA] | None = None,
 ) -> Grammar:
     """Compile lark `text` (start rule `start`) for `tokenizer` (HF, SentencePiece or Vocabulary).
 
     `forbid_special_text`: special-token spellings that no ordinary terminal may contain, so text
     the model writes can never re-tokenise into a special (chat markers, `<tool_call>`...).
     `thinking`: the think-block budget, for grammars that start inside `<think>`.
+    `automata`: the terminals `text` `%declare`s, as automata built directly (schema grammars).
     """
     vocab = _prepare(tokenizer)
-    key = (text, vocab.fingerprint, forbid_special_text, thinking)
+    given = tuple(sorted((automata or {}).items(), key=lambda item: item[0]))
+    key = (text, vocab.fingerprint, forbid_special_text, thinking, given)
     grammar = _CACHE.get(key)
     if grammar is not None:
         _CACHE.move_to_end(key)
         return grammar
     with compile_budget(), _typed_overflow():
-        grammar = _compile(text, vocab, forbid_special_text, thinking)
+        grammar = _compile(text, vocab, forbid_special_text, thinking, dict(given))
     _CACHE[key] = grammar
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -95,14 +87,17 @@ def _typed_overflow() -> Iterator[None]:
         raise GrammarTooComplex("", "compile_work", limits().compile_work, "out of memory") from e
 
 
-def _compile(text: str, vocab: Vocabulary, forbid_special_text: tuple[str, ...], thinking: Thinking | None) -> Grammar:
+def _compile(
+    text: str, vocab: Vocabulary, forbid_special_text: tuple[str, ...], thinking: Thinking | None,
+    automata: dict[str, TerminalDFA],
+) -> Grammar:
     check_count(len(text), "grammar_text", "", "the grammar text")
     terminals, rules = load_rules(text)
     check_count(len(rules), "grammar_rules", "", "the grammar's rules")
     check_count(max((len(r.expansion) for r in rules), default=0), "rule_symbols", "", "the longest grammar rule")
     check_count(sum(len(r.expansion) for r in rules), "grammar_symbols", "", "the grammar's rules")
     forbidden = tuple(sorted(s.encode() for s in forbid_special_text))
-    dfas: dict[str, TerminalDFA] = {}
+    dfas: dict[str, TerminalDFA] = {name: without_substrings(dfa, forbidden) for name, dfa in automata.items()}
     specials: dict[str, int] = {}
     for definition in terminals:
         name, pattern = definition.name, definition.pattern
@@ -120,6 +115,9 @@ def _compile(text: str, vocab: Vocabulary, forbid_special_text: tuple[str, ...],
     rules, fused = fuse_regular_rules(rules, {name: dfa for name, dfa in dfas.items() if isinstance(dfa, ByteDFA)})
     dfas.update((name, without_substrings(dfa, forbidden) if forbidden else dfa) for name, dfa in fused.items())
     table = LRTable.from_rules(rules)
+    undefined = sorted(table.terminals - dfas.keys() - specials.keys())
+    if undefined:
+        raise MalformedGrammar(f"terminals {undefined} are %declare'd but no automaton was given for them")
     dfas = {name: dfa for name, dfa in dfas.items() if name in table.terminals}
     specials = {name: token for name, token in specials.items() if name in table.terminals}
     for name in fused:  # new automata: their first token tables are compile-time work
@@ -138,7 +136,8 @@ def compile_json_schema(schema: dict | bool, tokenizer: Any) -> Grammar:
     """
     _prepare(tokenizer)
     with compile_budget(), _typed_overflow():
-        return compile_grammar(schema_to_grammar(schema), tokenizer)
+        source = schema_source(schema)
+        return compile_grammar(source.text, tokenizer, automata=source.automata)
 
 
 CHAT_MARKERS = (
@@ -164,5 +163,5 @@ def compile_turn(
         thinking = Thinking()
     _prepare(tokenizer)
     with compile_budget(), _typed_overflow():
-        text = turn_grammar(tools, options)
-        return compile_grammar(text, tokenizer, CHAT_MARKERS, thinking if options.thinking else None)
+        source = turn_source(tools, options)
+        return compile_grammar(source.text, tokenizer, CHAT_MARKERS, thinking if options.thinking else None, source.automata)

@@ -32,7 +32,7 @@ from a3agent.grammars import (
     compile_turn,
 )
 from a3agent.grammars.engine.limits import compile_budget
-from a3agent.grammars.schema.json_schema import SchemaRules
+from a3agent.grammars.schema.json_schema import SchemaRules, with_json_primitives
 from a3agent.grammars.schema.lark_text import load_lark
 from a3agent.serve.errors import BadRequest, from_error
 from a3agent.serve.schema import ChatCompletionRequest
@@ -40,7 +40,6 @@ from a3agent.serve.schema import ChatCompletionRequest
 __all__ = ["request_grammar", "response_grammar", "tool_specs"]
 
 _THINK_LARK = ("a3agent.grammars.dialects", "turn.lark")
-_JSON_LARK = ("a3agent.grammars.schema", "json.lark")
 
 
 def tool_specs(request: ChatCompletionRequest) -> list[dict[str, Any]]:
@@ -79,8 +78,9 @@ def response_grammar(schema: dict[str, Any] | bool, tokenizer: Any, thinking: Th
     with compile_budget():
         rules = SchemaRules(taken=frozenset({"think"}))
         root = rules.add(schema, "response")
-        text = "\n".join([f"start: think {root}\n", rules.text(), load_lark(*_THINK_LARK), load_lark(*_JSON_LARK)])
-        return compile_grammar(text, tokenizer, CHAT_MARKERS, thinking)
+        source = with_json_primitives("\n".join([f"start: think {root}\n", rules.compiled_text(), load_lark(*_THINK_LARK)]),
+                                      rules.automata)
+        return compile_grammar(source.text, tokenizer, CHAT_MARKERS, thinking, source.automata)
 
 
 def _thinking(request: ChatCompletionRequest, budget: int) -> Thinking | None:

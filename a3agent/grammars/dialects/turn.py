@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from a3agent.errors import ToolChoiceError, ToolDefinitionError, UnknownDialect
-from a3agent.grammars.schema.json_schema import SchemaRules
+from a3agent.grammars.schema.json_schema import GrammarSource, SchemaRules, with_json_primitives
 from a3agent.grammars.schema.json_text import json_literal
 from a3agent.grammars.schema.lark_text import lark_string, load_lark, terminal_text
 
-__all__ = ["DIALECTS", "TurnOptions", "turn_grammar"]
+__all__ = ["DIALECTS", "TurnOptions", "turn_grammar", "turn_source"]
 
 DIALECTS = {"hermes-json": "hermes_json.lark", "qwen3-xml": "qwen3_xml.lark"}
 """Dialect name -> the lark file with its `tool_call` rule."""
@@ -52,18 +52,33 @@ class TurnOptions:
 
 
 def turn_grammar(tools: list[dict[str, Any]], options: TurnOptions = TurnOptions()) -> str:
-    """The lark grammar text of one assistant turn offering `tools`.
+    """The lark grammar text of one assistant turn offering `tools` (self-contained).
 
     `tools`: `{"name", "description", "parameters"}` dicts (or the OpenAI `{"type": "function",
     "function": {...}}` wrapping). Raises UnknownDialect, ToolChoiceError, ToolDefinitionError,
     and the schema errors of `json_schema` (UnsupportedSchema, UnsatisfiableSchema).
     """
+    head, rules, dialect = _turn(tools, options)
+    return _assemble(head, rules.text() if rules else "", dialect)
+
+
+def turn_source(tools: list[dict[str, Any]], options: TurnOptions = TurnOptions()) -> GrammarSource:
+    """`turn_grammar`'s language as the compiler reads it: schema automata as declared terminals."""
+    head, rules, dialect = _turn(tools, options)
+    if rules is None:
+        return GrammarSource(_assemble(head, "", dialect), {})
+    text = "\n".join(p for p in (head, rules.compiled_text(), dialect, load_lark(__package__, "turn.lark")) if p)
+    return with_json_primitives(text, rules.automata)
+
+
+def _turn(tools: list[dict[str, Any]], options: TurnOptions) -> tuple[str, SchemaRules | None, str]:
+    """The turn's head rules, the tools' schema rules (None without tools) and the dialect's text."""
     if options.dialect not in DIALECTS:
         raise UnknownDialect(f"unknown tool-call dialect {options.dialect!r}; known: {', '.join(DIALECTS)}")
     offered = _chosen_tools([_unwrap(t) for t in tools], options.tool_choice)
     think = "think " if options.thinking else ""
     if not offered:
-        return _assemble(f"start: {think}CONTENT\n", "", "")
+        return f"start: {think}CONTENT\n", None, ""
     rules = SchemaRules(taken=_SKELETON_RULES)
     if options.dialect == "hermes-json":
         calls = [_hermes_call(tool, rules) for tool in offered]
@@ -74,7 +89,7 @@ def turn_grammar(tools: list[dict[str, Any]], options: TurnOptions = TurnOptions
     repeat = ' ("\\n" tool_call)*' if options.parallel_tool_calls else ""
     answer = {"auto": "CONTENT | CONTENT? calls", "required": "CONTENT? calls"}.get(options.tool_choice, "calls")
     head = f"start: {think}({answer})\ncalls: tool_call{repeat}\n{per_tool}"
-    return _assemble(head, rules.text(), load_lark(__package__, DIALECTS[options.dialect]))
+    return head, rules, load_lark(__package__, DIALECTS[options.dialect])
 
 
 def _unwrap(tool: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ builders never emit them).
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -26,7 +27,7 @@ from a3agent.errors import MalformedGrammar
 from a3agent.grammars.engine.byte_regex import Nodes, parse_regex, utf8_sequences
 from a3agent.grammars.engine.lazy_dfa import LazyDFA, LiteralDFA, aho_corasick
 
-__all__ = ["ByteDFA", "regex_dfa", "literal_dfa", "table_dfa", "utf8_sequences", "without_substrings"]
+__all__ = ["ByteDFA", "regex_dfa", "literal_dfa", "row_classes", "table_dfa", "utf8_sequences", "without_substrings"]
 
 DEAD = -1
 _MAX_CHAR = 0x10FFFF
@@ -144,26 +145,39 @@ class ByteDFA:
 
 def _distances(trans: np.ndarray, accept: np.ndarray) -> np.ndarray:
     """Fewest bytes from each state to acceptance (int32 max: never): breadth first backwards
-    over the edges, each edge looked at once (a long literal is a chain thousands of levels deep)."""
+    over the distinct (state, successor) pairs, each looked at once (a long literal is a chain
+    thousands of levels deep, so no per-level array work)."""
     n = len(accept)
-    src, _ = np.nonzero(trans >= 0)
-    dst = trans[trans >= 0].astype(np.int64)
-    order = np.argsort(dst, kind="stable")
-    preds = src[order]
-    starts = np.searchsorted(dst[order], np.arange(n + 1))
-    never = np.iinfo(np.int32).max
-    dist = np.full(n, never, dtype=np.int64)
-    frontier = np.flatnonzero(accept)
-    dist[frontier] = 0
-    level = 0
-    while len(frontier):
-        level += 1
-        low, counts = starts[frontier], starts[frontier + 1] - starts[frontier]
-        index = np.repeat(low - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
-        reached = np.unique(preds[index])
-        frontier = reached[dist[reached] == never]
-        dist[frontier] = level
-    return dist
+    src, byte = np.nonzero(trans >= 0)
+    pairs = np.unique(trans[src, byte].astype(np.int64) * n + src)  # by successor, then state
+    successors, sources = np.divmod(pairs, n)
+    starts = np.searchsorted(successors, np.arange(n + 1)).tolist()
+    preds = sources.tolist()
+    never = int(np.iinfo(np.int32).max)
+    dist = [never] * n
+    queue = deque(np.flatnonzero(accept).tolist())
+    for state in queue:
+        dist[state] = 0
+    while queue:
+        state = queue.popleft()
+        d = dist[state] + 1
+        for p in preds[starts[state] : starts[state + 1]]:
+            if dist[p] == never:
+                dist[p] = d
+                queue.append(p)
+    return np.array(dist, dtype=np.int64)
+
+
+def row_classes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first row of each class, class of each row) for the classes of equal rows, numbered in
+    order of first appearance. `np.unique(axis=0)` does the same by sorting, several times
+    slower on the small tables of terminal automata."""
+    ids: dict[bytes, int] = {}
+    data = np.ascontiguousarray(rows)
+    inverse = np.fromiter((ids.setdefault(row.tobytes(), len(ids)) for row in data), dtype=np.int64, count=len(data))
+    firsts = np.zeros(len(ids), dtype=np.int64)
+    firsts[inverse[::-1]] = np.arange(len(data) - 1, -1, -1)
+    return firsts, inverse
 
 
 _MINIMISE_STATES = 512
@@ -178,16 +192,16 @@ def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.nda
     """
     if len(accept) > _MINIMISE_STATES:
         return trans, accept
-    columns = np.unique(trans.T, axis=0).T  # one column per class of bytes that act alike
-    classes = accept.astype(np.int64)
+    firsts, _ = row_classes(trans.T)
+    columns = trans[:, firsts]  # one column per class of bytes that act alike
+    classes, count = row_classes(accept[:, None])[1], int(accept.any()) + int(not accept.all())
     while True:
         targets = np.where(columns >= 0, classes[np.maximum(columns, 0)], -1)
-        signature = np.concatenate([classes[:, None], targets], axis=1)
-        _, refined = np.unique(signature, axis=0, return_inverse=True)
-        refined = refined.ravel()
-        if len(np.unique(refined)) == len(np.unique(classes)):
+        _, refined = row_classes(np.concatenate([classes[:, None], targets], axis=1))
+        refined_count = int(refined.max()) + 1
+        if refined_count == count:
             break
-        classes = refined
+        classes, count = refined, refined_count
     # renumber so that the start state's class is 0, in first-seen order
     order: dict[int, int] = {}
     for c in classes.tolist():

@@ -123,6 +123,15 @@ class Nodes:
             return x
         return self._intern((REP, x, low, high), low == 0 or self.nullable[x])
 
+    def chars(self, ranges: Iterable[tuple[int, int]]) -> int:
+        """The node of one character out of the code point `ranges`: its UTF-8 byte sequences
+        (surrogates excluded: they are not characters UTF-8 can carry)."""
+        branches = []
+        for lo, hi in ranges:
+            for sequence in utf8_sequences(lo, hi):
+                branches.append(self.seq_all([self.byteset(((1 << (b + 1)) - 1) ^ ((1 << a) - 1)) for a, b in sequence]))
+        return self.alt(branches)
+
     # -- derivatives --------------------------------------------------------------------------
 
     def cuts(self, node: int) -> tuple[int, ...]:
@@ -342,7 +351,6 @@ def _complement(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 class _Parser:
     def __init__(self, text: str, nodes: Nodes) -> None:
         self.text, self.i, self.nodes, self.depth = text, 0, nodes, 0
-        self._utf8: dict[tuple[int, int], int] = {}
 
     def fail(self, why: str) -> MalformedGrammar:
         return MalformedGrammar(f"terminal regex {self.text[:80]!r}: {why} at offset {self.i}")
@@ -415,16 +423,16 @@ class _Parser:
             self.i += 1
             return node
         if c == "[":
-            return self.chars(self._class())
+            return self.nodes.chars(self._class())
         if c == ".":
-            return self.chars([(0, 9), (11, _MAX_CHAR)])
+            return self.nodes.chars([(0, 9), (11, _MAX_CHAR)])
         if c == "\\":
-            return self.chars(self._escape(in_class=False))
+            return self.nodes.chars(self._escape(in_class=False))
         if c in "^$":
             raise self.fail("anchors are not supported")
         if c in ")*+?{":
             raise self.fail(f"unexpected {c!r}")
-        return self.chars([(ord(c), ord(c))])
+        return self.nodes.chars([(ord(c), ord(c))])
 
     def _escape(self, in_class: bool) -> list[tuple[int, int]]:
         c = self.peek()
@@ -479,20 +487,6 @@ class _Parser:
                 ranges.extend(lo)
         self.i += 1
         return _complement(ranges) if negate else ranges
-
-    def chars(self, ranges: list[tuple[int, int]]) -> int:
-        """The node of one character out of `ranges`: its UTF-8 byte sequences (no surrogates)."""
-        branches = []
-        for lo, hi in ranges:
-            for sequence in utf8_sequences(lo, hi):
-                branches.append(self.nodes.seq_all([self._range(a, b) for a, b in sequence]))
-        return self.nodes.alt(branches)
-
-    def _range(self, lo: int, hi: int) -> int:
-        node = self._utf8.get((lo, hi))
-        if node is None:
-            node = self._utf8[(lo, hi)] = self.nodes.byteset(((1 << (hi + 1)) - 1) ^ ((1 << lo) - 1))
-        return node
 
 
 def parse_regex(text: str, nodes: Nodes) -> int:

@@ -15,8 +15,9 @@ A nonterminal is fused when
   long bodies (strings, free numbers) stay in their own terminals, whose token tables every
   grammar shares;
 - it cannot be empty, and its automaton stays under a size cap.
-Otherwise its regular children are tried in its place. The grammar text is unchanged (that is
-what users inspect); only the compiled tables differ.
+Otherwise its regular children are tried in its place. A nonterminal whose one rule is one
+terminal is replaced by that terminal, with nothing to build. The grammar text is unchanged (that
+is what users inspect); only the compiled tables differ.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 from lark.grammar import Rule, Symbol, Terminal
 
-from a3agent.grammars.engine.automata import ByteDFA, table_dfa
+from a3agent.grammars.engine.automata import ByteDFA, row_classes, table_dfa
 from a3agent.grammars.engine.limits import charge
 
 __all__ = ["fuse_regular_rules"]
@@ -58,6 +59,8 @@ def fuse_regular_rules(rules: list[Rule], dfas: dict[str, ByteDFA]) -> tuple[lis
     kinds = _regular_kinds(by_origin, dfas)
     nullable = _nullable(by_origin)
     fused: dict[str, ByteDFA] = {}
+    names: dict[str, str] = {}
+    """Fused nonterminal -> the terminal that replaces it."""
     seen, todo = {"start"}, ["start"]
     while todo:
         for expansion in by_origin[todo.pop()]:
@@ -65,6 +68,10 @@ def fuse_regular_rules(rules: list[Rule], dfas: dict[str, ByteDFA]) -> tuple[lis
                 if sym.is_term or sym.name in seen:
                     continue
                 seen.add(sym.name)
+                alias = _one_terminal(by_origin[sym.name], dfas)
+                if alias is not None:  # already one terminal: nothing to build
+                    names[sym.name] = alias
+                    continue
                 dfa = None
                 if sym.name in kinds and sym.name not in nullable:
                     dfa = _fused_dfa(sym.name, by_origin, kinds, dfas)
@@ -72,16 +79,25 @@ def fuse_regular_rules(rules: list[Rule], dfas: dict[str, ByteDFA]) -> tuple[lis
                     todo.append(sym.name)
                 else:
                     fused[sym.name] = dfa
-    if not fused:
+                    names[sym.name] = _terminal_name(sym.name, dfas)
+    if not names:
         return rules, {}
-    names = {n: _terminal_name(n, dfas) for n in fused}
     out = []
     for rule in rules:
-        if rule.origin.name in fused:
+        if rule.origin.name in names:
             continue
-        expansion = [Terminal(names[s.name]) if not s.is_term and s.name in fused else s for s in rule.expansion]
+        expansion = [Terminal(names[s.name]) if not s.is_term and s.name in names else s for s in rule.expansion]
         out.append(Rule(rule.origin, expansion, rule.order, rule.alias, rule.options))
     return _reachable(out), {names[n]: dfa for n, dfa in fused.items()}
+
+
+def _one_terminal(expansions: list[Sequence[Symbol]], dfas: dict[str, ByteDFA]) -> str | None:
+    """The terminal a nonterminal is an alias of (its one rule is that one ordinary terminal)."""
+    if len(expansions) == 1 and len(expansions[0]) == 1:
+        sym = expansions[0][0]
+        if sym.is_term and sym.name in dfas:
+            return str(sym.name)
+    return None
 
 
 def _terminal_name(nonterminal: str, taken: dict[str, ByteDFA]) -> str:
@@ -339,8 +355,7 @@ def _fused_dfa(
         return frozenset(out)
 
     distinct = step[np.unique(same)]
-    _, first_byte, byte_class = np.unique(distinct.T, axis=0, return_index=True, return_inverse=True)
-    byte_class = byte_class.ravel()
+    first_byte, byte_class = row_classes(distinct.T)
     initial = starts[entry]
     ids = {initial: 0}
     order = [initial]

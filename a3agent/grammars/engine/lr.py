@@ -22,8 +22,11 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Iterator
 
+import lark.lexer
+import lark.load_grammar
 from lark.exceptions import LarkError
 from lark.load_grammar import load_grammar
 from lark.grammar import Rule
@@ -33,7 +36,7 @@ from lark.common import ParserConf
 
 from a3agent.errors import MalformedGrammar
 
-__all__ = ["LRTable", "Stack", "END", "ROOT", "load_rules"]
+__all__ = ["LRTable", "Stack", "END", "ROOT", "lark_meta_parser", "load_rules"]
 
 Stack = tuple[int, ...]
 END = "$END"
@@ -55,8 +58,23 @@ def _recursion_room(rules: int) -> Iterator[None]:
         sys.setrecursionlimit(before)
 
 
+@cache
+def lark_meta_parser() -> None:
+    """Build lark's parser of its own grammar language once, without its terminal collision check.
+
+    With interegular installed, lark checks the terminals of that (fixed, shipped) grammar for
+    collisions before first use: 1.5-4 s of the first grammar loaded in a process, proving nothing."""
+    checked = lark.lexer.has_interegular
+    lark.lexer.has_interegular = False
+    try:
+        lark.load_grammar._get_parser()
+    finally:
+        lark.lexer.has_interegular = checked
+
+
 def load_rules(text: str) -> tuple[list[TerminalDef], list[Rule]]:
     """lark's terminal definitions and BNF rules for grammar `text` (start rule `start`)."""
+    lark_meta_parser()
     try:
         grammar, _ = load_grammar(text, "<grammar>", [], False)
         terminals, rules, ignore = grammar.compile(["start"], set())

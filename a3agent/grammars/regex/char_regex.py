@@ -13,7 +13,10 @@ intersection and complement (`regular`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable
+
+from a3agent.grammars.engine.byte_regex import Nodes
 
 __all__ = [
     "MAX_CHAR",
@@ -38,6 +41,7 @@ __all__ = [
     "is_nullable",
     "render",
     "to_pattern",
+    "to_nodes",
 ]
 
 MAX_CHAR = 0x10FFFF
@@ -123,15 +127,22 @@ def intersect_chars(a: Chars, b: Chars) -> Chars:
 
 
 def literal(text: str) -> Regex:
-    """Exactly `text`."""
-    return seq(*(char_set(c) for c in text))
+    """Exactly `text` (linear: a 100k-character `const` is one pass)."""
+    if len(text) == 1:
+        return _one_char(ord(text))
+    return Seq(tuple(_one_char(ord(c)) for c in text))
+
+
+@lru_cache(maxsize=4096)
+def _one_char(code: int) -> Chars:
+    return Chars(((code, code),))
 
 
 def seq(*items: Regex) -> Regex:
     """Concatenation, flattened; any NOTHING (or empty set) makes the whole NOTHING."""
     flat: list[Regex] = []
     for item in items:
-        if item == NOTHING or (isinstance(item, Chars) and not item.ranges):
+        if isinstance(item, Alt) and not item.items or isinstance(item, Chars) and not item.ranges:
             return NOTHING
         flat.extend(item.items if isinstance(item, Seq) else (item,))
     return flat[0] if len(flat) == 1 else Seq(tuple(flat))
@@ -324,3 +335,15 @@ def to_pattern(r: Regex) -> str:
     if r == NOTHING or is_nullable(r):
         raise ValueError("a terminal pattern must match at least one non-empty string")
     return render(r)
+
+
+def to_nodes(r: Regex, nodes: Nodes) -> int:
+    """`r` as a node of the engine's byte regexes (characters as their UTF-8 sequences), for
+    automata built without regex text."""
+    if isinstance(r, Chars):
+        return nodes.chars(r.ranges)
+    if isinstance(r, Seq):
+        return nodes.seq_all([to_nodes(x, nodes) for x in r.items])
+    if isinstance(r, Alt):
+        return nodes.alt([to_nodes(x, nodes) for x in r.items])
+    return nodes.rep(to_nodes(r.item, nodes), r.min, -1 if r.max is None else r.max)

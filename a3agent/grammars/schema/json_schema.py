@@ -4,6 +4,13 @@
 schemas (one per tool) in one grammar with non-clashing rule names, as JSON values or, for the
 qwen3-xml dialect, as `<parameter=KEY>` blocks. The JSON primitives come from `json.lark`.
 
+Two texts of one language: `schema_to_grammar` (and `SchemaRules.text`) is self-contained lark,
+for people and for the test oracles; `schema_source` (`SchemaRules.compiled_text`) is what the
+compiler reads. There, languages the compiler knows as character automata (the keys other than
+the declared names, numbers under bounds) are `%declare`d terminals whose byte DFAs come built
+(`spelled_dfa`), where the text spells them as a rule per state: lark reads a tenth of the
+text and fusion has nothing to rebuild.
+
 How values are written (see also `number_text` and `json_text`):
 - objects: declared properties (`properties` of the object and of its `allOf`/`anyOf`/`oneOf`
   parts and `$ref`) in schema order, optional ones skippable; keys named only elsewhere
@@ -21,15 +28,21 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from contextlib import contextmanager
 from functools import cache
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from interegular.fsm import FSM
 
 from a3agent.errors import GrammarTooComplex, UnsatisfiableSchema, UnsupportedSchema
+from a3agent.grammars.engine.automata import ByteDFA, regex_dfa
+from a3agent.grammars.engine.byte_regex import Nodes
 from a3agent.grammars.engine.limits import charge, check_count, compile_budget, limits
 from a3agent.grammars.engine.lr import load_rules
+from a3agent.grammars.engine.spelled_dfa import spelled_dfa
 from a3agent.grammars.regex.error_path import building_at, current_path
 from a3agent.grammars.schema.schema_document import check_document
 from a3agent.grammars.regex.char_regex import (
@@ -43,9 +56,10 @@ from a3agent.grammars.regex.char_regex import (
     literal,
     repeat,
     seq,
+    to_nodes,
     to_pattern,
 )
-from a3agent.grammars.schema.json_text import encode_json, json_char_spellings, json_literal, json_string
+from a3agent.grammars.schema.json_text import encode_json, json_char_spellings, json_chars, json_literal, json_string
 from a3agent.grammars.schema.lark_text import RuleNames, lark_string, linear_rules, load_lark, terminal_text
 from a3agent.grammars.schema.number_text import INTEGER_TEXT, NUMBER_TEXT, numeric_language
 from a3agent.grammars.regex.regular import TooComplex, dfa_edges, everything_but, from_fsm, intersect, to_fsm
@@ -53,7 +67,7 @@ from a3agent.grammars.schema.normalizer import Normalizer
 from a3agent.grammars.schema.schema_shapes import AnyValue, Arrays, Constants, Node, Numbers, Objects, Reference, Strings
 from a3agent.grammars.schema.string_sets import ANY_STRING, StringSet
 
-__all__ = ["SchemaRules", "schema_to_grammar", "check_schema"]
+__all__ = ["GrammarSource", "SchemaRules", "schema_to_grammar", "schema_source", "with_json_primitives", "check_schema"]
 
 _JSON_RULES = ("json_value", "json_object", "json_array")
 _MAX_KEY_PATTERNS = 4
@@ -81,6 +95,11 @@ class SchemaRules:
         self.terminal_names = RuleNames(_JSON_TERMINALS | {t.lower() for t in taken})
         self.rules: dict[str, str] = {}
         self.terminals: dict[str, str] = {}
+        self.automata: dict[str, ByteDFA] = {}
+        """Terminals given as automata built directly (see `automaton_rule`), by name."""
+        self._automaton_rules: dict[str, tuple[str, Callable[[dict[str, str]], str]]] = {}
+        """Rule -> (its terminal, a writer of the same language as rules for the grammar text)."""
+        self._written: dict[str, str] | None = None
 
     def terminal(self, r: Regex, hint: str) -> str:
         """A terminal for `r`: inline when short, else a named terminal shared by equal patterns."""
@@ -128,9 +147,36 @@ class SchemaRules:
         self.rules[name] = body
         return f"{name}?" if "" in options else name
 
+    def automaton_rule(self, hint: str, dfa: ByteDFA, write: Callable[[dict[str, str]], str]) -> str:
+        """A rule for the language of `dfa`, a terminal the compiler gets as that automaton.
+
+        `write(rules)` spells the same language as rules (returning the body, adding helper rules
+        to `rules`) for the self-contained grammar text that people and the test oracles read;
+        compiling never calls it."""
+        rule = self.names.fresh(hint)
+        terminal = self.terminal_names.fresh(hint).upper()
+        self.automata[terminal] = dfa
+        self._automaton_rules[rule] = (terminal, write)
+        return rule
+
     def text(self) -> str:
-        """The rules, then the named terminals, as lark text."""
-        rules = "".join(f"{name}: {body}\n" for name, body in self.rules.items())
+        """The rules, then the named terminals, as self-contained lark text (the automata's
+        languages spelled as rules)."""
+        if self._written is None:
+            helpers: dict[str, str] = {}
+            bodies = {rule: write(helpers) for rule, (_, write) in self._automaton_rules.items()}
+            self._written = {**bodies, **helpers}
+        return self._lines(self._written)
+
+    def compiled_text(self) -> str:
+        """The text the compiler reads: the automata as `%declare`d terminals (`self.automata`)."""
+        # each rule is at least one BNF rule: past the limit, refuse before lark reads the text
+        check_count(len(self.rules) + len(self._automaton_rules), "grammar_rules", "", "the grammar's rules")
+        text = self._lines({rule: terminal for rule, (terminal, _) in self._automaton_rules.items()})
+        return text + "".join(f"%declare {name}\n" for name in self.automata)
+
+    def _lines(self, extra: dict[str, str]) -> str:
+        rules = "".join(f"{name}: {body}\n" for name, body in {**self.rules, **extra}.items())
         terminals = "".join(f"{name}: {text}\n" for text, name in self.terminals.items())
         return rules + ("\n" + terminals if terminals else "")
 
@@ -214,8 +260,15 @@ class _Compiler:
             raise UnsupportedSchema(where.path, "multipleOf", str(e)) from None
         if isinstance(language, FSM):
             initial, finals, edges = dfa_edges(language)
-            moves = {state: [(terminal_text(c), t) for t, c in row.items()] for state, row in edges.items()}
-            return linear_rules(initial, moves, finals, hint + "_digits", self.owner.names, self.owner.rules)
+            shape = _canonical(initial, finals, edges)
+            if shape is None:
+                return None
+
+            def write(rules: dict[str, str]) -> str:
+                moves = {state: [(terminal_text(c), t) for t, c in row.items()] for state, row in edges.items()}
+                return linear_rules(initial, moves, finals, hint + "_digits", self.owner.names, rules) or ""
+
+            return self.owner.automaton_rule(hint + "_digits", _automaton(shape, False, where.path), write)
         primitive = {INTEGER_TEXT: "INTEGER", NUMBER_TEXT: "NUMBER"}.get(language)
         if primitive:
             return primitive
@@ -243,11 +296,21 @@ class _Compiler:
         return self.string_automaton(*dfa_edges(fsm.reduce()), hint)
 
     def string_automaton(self, initial: object, finals: set, edges: dict[object, dict[object, Chars]], hint: str) -> str | None:
-        """A quoted JSON string from a DFA over decoded characters, one rule per state.
+        """A quoted JSON string from a DFA over decoded characters: one terminal, its byte DFA
+        built directly (`spelled_dfa`); the grammar text spells it as a rule per state.
 
         For languages whose single regex would be huge (keys other than the declared names): the
         DFA is small, the regex is not.
         """
+        shape = _canonical(initial, finals, edges)
+        if shape is None:
+            return None
+        return self.owner.automaton_rule(
+            hint, _automaton(shape, True, current_path()), lambda rules: self.string_rules(initial, finals, edges, hint, rules))
+
+    def string_rules(self, initial: object, finals: set, edges: dict[object, dict[object, Chars]], hint: str,
+                     rules: dict[str, str]) -> str:
+        """`string_automaton`'s language as rules over character terminals (for the grammar text)."""
         end = object()
         tail = self.owner.terminal(seq(encode_json(repeat(ANY_CHAR, 0, None)), literal('"')), "string_rest")
         moves: dict[object, list[tuple[str, object]]] = {end: []}
@@ -262,8 +325,8 @@ class _Compiler:
             ]
             if state in finals:
                 moves[state].append((lark_string('"'), end))
-        body = linear_rules(initial, moves, {end}, hint, self.owner.names, self.owner.rules)
-        return None if body is None else f"{lark_string(chr(34))} {body}"
+        body = linear_rules(initial, moves, {end}, hint, self.owner.names, rules)
+        return f"{lark_string(chr(34))} {body}"
 
     # -- arrays -------------------------------------------------------------------------------
 
@@ -489,12 +552,99 @@ def _trie_automaton(words: frozenset[str]) -> tuple[object, set, dict[object, di
     return 0, finals, edges
 
 
+Shape = tuple[tuple[bool, tuple[tuple[tuple[tuple[int, int], ...], int], ...]], ...]
+"""A character DFA in canonical form: per state (numbered breadth first from the start), whether
+it is final and its edges as (character ranges, target), in order."""
+_AUTOMATA: OrderedDict[tuple[Shape, bool], ByteDFA] = OrderedDict()
+_AUTOMATA_CACHED = 512
+
+
+def _canonical(initial: Hashable, finals: set, edges: dict[Any, dict[Any, Chars]]) -> Shape | None:
+    """The canonical form of the part of the DFA that can reach a final state; None if none is
+    reachable. Equal automata (same schema compiled again, keys shared by tools) get equal forms."""
+    sources: dict[Any, set[Any]] = {}
+    for state, row in edges.items():
+        for target in row:
+            sources.setdefault(target, set()).add(state)
+    live, todo = set(finals), list(finals)
+    while todo:
+        for source in sources.get(todo.pop(), ()):
+            if source not in live:
+                live.add(source)
+                todo.append(source)
+    if initial not in live:
+        return None
+    number, order = {initial: 0}, [initial]
+    shape = []
+    for state in order:  # grows as states are met
+        charge(1)
+        out = []
+        for target, c in sorted(edges.get(state, {}).items(), key=lambda edge: edge[1].ranges):
+            if target in live:
+                if target not in number:
+                    number[target] = len(order)
+                    order.append(target)
+                out.append((c.ranges, number[target]))
+        shape.append((state in finals, tuple(out)))
+    return tuple(shape)
+
+
+_ARENA: list[tuple[Nodes, dict[tuple[tuple[tuple[int, int], ...], bool], int]]] = []
+_ARENA_NODES = 200_000
+"""Regex nodes the shared spelling arena may hold before it starts afresh (about 100 MB)."""
+
+
+def _spelling_arena() -> tuple[Nodes, dict[tuple[tuple[tuple[int, int], ...], bool], int]]:
+    """One regex arena for every character automaton, with the spellings made in it: the same
+    character classes (and their derivatives) recur across keys, schemas and tools. The DFAs
+    built from it are plain tables, so starting afresh past `_ARENA_NODES` loses only time."""
+    if not _ARENA or len(_ARENA[0][0].kinds) > _ARENA_NODES:
+        _ARENA[:] = [(Nodes(), {})]
+    return _ARENA[0]
+
+
+def _automaton(shape: Shape, quoted: bool, path: str) -> ByteDFA:
+    """The byte DFA of a character DFA: as a quoted JSON string (every spelling of each character)
+    when `quoted`, else as raw UTF-8 text. Memoised by shape."""
+    key = (shape, quoted)
+    dfa = _AUTOMATA.get(key)
+    if dfa is not None:
+        _AUTOMATA.move_to_end(key)
+        return dfa
+    nodes, spellings = _spelling_arena()
+
+    def spell(ranges: tuple[tuple[int, int], ...]) -> int:
+        key = (ranges, quoted)
+        if key not in spellings:
+            spellings[key] = to_nodes(json_chars(Chars(ranges)), nodes) if quoted else nodes.chars(ranges)
+        return spellings[key]
+
+    edges: dict[int, list[tuple[int, int]]] = {}
+    for state, (final, out) in enumerate(shape):
+        edges[state] = [(spell(ranges), target) for ranges, target in out]
+    start, end = 0, len(shape)
+    if quoted:
+        quote = nodes.chars([(0x22, 0x22)])
+        start, end = len(shape), len(shape) + 1
+        edges[start] = [(quote, 0)]
+        for state, (final, _) in enumerate(shape):
+            if final:
+                edges[state].append((quote, end))
+        finals = frozenset({end})
+    else:
+        finals = frozenset(state for state, (final, _) in enumerate(shape) if final)
+    dfa = _AUTOMATA[key] = spelled_dfa(nodes, start, finals, edges, path)
+    if len(_AUTOMATA) > _AUTOMATA_CACHED:
+        _AUTOMATA.popitem(last=False)
+    return dfa
+
+
 def _check_productive(rules: SchemaRules, paths: dict[str, str]) -> None:
     """Refuse a recursive schema some rule of which derives no finite text (`{"$ref": "#"}`, an
     object that requires itself): such a rule would never let a value end. One fixed point over
     the BNF rules, linear in their size times their nesting."""
     start = "start: " + " | ".join(rules.rules) + "\n"
-    _, bnf = load_rules(start + rules.text() + "\n" + load_lark(__package__, "json.lark"))
+    _, bnf = load_rules(start + rules.compiled_text() + "\n" + load_lark(__package__, "json.lark"))
     productive: set[str] = set()
     changed = True
     while changed:
@@ -582,8 +732,15 @@ def _group(expr: str) -> str:
     return f"({expr})" if "|" in expr else expr
 
 
+class GrammarSource(NamedTuple):
+    """What the compiler reads: lark text whose `%declare`d terminals come as automata."""
+
+    text: str
+    automata: dict[str, ByteDFA]
+
+
 def schema_to_grammar(schema: Any) -> str:
-    """The whole lark grammar (start = one JSON value) of a JSON Schema.
+    """The whole lark grammar (start = one JSON value) of a JSON Schema, self-contained.
 
     Raises UnsupportedSchema (JSON pointer + keyword), GrammarTooComplex (past a `Limits` field,
     within `compile_seconds`) or UnsatisfiableSchema.
@@ -591,6 +748,40 @@ def schema_to_grammar(schema: Any) -> str:
     rules = SchemaRules()
     root = rules.add(schema, "root")
     return f"start: {root}\n\n{rules.text()}\n{load_lark(__package__, 'json.lark')}"
+
+
+def schema_source(schema: Any) -> GrammarSource:
+    """`schema_to_grammar`'s language as the compiler reads it (see `SchemaRules.compiled_text`)."""
+    rules = SchemaRules()
+    root = rules.add(schema, "root")
+    return with_json_primitives(f"start: {root}\n\n{rules.compiled_text()}", rules.automata)
+
+
+def with_json_primitives(text: str, automata: dict[str, ByteDFA]) -> GrammarSource:
+    """`text` completed by `json.lark` for the compiler: its terminals `%declare`d and given as
+    automata (lark need not read their long regexes again), its rules only when `text` uses them."""
+    rules, terminals = _json_primitives()
+    needed = rules if _USES_JSON_RULES.search(text) else ""
+    declared = "".join(f"%declare {name}\n" for name in terminals)
+    return GrammarSource("\n".join((text, needed, declared)), {**automata, **terminals})
+
+
+_USES_JSON_RULES = re.compile(r"\bjson_(?:value|object|array)\b")
+
+
+@cache
+def _json_primitives() -> tuple[str, dict[str, ByteDFA]]:
+    """`json.lark`'s rule lines, and its terminals as automata (read once with lark)."""
+    text = load_lark(__package__, "json.lark")
+    names = [line.split(":")[0].strip() for line in text.splitlines() if line[:1].isupper()]
+    definitions, _ = load_rules(text + f"\nstart: {' '.join(names)}\n")
+    automata = {}
+    for definition in (d for d in definitions if d.name in names):
+        dfa = regex_dfa(definition.pattern.to_regexp())
+        assert isinstance(dfa, ByteDFA), "json.lark's terminals are small automata"
+        automata[definition.name] = dfa
+    rules = "".join(line + "\n" for line in text.splitlines() if line[:1].islower())
+    return rules, automata
 
 
 @contextmanager
@@ -607,4 +798,4 @@ def bounded_compile() -> Iterator[None]:
 
 def check_schema(schema: Any) -> None:
     """Compile `schema` and discard the result: raises what `schema_to_grammar` raises."""
-    schema_to_grammar(schema)
+    schema_source(schema)

@@ -21,6 +21,7 @@ bounds (`normalizer` turns it into bounds).
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 from math import ceil, floor, gcd
 
 from a3agent.grammars.regex.char_regex import (
@@ -297,6 +298,7 @@ def _enumerate(integer: bool, low: Fraction, high: Fraction, step: Fraction, avo
     return alt(*texts)
 
 
+@lru_cache(maxsize=512)
 def numeric_language(
     integer: bool,
     lo: Bound | None,
@@ -308,7 +310,8 @@ def numeric_language(
 
     A DFA instead of a regex when the combination has no regex of reasonable size (multiples of 7
     over all integers need thousands of regex nodes but only 7 states). Raises TooComplex when
-    even the DFA would be too large.
+    even the DFA would be too large. Memoised: bounds like `minimum: 0` recur across schemas (the
+    FSM is shared; nothing changes it).
     """
     if integer:
         step = step_lcm(step, Fraction(1)) if step is not None else None
