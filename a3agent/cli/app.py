@@ -9,8 +9,9 @@
     a3agent bench [masks|decode|agent] [ARGS]...    run a benchmark script of the checkout
     a3agent collect TASKS.jsonl --out DIR / export DIR --out FILE / report DIR   L2 prototyping (collecting.py)
 
-Heavy imports (torch, transformers, the tools) happen inside the commands that need them, after the
-options are checked, so `--help` and a usage error come back fast. Every failure is one red line on
+Heavy imports (torch, transformers, the tools, rich) happen inside the commands that need them, after the
+options are checked, and option values are coerced without pydantic (`coercion.py`), so `--help` and a
+usage error come back fast (`tests/test_startup_imports.py`, `benchmarks/startup.py`). Every failure is one red line on
 stderr (with `run --json`, a JSON object on stdout) and an exit status by kind (`failures.py`).
 """
 
