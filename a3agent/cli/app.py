@@ -50,8 +50,10 @@ def _light(params: list[Parameter]) -> list[Parameter]:
     """`params` coerced without pydantic where typer would import it (`coercion.py`)."""
     if not _PYDANTIC_COERCION:
         return params
-    from a3agent.cli.coercion import light_coercion
-
+    try:
+        from a3agent.cli.coercion import light_coercion
+    except ImportError:  # a typer whose private modules moved: its own (slower) coercion is right
+        return params
     return light_coercion(params)
 
 
