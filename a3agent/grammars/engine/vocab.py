@@ -42,7 +42,7 @@ class Vocabulary:
     """
 
     size: int
-    token_bytes: list[bytes | None]
+    token_bytes: tuple[bytes | None, ...]
     specials: dict[str, int]
     stop_ids: tuple[int, ...] = ()
     fingerprint: str = ""
@@ -80,7 +80,7 @@ class Vocabulary:
         for b in token_bytes:
             h.update(b"\xff" if b is None else len(b).to_bytes(2, "little") + b)
         h.update(repr(sorted(specials.items())).encode())
-        return cls(len(token_bytes), list(token_bytes), dict(specials), tuple(stop_ids), h.hexdigest()[:16])
+        return cls(len(token_bytes), tuple(token_bytes), dict(specials), tuple(stop_ids), h.hexdigest()[:16])
 
     @cached_property
     def trie(self) -> TokenTrie:
