@@ -71,3 +71,20 @@ def tools_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli-tools")
     (folder / "weather_tools.py").write_text(WEATHER_TOOLS, encoding="utf-8")
     return folder
+
+
+# -- cli processes: one interpreter that has imported torch and transformers, forked per run -------
+
+
+@pytest.fixture(scope="session")
+def cli_zygote(a3agent_home_dir, tmp_path_factory):
+    """`cli_zygote.argv(*ARGS)`: arguments for `sys.executable` that run `a3agent ARGS` in a fork of an
+    interpreter that has already imported torch, transformers and a3agent's model (see cli_zygote.py).
+    Its environment is the pseudo-terminal tests' one; a run with another one starts a fresh interpreter."""
+    import os
+
+    from cli_zygote import CliZygote
+
+    zygote = CliZygote(os.environ | {"TERM": "xterm", "LANG": "C.UTF-8"}, tmp_path_factory.mktemp("cli-zygote"))
+    yield zygote
+    zygote.close()

@@ -64,11 +64,11 @@ def test_names_two_servers_share_get_the_server_name_in_front_and_trust_is_per_s
 # -- the REPL and run ---------------------------------------------------------------------------
 
 
-def test_chat_with_mcp_lists_the_tools_with_their_server_and_approves_a_call(tmp_path):
+def test_chat_with_mcp_lists_the_tools_with_their_server_and_approves_a_call(tmp_path, cli_zygote):
     path = config(tmp_path, fixture=fixture_entry())
     child = pexpect.spawn(
-        sys.executable, ["-c", "from a3agent.cli.app import main; main()", "chat", "--model",
-                         "scripted:weather_episode", "--tools", "none", "--mcp", str(path)],
+        sys.executable, cli_zygote.argv("chat", "--model", "scripted:weather_episode", "--tools", "none",
+                                        "--mcp", str(path)),
         env=os.environ | {"TERM": "xterm", "LANG": "C.UTF-8"}, encoding="utf-8", codec_errors="replace",
         timeout=180, dimensions=(50, 160),
     )  # fmt: skip
@@ -94,11 +94,11 @@ def test_chat_with_mcp_lists_the_tools_with_their_server_and_approves_a_call(tmp
     assert child.exitstatus == 0
 
 
-def test_run_with_a_trusted_mcp_server_calls_its_tool_without_asking(tmp_path):
+def test_run_with_a_trusted_mcp_server_calls_its_tool_without_asking(tmp_path, cli_zygote):
     path = config(tmp_path, fixture=fixture_entry(trust=True, env={"FIXTURE_WEATHER": "21 degrees and sunny"}))
     done = subprocess.run(
-        [sys.executable, "-c", "from a3agent.cli.app import main; main()", "run", "Weather in London?", "--json",
-         "--model", "scripted:weather_episode", "--tools", "none", "--mcp", str(path)],
+        [sys.executable, *cli_zygote.argv("run", "Weather in London?", "--json", "--model", "scripted:weather_episode",
+                                          "--tools", "none", "--mcp", str(path))],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -15,14 +15,22 @@ WEATHER = ["--model", "scripted:weather_episode", "--tools", "weather_tools:tool
 APPROVAL = re.compile(r"run get_weather\? it has side effects(\x1b\[0m)? \[y/N\] ")
 
 
+# Runs in a fresh interpreter, so the REPL's whole start (imports included) stays tested as a person
+# starts it; the other tests fork the session's pre-imported interpreter (tests/cli_zygote.py).
+FRESH_INTERPRETER = {"test_scripted_chat_attaches_an_image_calls_a_tool_and_reports_stats"}
+
+
 @pytest.fixture
-def chat(tools_dir):
+def chat(tools_dir, cli_zygote, request):
     """Start `a3agent chat ARGS...` in a pseudo-terminal (in the tools folder) and wait for its prompt."""
     children = []
+    fresh = request.node.originalname in FRESH_INTERPRETER
 
     def spawn(*arguments: str, rows: int = 50) -> pexpect.spawn:
+        command = ["chat", *arguments]
         child = pexpect.spawn(
-            sys.executable, ["-c", "from a3agent.cli.app import main; main()", "chat", *arguments],
+            sys.executable,
+            ["-c", "from a3agent.cli.app import main; main()", *command] if fresh else cli_zygote.argv(*command),
             cwd=tools_dir, env=os.environ | {"TERM": "xterm", "LANG": "C.UTF-8"}, encoding="utf-8",
             codec_errors="replace", timeout=180, dimensions=(rows, 120),
         )  # fmt: skip
