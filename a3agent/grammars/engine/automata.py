@@ -194,14 +194,13 @@ def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.nda
         return trans, accept
     firsts, _ = row_classes(trans.T)
     columns = trans[:, firsts]  # one column per class of bytes that act alike
-    classes, count = row_classes(accept[:, None])[1], int(accept.any()) + int(not accept.all())
+    counted, classes = row_classes(accept[:, None])
     while True:
         targets = np.where(columns >= 0, classes[np.maximum(columns, 0)], -1)
-        _, refined = row_classes(np.concatenate([classes[:, None], targets], axis=1))
-        refined_count = int(refined.max()) + 1
-        if refined_count == count:
+        refined_firsts, refined = row_classes(np.concatenate([classes[:, None], targets], axis=1))
+        if len(refined_firsts) == len(counted):
             break
-        classes, count = refined, refined_count
+        counted, classes = refined_firsts, refined
     # renumber so that the start state's class is 0, in first-seen order
     order: dict[int, int] = {}
     for c in classes.tolist():
