@@ -4,6 +4,7 @@ hands the compiler as `%declare`d terminals: the same language as the rules of t
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -83,3 +84,14 @@ def test_distances_run_backwards_over_a_long_chain():
     dfa = regex_dfa("a{300}b")
     assert isinstance(dfa, ByteDFA)
     assert int(dfa.distance[0]) == 301
+
+
+def test_text_spells_the_automata_of_schemas_added_after_an_earlier_text():
+    rules = SchemaRules()
+    first = rules.add({"type": "object", "properties": {"a": {"type": "integer"}}}, "one")
+    rules.text()
+    second = rules.add({"type": "object", "properties": {"b": {"type": "integer"}}}, "two")
+    text = rules.text()
+    defined = {line.split(":")[0] for line in text.splitlines() if line and not line.startswith(" ")}
+    used = set(re.findall(r"\b(?:one|two)_key\w*\b", text))
+    assert {first, second} <= defined and used <= defined

@@ -60,7 +60,7 @@ from a3agent.grammars.regex.char_regex import (
     to_pattern,
 )
 from a3agent.grammars.schema.json_text import encode_json, json_char_spellings, json_chars, json_literal, json_string
-from a3agent.grammars.schema.lark_text import RuleNames, lark_string, linear_rules, load_lark, terminal_text
+from a3agent.grammars.schema.lark_text import RuleNames, co_reachable, lark_string, linear_rules, load_lark, terminal_text
 from a3agent.grammars.schema.number_text import INTEGER_TEXT, NUMBER_TEXT, numeric_language
 from a3agent.grammars.regex.regular import TooComplex, dfa_edges, everything_but, from_fsm, intersect, to_fsm
 from a3agent.grammars.schema.normalizer import Normalizer
@@ -99,7 +99,8 @@ class SchemaRules:
         """Terminals given as automata built directly (see `automaton_rule`), by name."""
         self._automaton_rules: dict[str, tuple[str, Callable[[dict[str, str]], str]]] = {}
         """Rule -> (its terminal, a writer of the same language as rules for the grammar text)."""
-        self._written: dict[str, str] | None = None
+        self._written: dict[str, str] = {}
+        """The automaton rules spelled so far by `text`, with their helper rules."""
 
     def terminal(self, r: Regex, hint: str) -> str:
         """A terminal for `r`: inline when short, else a named terminal shared by equal patterns."""
@@ -162,10 +163,9 @@ class SchemaRules:
     def text(self) -> str:
         """The rules, then the named terminals, as self-contained lark text (the automata's
         languages spelled as rules)."""
-        if self._written is None:
-            helpers: dict[str, str] = {}
-            bodies = {rule: write(helpers) for rule, (_, write) in self._automaton_rules.items()}
-            self._written = {**bodies, **helpers}
+        for rule, (_, write) in self._automaton_rules.items():
+            if rule not in self._written:  # each spelled once, also when schemas are added later
+                self._written[rule] = write(self._written)
         return self._lines(self._written)
 
     def compiled_text(self) -> str:
@@ -556,22 +556,16 @@ Shape = tuple[tuple[bool, tuple[tuple[tuple[tuple[int, int], ...], int], ...]], 
 """A character DFA in canonical form: per state (numbered breadth first from the start), whether
 it is final and its edges as (character ranges, target), in order."""
 _AUTOMATA: OrderedDict[tuple[Shape, bool], ByteDFA] = OrderedDict()
-_AUTOMATA_CACHED = 512
+_AUTOMATA_STATES = 200_000
+"""States the memoised automata may hold together (about 200 MB); the oldest go first."""
+_HELD = [0]
+"""States `_AUTOMATA` holds now."""
 
 
 def _canonical(initial: Hashable, finals: set, edges: dict[Any, dict[Any, Chars]]) -> Shape | None:
     """The canonical form of the part of the DFA that can reach a final state; None if none is
     reachable. Equal automata (same schema compiled again, keys shared by tools) get equal forms."""
-    sources: dict[Any, set[Any]] = {}
-    for state, row in edges.items():
-        for target in row:
-            sources.setdefault(target, set()).add(state)
-    live, todo = set(finals), list(finals)
-    while todo:
-        for source in sources.get(todo.pop(), ()):
-            if source not in live:
-                live.add(source)
-                todo.append(source)
+    live = co_reachable({state: [("", target) for target in row] for state, row in edges.items()}, finals)
     if initial not in live:
         return None
     number, order = {initial: 0}, [initial]
@@ -634,8 +628,9 @@ def _automaton(shape: Shape, quoted: bool, path: str) -> ByteDFA:
     else:
         finals = frozenset(state for state, (final, _) in enumerate(shape) if final)
     dfa = _AUTOMATA[key] = spelled_dfa(nodes, start, finals, edges, path)
-    if len(_AUTOMATA) > _AUTOMATA_CACHED:
-        _AUTOMATA.popitem(last=False)
+    _HELD[0] += dfa.n_states
+    while len(_AUTOMATA) > 1 and _HELD[0] > _AUTOMATA_STATES:
+        _HELD[0] -= _AUTOMATA.popitem(last=False)[1].n_states
     return dfa
 
 

@@ -20,7 +20,7 @@ from typing import TypeVar
 from a3agent.grammars.engine.limits import charge
 from a3agent.grammars.regex.char_regex import Chars, Regex, Seq, to_pattern
 
-__all__ = ["lark_string", "terminal_text", "RuleNames", "linear_rules", "load_lark"]
+__all__ = ["lark_string", "terminal_text", "RuleNames", "linear_rules", "co_reachable", "load_lark"]
 
 _STRING_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
@@ -100,7 +100,7 @@ def linear_rules(
     gets its own rule, because lark expands each `?`, `*` and `|` group of a rule into separate
     productions, so nesting them multiplies the productions.
     """
-    live = _co_reachable(transitions, finals)
+    live = co_reachable(transitions, finals)
     if start not in live:
         return None
     moves = {s: [(sym, t) for sym, t in transitions.get(s, []) if t in live] for s in live}
@@ -133,7 +133,8 @@ def linear_rules(
     return render(start)
 
 
-def _co_reachable(transitions: Moves[_S], finals: AbstractSet[_S]) -> set[_S]:
+def co_reachable(transitions: Moves[_S], finals: AbstractSet[_S]) -> set[_S]:
+    """The states from which some final state is reachable (backwards from the finals)."""
     sources: defaultdict[_S, set[_S]] = defaultdict(set)
     for state, moves in transitions.items():
         for _, target in moves:
