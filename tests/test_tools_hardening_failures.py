@@ -41,10 +41,38 @@ async def exits_async() -> str:
     sys.exit(4)
 
 
+class Unusual(BaseException):
+    pass
+
+
+def generator_exit() -> str:
+    """Raise GeneratorExit."""
+    raise GeneratorExit
+
+
+async def unusual_async() -> str:
+    """Raise a BaseException of its own."""
+    raise Unusual("odd")
+
+
+def cancels() -> str:
+    """Raise CancelledError without being cancelled."""
+    raise asyncio.CancelledError
+
+
+async def cancels_async() -> str:
+    """Raise CancelledError without being cancelled, async."""
+    raise asyncio.CancelledError
+
+
 @pytest.mark.parametrize(("function", "reported"), [
     (exits, "SystemExit(3)"), (interrupts, "KeyboardInterrupt()"), (exits_async, "SystemExit(4)"),
+    (generator_exit, "GeneratorExit()"), (unusual_async, "Unusual(odd)"),
+    (cancels, "CancelledError: the tool cancelled itself"), (cancels_async, "CancelledError: the tool cancelled itself"),
 ])
-def test_a_tool_raising_systemexit_or_keyboardinterrupt_fails_at_once_even_without_a_timeout(function, reported):
+def test_a_tool_raising_a_base_exception_fails_at_once_even_without_a_timeout(function, reported):
+    # before: SystemExit/KeyboardInterrupt read as a timeout and other BaseExceptions left the call
+    # unsettled (a hang with timeout=None); a CancelledError the tool raised itself passed for `null`
     result = run(Toolbox([Tool.from_function(function, timeout=None)]), function.__name__)
     assert result.is_error and f"failed: it raised {reported}" in result.text
 

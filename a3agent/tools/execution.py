@@ -14,9 +14,10 @@ daemon threads they never block the exit. At most `MAX_ABANDONED` abandoned call
 running: past that, every new call fails with `ToolFailed` until one of them ends, so a tool that
 hangs each time cannot pile up threads without bound.
 
-A tool that raises `SystemExit` (`sys.exit()`) or `KeyboardInterrupt` (which cannot be a real Ctrl-C
-in a worker thread: signals reach the main thread only) fails with `ToolFailed` instead of ending the
-agent or leaving the call unsettled.
+A tool that raises `SystemExit` (`sys.exit()`), `KeyboardInterrupt` (which cannot be a real Ctrl-C
+in a worker thread: signals reach the main thread only), `CancelledError` or any other `BaseException`
+fails with `ToolFailed` instead of ending the agent, passing for a result, or leaving the call
+unsettled (which, with no timeout, would hold the caller forever).
 """
 
 from __future__ import annotations
@@ -85,10 +86,8 @@ class _ThreadedCall:
             value = self._call()
         except Exception as exc:
             error = exc
-        except (SystemExit, KeyboardInterrupt) as exc:
-            error = _exit_failure(exc)
-        except asyncio.CancelledError:  # abandoned: nobody waits for the outcome
-            pass
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt, CancelledError, GeneratorExit, ...
+            error = _base_exception_failure(exc)  # dropped when the call was abandoned: nobody waits
         self._finish()
         with contextlib.suppress(RuntimeError):  # the caller's loop closed while an abandoned call ran on
             self._caller_loop.call_soon_threadsafe(_settle, self.future, value, error)
@@ -123,5 +122,7 @@ def _settle(future: asyncio.Future[Any], value: Any, error: Exception | None) ->
         future.set_result(value)
 
 
-def _exit_failure(exc: BaseException) -> ToolFailed:
+def _base_exception_failure(exc: BaseException) -> ToolFailed:
+    if isinstance(exc, asyncio.CancelledError):
+        return ToolFailed("it raised CancelledError: the tool cancelled itself, so it has no result")
     return ToolFailed(f"it raised {type(exc).__name__}({exc}), which ends programs, not tool calls")
