@@ -1,17 +1,21 @@
 """Random bytes, nested JSON and random unicode at the four parsers of untrusted input: each either
 succeeds or raises its documented typed error, nothing else.
 
-`Conversation.load` -> ConversationFileError; the image decoder -> ImageError; the HTML extractor
-never raises; `calculate` -> ToolFailed.
+`Conversation.load` -> ConversationFileError; the image decoder and `load_image` (which also reads the
+EXIF orientation) -> ImageError; the HTML extractor never raises; `calculate` -> ToolFailed.
 """
 
+import io
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from a3agent.agent.conversation import Conversation
 from a3agent.errors import ConversationFileError, ImageError, ToolFailed
+from a3agent.model.images import load_image
 from a3agent.tools import calculate
 from a3agent.tools.html_text import html_to_text
 from a3agent.tools.image_decoding import decode_image
@@ -66,6 +70,36 @@ def test_the_image_decoder_raises_only_image_error(prefix, body):
         decode_image(prefix + body, "fuzz")
     except ImageError:
         pass
+
+
+def image_with_exif(format: str) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112], exif[0x0132] = 6, "2020:01:01 00:00:00"  # orientation, date
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 4), (1, 2, 3)).save(buffer, format=format, exif=exif)
+    return buffer.getvalue()
+
+
+EXIF_IMAGES = [image_with_exif(format) for format in ("JPEG", "PNG", "WEBP", "TIFF")]
+
+
+@FUZZ
+@given(data=st.data())
+def test_load_image_raises_only_image_error_on_mutated_images_with_exif(data):
+    image = bytearray(data.draw(st.sampled_from(EXIF_IMAGES)))
+    for _ in range(data.draw(st.integers(1, 6))):
+        image[data.draw(st.integers(0, len(image) - 1))] = data.draw(st.integers(0, 255))
+    try:
+        load_image(bytes(image))
+    except ImageError:
+        pass
+
+
+def test_an_exif_tag_of_the_wrong_type_is_an_image_error_not_a_struct_error():
+    # the date's tag number turned into RowsPerStrip's, an integer tag: Pillow cannot write it back
+    data = EXIF_IMAGES[0].replace(b"\x01\x32\x00\x02", b"\x01\x16\x00\x02")
+    with pytest.raises(ImageError, match="its EXIF data cannot be read"):
+        load_image(data)
 
 
 html_text = st.text(alphabet=st.sampled_from(list("<>!-/[]&;#x =\"'abp ")) | st.characters(), max_size=400)

@@ -56,8 +56,8 @@ def load_image(source: ImageInput) -> Image.Image:
         raise ImageError(f"{exc}; pass a PNG, JPEG, WebP or GIF file, its bytes, or a PIL image") from exc
     try:
         ImageOps.exif_transpose(image, in_place=True)
-    except (OSError, ValueError, SyntaxError) as exc:  # a corrupt EXIF block
-        raise ImageError(f"{name}: its EXIF data cannot be read ({exc})") from exc
+    except Exception as exc:  # a corrupt EXIF block: OSError, ValueError, SyntaxError, struct.error, ...
+        raise ImageError(f"{name}: its EXIF data cannot be read ({type(exc).__name__}: {exc})") from exc
     return _to_rgb(image)
 
 
