@@ -1,14 +1,18 @@
 """Every failure a tool call can meet becomes an error result the model sees; nothing escapes `invoke`.
 
-Also `calculate`'s refusals of overflow and complex results, `read_text` on paths the OS refuses, and
-docstrings in Google, NumPy and reST style.
+Also `calculate`'s refusals of overflow and complex results, `read_text` on paths the OS refuses,
+docstrings in Google, NumPy and reST style, and `Conversation.load` on nesting and integers that
+Python's parsers refuse with untyped errors.
 """
 
 import asyncio
+import re
 import sys
 
 import pytest
 
+from a3agent.agent.conversation import Conversation
+from a3agent.errors import ConversationFileError
 from a3agent.tools import Tool, Toolbox, ToolCall, calculate, read_text_tool
 from a3agent.tools.docstrings import parse_docstring
 
@@ -146,3 +150,24 @@ def test_numpy_parameter_texts_reach_the_tool_schema():
     add.__doc__ = NUMPY
     schema = Tool.from_function(add).definition.parameters
     assert schema["properties"]["b"]["description"] == "The second term."
+
+
+HEADER = '{"format": "a3agent-conversation", "version": 1, "images": 0}'
+
+
+@pytest.mark.parametrize(("lines", "message"), [
+    (["[" * 100_000 + "]" * 100_000], "line 1: not an a3agent conversation header"),  # was RecursionError
+    (['{"a":' * 100_000 + "1" + "}" * 100_000], "line 1: not an a3agent conversation header"),
+    (["9" * 5000], "line 1: not an a3agent conversation header"),  # was ValueError (int digit limit)
+    (['{"format": "a3agent-conversation", "version": 1, "images": ' + "9" * 5000 + "}"],
+     "line 1: not an a3agent conversation header"),
+    ([HEADER, "[" * 100_000 + "]" * 100_000], "line 2: not a conversation message (Invalid JSON: recursion"),
+    ([HEADER, '{"role": "user", "parts": [], "x": ' + "9" * 5000 + "}"],
+     "line 2: not a conversation message (Invalid JSON: number out of range"),
+    (['{"format": "a3agent-conversation", "version": 1, "images": true}'], "image count True is not a count"),
+])
+def test_conversation_load_turns_deep_nesting_and_huge_ints_into_conversation_file_errors(tmp_path, lines, message):
+    path = tmp_path / "chat.jsonl"
+    path.write_text("\n".join(lines))
+    with pytest.raises(ConversationFileError, match=re.escape(message)):
+        Conversation.load(path)

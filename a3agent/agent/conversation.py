@@ -119,7 +119,7 @@ def _read_header(path: Path, line: str) -> int:
         raise ConversationFileError(f"{path}: conversation format version {header.get('version')!r}, "
                                     f"this a3agent reads version {_VERSION}; upgrade a3agent")
     count = header.get("images")
-    if not isinstance(count, int) or count < 0:
+    if type(count) is not int or count < 0:  # not isinstance: `true` is no count
         raise ConversationFileError(f"{path}, line 1: the header's image count {count!r} is not a "
                                     "count; restore the header line as Conversation.save wrote it")
     return count
@@ -143,8 +143,9 @@ def _read_message(path: Path, number: int, line: str, images: ImageStore) -> Mes
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"]))
-        raise ConversationFileError(f"{path}, line {number}: not a conversation message ({where}: "
-                                    f"{first['msg']}); fix or delete that line") from None
+        detail = f"{where}: {first['msg']}" if where else first["msg"]  # no location: the line is not JSON
+        raise ConversationFileError(f"{path}, line {number}: not a conversation message ({detail}); "
+                                    "fix or delete that line") from None
     for image_id in _image_ids(message):
         if image_id not in images:
             raise ConversationFileError(f"{path}, line {number}: refers to image {image_id!r}, but "
