@@ -1,7 +1,8 @@
 """Images cannot take gigabytes: the declared size is checked before decoding wherever an image enters.
 
 Each case runs in a fresh interpreter and reports how far its peak RSS grew (`resource`), against the
-documented bound: one decoded image holds at most MAX_IMAGE_PIXELS x 4 bytes (134 MB). The PNGs
+documented bound (README, Limits): one decoded image holds at most MAX_IMAGE_PIXELS x 4 bytes (134 MB),
+and crop, zoom or grid on such an image takes at most three times that. The PNGs
 declare 13000x13000 RGBA (676 MB decoded) and 9000x9000 RGB (243 MB) in under 700 KB.
 """
 
@@ -102,20 +103,42 @@ def test_a_large_jpeg_is_decoded_reduced_under_the_memory_bound():
     assert grew < BOUND_MB, grew
 
 
-def test_zoom_on_the_largest_image_that_can_enter_stays_under_twice_the_bound():
+def test_a_large_jpeg_2000_is_decoded_at_a_reduced_resolution_level_under_the_memory_bound():
     grew, out = peak_rss_growth_mb(
         """
+        import io
+        from PIL import Image
+        from a3agent.tools.image_decoding import decode_image
+        buffer = io.BytesIO()
+        Image.new("L", (8000, 5000), 90).save(buffer, format="JPEG2000", irreversible=True)
+        data = buffer.getvalue()
+        """,
+        "image = decode_image(data, 'big.jp2'); out['size'] = image.size; out['pixel'] = image.getpixel((5, 5))",
+    )
+    assert out["size"] == [4000, 2500] and out["pixel"] == 90  # one level dropped: a quarter of the pixels
+    assert grew < BOUND_MB, grew
+
+
+@pytest.mark.parametrize(("name", "arguments"), [
+    ("zoom", {"center": [0.5, 0.5]}), ("crop", {"bbox": [0, 0, 1, 1]}), ("grid", {}),
+])
+@pytest.mark.parametrize("channels", [3, 4])
+def test_image_tools_on_the_largest_image_that_can_enter_stay_under_three_times_the_bound(name, arguments, channels):
+    # the README's bound: the tool's full-size result, and for RGBA the toolbox's premultiplied copy
+    # while it downscales that result to MAX_STORED_PIXELS
+    grew, out = peak_rss_growth_mb(
+        f"""
         import asyncio, math
-        from a3agent.tools import Toolbox, ToolCall, ToolContext, zoom
+        from a3agent.tools import Toolbox, ToolCall, ToolContext, crop, grid, zoom
         from a3agent.tools.image_decoding import MAX_IMAGE_PIXELS, decode_image
         side = math.isqrt(MAX_IMAGE_PIXELS)
         ctx = ToolContext()
-        ctx.images.add(decode_image(png_of_zeros(side, side, channels=3), "edge.png"))
-        box = Toolbox([zoom])
+        ctx.images.add(decode_image(png_of_zeros(side, side, channels={channels}), "edge.png"))
+        box = Toolbox([crop, grid, zoom])
         """,
-        "out['text'] = asyncio.run(box.invoke(ToolCall('zoom', {'image': 'img_0', 'center': [0.5, 0.5]}), ctx)).text",
+        f"out['text'] = asyncio.run(box.invoke(ToolCall({name!r}, {{'image': 'img_0', **{arguments!r}}}), ctx)).text",
     )
-    assert "downscaled from 5792x5792" in out["text"] and grew < 2 * BOUND_MB, (grew, out)
+    assert "2048x2048 px, downscaled from 5792x5792" in out["text"] and grew < 3 * BOUND_MB, (grew, out)
 
 
 @pytest.mark.parametrize("bbox", [[math.nan, 0, 1, 1], [0, 0, math.inf, 1], [-math.inf, 0, 1, 1]])
