@@ -65,7 +65,8 @@ def test_names_two_servers_share_get_the_server_name_in_front_and_trust_is_per_s
 
 
 def test_chat_with_mcp_lists_the_tools_with_their_server_and_approves_a_call(tmp_path, cli_zygote):
-    path = config(tmp_path, fixture=fixture_entry())
+    starts = tmp_path / "starts"
+    path = config(tmp_path, fixture=fixture_entry(env={"FIXTURE_STARTS": str(starts)}))
     child = pexpect.spawn(
         sys.executable, cli_zygote.argv("chat", "--model", "scripted:weather_episode", "--tools", "none",
                                         "--mcp", str(path)),
@@ -87,11 +88,21 @@ def test_chat_with_mcp_lists_the_tools_with_their_server_and_approves_a_call(tmp
         child.expect_exact("14 degrees and cloudy in London")  # the MCP server's answer
         child.expect_exact("It's 14 °C and cloudy in London right now.")
         child.expect_exact(PROMPT)
+        child.sendline("/reset")  # a new conversation: the script calls the tool again
+        child.expect_exact(PROMPT)
+        child.sendline("And now?")
+        child.expect(r"run get_weather\? it has side effects(\x1b\[0m)? \[y/N\] ")
+        child.sendline("y")
+        child.expect_exact("14 degrees and cloudy in London")
+        child.expect_exact(PROMPT)
         child.sendeof()
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
+    (pid,) = starts.read_text().splitlines()  # one server process for the whole REPL
+    with pytest.raises(ProcessLookupError):  # and it ended with the REPL
+        os.kill(int(pid), 0)
 
 
 def test_run_with_a_trusted_mcp_server_calls_its_tool_without_asking(tmp_path, cli_zygote):

@@ -4,24 +4,30 @@ import asyncio
 import json
 import os
 import signal
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from a3agent.agent.agent import Agent
+from a3agent.agent.conversation import Conversation
 from a3agent.agent.messages import ImagePart
 from a3agent.errors import MCPDisconnected, MCPServerError, MCPTimeout
 from a3agent.grammars import check_schema
 from a3agent.model.images import process_image
 from a3agent.model.scripted import load_scripted
 from a3agent.model.template import encode_prompt
-from a3agent.tools import ToolCall, ToolContext, Toolbox
+from a3agent.tools import Toolbox, ToolCall, ToolContext
 from a3agent.tools.mcp import MAX_TOOLS, MCPServer, tool_name
 from a3agent.tools.mcp_results import MAX_TEXT_CHARS
+from a3agent.tools.mcp_servers import MCPServers
 
 FIXTURE = str(Path(__file__).with_name("mcp_server_fixture.py"))
-OFFERED = ["get_weather", "screenshot", "plan_trip", "explode", "hang", "big_text", "process_id", "evil__im_end__name"]
+OFFERED = ["get_weather", "screenshot", "plan_trip", "explode", "hang", "big_text", "process_id", "read_notes",
+           "request_header", "evil__im_end__name"]
 
 
 def fixture_server(**options):
@@ -114,6 +120,14 @@ def test_an_image_result_is_stored_with_an_id_like_any_tools(server):
     assert "Image img_0 (40x30 px)" in result.text
 
 
+def test_embedded_resources_become_text_and_images(server):
+    ctx = ToolContext()
+    result = asyncio.run(Toolbox(server.tools()).invoke(ToolCall("read_notes", {}), ctx, approve=lambda call: True))
+    assert not result.is_error and result.text.startswith("remember the milk\nImage img_0 (20x10 px)")
+    (part,) = result.images
+    assert ctx.images.get(part.image_id).getpixel((0, 0)) == (10, 120, 200)
+
+
 def test_a_tool_that_raises_is_an_error_result_the_model_sees(server):
     result = invoke(server.tools(), "explode", reason="testing")
     assert result.is_error and "Error executing tool explode" in result.text
@@ -185,6 +199,68 @@ def test_close_ends_the_server_process_and_later_calls_fail_typed(server):
         asyncio.run(closing.call("get_weather", {"city": "Oslo"}))
 
 
+# -- streamable HTTP ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def http_fixture():
+    """The fixture server over streamable HTTP on a free local port: its URL and its process."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, FIXTURE, "http", str(port)])
+    try:
+        deadline = time.monotonic() + 60
+        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+            assert process.poll() is None and time.monotonic() < deadline, "the HTTP fixture did not start"
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp", process
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_over_streamable_http_tools_load_headers_reach_the_server_and_images_come_back(http_fixture):
+    url, _ = http_fixture
+    with MCPServer.http(url, {"X-Team": "a3"}, name="remote", schema_check=check_schema) as remote:
+        assert [tool.name for tool in remote.tools()] == OFFERED
+        assert [(r.name, r.path) for r in remote.refused] == [("strict_code", "/properties/code")]
+        assert invoke(remote.tools(), "get_weather", city="Oslo").text == "14 degrees and cloudy in Oslo"
+        assert invoke(remote.tools(), "request_header", header="X-Team").text == "a3"
+        ctx = ToolContext()
+        shot = asyncio.run(Toolbox(remote.tools()).invoke(ToolCall("screenshot", {"width": 8, "height": 6}), ctx,
+                                                          approve=lambda call: True))
+        assert ctx.images.get(shot.images[0].image_id).size == (8, 6)
+        assert invoke(remote.tools(), "explode", reason="x").is_error
+
+
+def test_a_config_url_entry_reaches_the_http_server_with_its_headers(http_fixture, tmp_path):
+    url, _ = http_fixture
+    config = tmp_path / "mcp.json"
+    config.write_text(json.dumps({"mcpServers": {"remote": {"url": url, "headers": {"X-Team": "a3"}, "trust": True}}}))
+    with MCPServers.from_config(config, schema_check=check_schema) as servers:
+        tools = servers.tools()
+        assert not any(tool.requires_approval for tool in tools)
+        assert asyncio.run(Toolbox(tools).invoke(ToolCall("request_header", {"header": "X-Team"}))).text == "a3"
+
+
+def test_an_http_server_killed_mid_call_gives_a_typed_error(http_fixture, tmp_path):
+    url, process = http_fixture
+    marker = tmp_path / "marker"
+
+    async def scenario():
+        async with MCPServer.http(url, name="remote", timeout=10) as remote:
+            call = asyncio.create_task(remote.call("hang", {"marker": str(marker)}))
+            await wait_for(marker)
+            process.kill()
+            with pytest.raises(MCPDisconnected, match="'remote' is gone: its connection closed"):
+                await call
+            with pytest.raises(MCPDisconnected):
+                await remote.call("get_weather", {"city": "Oslo"})
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
 # -- untrusted text -----------------------------------------------------------------------------
 
 
@@ -242,3 +318,24 @@ def test_a_scripted_agent_calls_mcp_tools_through_the_grammar_and_the_image_reac
     pad = a_series_tokenizer.convert_tokens_to_ids("<|image_pad|>")
     expected = int(grid.prod()) // agent.model.image_processor.merge_size**2
     assert prompts[0].input_ids.count(pad) == 0 and prompts[1].input_ids.count(pad) == expected > 0
+
+
+def test_a_scripted_agent_goes_on_past_a_raising_and_a_hanging_tool_and_the_server_starts_once(
+    a_series_tokenizer, tmp_path
+):
+    marker = str(tmp_path / "marker")
+    first = THINK + "\n".join([call("process_id"), call("get_weather", city="Oslo"), call("explode", reason="test"),
+                               call("hang", marker=marker)])
+    turns = [first, "Two failed.\n</think>\n\nOslo is sunny; the other two tools failed."]
+    with fixture_server(timeout=2) as server:
+        agent = Agent(load_scripted(turns, a_series_tokenizer), server.tools(), approve=lambda call: True)
+        result = agent.run("Weather, and try the others.", conversation=Conversation())
+        again = agent.run("Once more.", conversation=Conversation())  # another run, another event loop
+
+    assert result.stop_reason == "answer" and result.text == "Oslo is sunny; the other two tools failed."
+    assert [c.name for c in result.calls] == ["process_id", "get_weather", "explode", "hang"]
+    pid, weather, exploded, hung = result.results
+    assert not weather.is_error and weather.parts[0].text == "sunny in Oslo"
+    assert exploded.is_error and "Error executing tool explode" in exploded.parts[0].text
+    assert hung.is_error and "did not answer within 2 s" in hung.parts[0].text
+    assert again.stop_reason == "answer" and again.results[0].parts[0].text == pid.parts[0].text  # one process
