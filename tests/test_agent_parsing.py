@@ -1,6 +1,7 @@
 """Output parsing: both dialects, thinking on and off, and the malformed output of an unconstrained model."""
 
 import itertools
+import json
 
 import pytest
 
@@ -120,6 +121,23 @@ def test_malformed_calls_become_messages_for_the_model_not_exceptions(raw, diale
     (call,) = parse("</think>\n" + raw, dialect=dialect).calls
     assert isinstance(call, MalformedCall)
     assert expected in call.message
+
+
+DEEP, HUGE = "[" * 100_000 + "]" * 100_000, "9" * 5000  # json.loads: RecursionError, ValueError
+
+
+@pytest.mark.parametrize("value", [DEEP, HUGE], ids=["deep", "huge"])
+def test_json_that_python_cannot_load_is_a_malformed_call_or_raw_text_not_an_exception(value):
+    hermes = f'<tool_call>\n{{"name": "crop", "arguments": {{"bbox": {value}}}}}\n</tool_call>'
+    (call,) = parse("</think>\n" + hermes).calls
+    assert isinstance(call, MalformedCall) and "not valid JSON" in call.message
+    arguments_as_a_string = json.dumps({"name": "crop", "arguments": '{"bbox": ' + value + "}"})
+    as_string = f"<tool_call>\n{arguments_as_a_string}\n</tool_call>"
+    (call,) = parse("</think>\n" + as_string).calls
+    assert isinstance(call, MalformedCall) and "must be a JSON object" in call.message
+    xml = f"<tool_call>\n<function=crop>\n<parameter=bbox>\n{value}\n</parameter>\n</function>\n</tool_call>"
+    (call,) = parse("</think>\n" + xml, dialect="qwen3-xml").calls
+    assert call.arguments == {"bbox": value}  # not JSON to Python: the raw text, which the toolbox refuses
 
 
 def test_a_drafted_http_request_is_answered_with_the_call_form():

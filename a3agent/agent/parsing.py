@@ -174,7 +174,7 @@ def _read_hermes(block: str | None) -> tuple[str, Any] | MalformedCall:
         return MalformedCall("", f"the tool call was not closed with {CALL_CLOSE}; write {_HERMES_FORM}")
     try:
         call = json.loads(block)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # ValueError: not JSON, or an int past 4300 digits
         return MalformedCall("", f"the tool call is not valid JSON ({exc}); write {_HERMES_FORM}")
     if not isinstance(call, dict) or not isinstance(call.get("name"), str):
         return MalformedCall("", f"the tool call has no \"name\" string; write {_HERMES_FORM}")
@@ -252,7 +252,7 @@ def _only_strings(schema: Any, root: dict[str, Any]) -> bool:
 def _json_or_none(text: str) -> Any:
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, an int past 4300 digits, nesting past the stack
         return None
 
 
