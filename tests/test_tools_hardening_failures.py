@@ -30,6 +30,20 @@ def test_a_schema_the_validator_cannot_finish_is_an_error_result_not_an_exceptio
     assert result.is_error and "cannot check its arguments (" in result.text and "Unresolvable: https:" in result.text
 
 
+NESTED_LISTS = {"name": "nest", "parameters": {
+    "type": "object", "properties": {"x": {"$ref": "#/$defs/L"}},
+    "$defs": {"L": {"type": "array", "items": {"$ref": "#/$defs/L"}}}}}
+
+
+def test_arguments_nested_past_the_validators_stack_are_an_error_result_asking_for_flatter_ones():
+    value: list = []
+    for _ in range(5000):
+        value = [value]
+    result = run(Toolbox([Tool.from_schema(NESTED_LISTS, lambda x: "ran")]), "nest", x=value)
+    assert result.is_error and "checking them went too deep" in result.text and "flatter arguments" in result.text
+    assert run(Toolbox([Tool.from_schema(NESTED_LISTS, lambda x: "ran")]), "nest", x=[[[]]]).text == "ran"
+
+
 def exits() -> str:
     """Exit."""
     sys.exit(3)

@@ -126,7 +126,12 @@ class Toolbox:
             return ToolResult.error(
                 f"Invalid arguments for tool {call.name!r}: {exc}. Call it again with arguments that match its schema."
             )
-        except Exception as exc:  # a schema validation cannot finish, e.g. a $ref cycle: RecursionError
+        except RecursionError:  # deeply nested arguments under a recursive schema, or a $ref loop
+            return ToolResult.error(
+                f"Tool {call.name!r} cannot check its arguments: checking them went too deep. If they nest "
+                "deeply, call it again with flatter arguments; otherwise the fault is in the tool's schema."
+            )
+        except Exception as exc:  # a schema validation cannot finish, e.g. a remote $ref
             return ToolResult.error(
                 f"Tool {call.name!r} cannot check its arguments ({type(exc).__name__}: {exc}). "
                 "The fault is in the tool's schema, not in your call; do not retry it."
