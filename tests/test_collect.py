@@ -139,6 +139,21 @@ def test_the_report_shows_the_card_defects_unconstrained_and_not_constrained(col
     assert unconstrained.rate("drafted_url") == (10, 20)  # each finished episode: a drafted request, then an answer
 
 
+def test_the_report_command_on_the_scripted_run_puts_the_defects_in_the_unconstrained_column(collected):
+    from typer.testing import CliRunner
+
+    from a3agent.cli.app import app
+
+    out, _, _ = collected
+    result = CliRunner().invoke(app, ["report", str(out), "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "| metric | scripted:image_drift · constrained | scripted:image_drift · unconstrained |"
+    assert "| empty-think rate | 0.0 % (0/20) | 100.0 % (20/20) |" in lines
+    assert "| drafted-URL rate | 0.0 % (0/20) | 50.0 % (10/20) |" in lines
+    assert "| valid-call rate | 100.0 % (10/10) | 0.0 % (0/10) |" in lines
+
+
 def test_a_failing_tool_is_an_error_result_and_the_episode_goes_on(collected):
     _, _, episodes = collected
     episode = episodes["chart-tallest", "constrained"]
@@ -216,3 +231,22 @@ def test_time_and_token_budgets_stop_an_episode_and_are_recorded(tmp_path, scrip
     collect_trajectories(one_task, tmp_path / "tokens", scripted, toolbox(), tokens)
     (episode,) = TrajectoryStore(tmp_path / "tokens").episodes()
     assert episode.counters.generated == 5 and episode.steps[-1].finish_reason == "length"
+
+
+def test_a_tasks_system_prompt_and_tool_subset_reach_the_episode_and_its_rows(tmp_path, scripted, tasks_file):
+    from a3agent.collect import export_artemis
+
+    one_task = tmp_path / "one.jsonl"
+    task = EXAMPLE_TASKS[0] | {"images": [str(tasks_file.parent / "images" / "crate.png")],
+                               "system": "You are a fruit inspector.", "tools": ["crop"]}
+    one_task.write_text(json.dumps(task) + "\n")
+    options = CollectOptions(tool_choice="crop", max_steps=4, max_new_tokens=128)
+    collect_trajectories(one_task, tmp_path / "out", scripted, toolbox(), options)
+    (episode,) = TrajectoryStore(tmp_path / "out").episodes()
+    assert episode.messages[0].role == "system" and episode.messages[0].text == "You are a fruit inspector."
+    assert [tool["function"]["name"] for tool in episode.tools] == ["crop"] and episode.checks.passed
+    export_artemis(tmp_path / "out", tmp_path / "rows.jsonl", scripted)
+    row = json.loads((tmp_path / "rows.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    system = row["messages"][0]
+    assert system["role"] == "system" and system["content"].startswith("You are a fruit inspector.\n\n# Tools")
+    assert '"name": "crop"' in system["content"] and '"name": "zoom"' not in system["content"]

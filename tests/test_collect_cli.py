@@ -46,3 +46,24 @@ def test_an_unknown_tool_choice_is_refused_before_any_episode(tmp_path):
                                  "--tool-choice", "teleport"])
     assert result.exit_code == 1 and "tool_choice 'teleport'" in result.stderr
     assert not (tmp_path / "o" / "trajectories.jsonl").exists()
+
+
+def test_the_progress_bar_shows_done_of_planned_passed_errors_and_an_eta(tmp_path):
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from a3agent.cli.collecting import CollectBar
+    from a3agent.collect.tasks import BadLine
+
+    written = io.StringIO()
+    bar = CollectBar(Console(file=written, force_terminal=True, width=120, color_system=None), tmp_path / "t.jsonl")
+    bar.planned(3, 2, [BadLine(4, "not JSON")])
+    bar.finished(SimpleNamespace(checks=SimpleNamespace(passed=True), stop_reason="answer"))
+    bar.finished(SimpleNamespace(checks=SimpleNamespace(passed=None), stop_reason="error"))
+    bar.bar.stop()
+    shown = written.getvalue()
+    assert f"{tmp_path / 't.jsonl'}:4: skipped: not JSON" in shown and "2 episodes already in the folder" in shown
+    last = shown.rsplit("\r", 1)[-1]
+    assert "2/3 passed 1 · errors 1" in last and "ETA 0:00:" in last
