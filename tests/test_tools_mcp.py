@@ -339,3 +339,15 @@ def test_a_scripted_agent_goes_on_past_a_raising_and_a_hanging_tool_and_the_serv
     assert exploded.is_error and "Error executing tool explode" in exploded.parts[0].text
     assert hung.is_error and "did not answer within 2 s" in hung.parts[0].text
     assert again.stop_reason == "answer" and again.results[0].parts[0].text == pid.parts[0].text  # one process
+
+
+def test_an_agent_runs_on_the_callers_loop_inside_async_with(a_series_tokenizer):
+    turns = [THINK + call("get_weather", city="Oslo"), "Sunny.\n</think>\n\nIt is sunny in Oslo."]
+
+    async def scenario():
+        async with fixture_server(trust=True) as server:
+            agent = Agent(load_scripted(turns, a_series_tokenizer), server.tools())
+            return await agent.arun("Weather in Oslo?")
+
+    result = asyncio.run(scenario())
+    assert result.stop_reason == "answer" and result.results[0].parts[0].text == "sunny in Oslo"
