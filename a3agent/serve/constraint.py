@@ -36,20 +36,40 @@ from a3agent.grammars.schema.json_schema import SchemaRules, with_json_primitive
 from a3agent.grammars.schema.lark_text import load_lark
 from a3agent.serve.errors import BadRequest, from_error
 from a3agent.serve.schema import ChatCompletionRequest
+from a3agent.tools.definition import ToolDefinition
 
 __all__ = ["request_grammar", "response_grammar", "tool_specs"]
 
 _THINK_LARK = ("a3agent.grammars.dialects", "turn.lark")
+_NO_PARAMETERS = {"type": "object", "properties": {}}
+"""What a tool without `parameters` takes (checked only: the spec then names none, as the client sent it)."""
 
 
 def tool_specs(request: ChatCompletionRequest) -> list[dict[str, Any]]:
-    """The request's tools as the turn grammar and the template take them."""
-    return [t.function.model_dump(include={"name", "description", "parameters"}, exclude_none=True)
-            for t in request.tools or []]
+    """The request's tools as the turn grammar and the template take them; raises `BadRequest`.
+
+    Each is checked as the agent's own tools are (`ToolDefinition`: a name of letters, digits, `_`,
+    `-`, `.`; a valid schema of an object; no `$ref` loop). A call's arguments are always an object, so
+    a schema that names no type is read as one (`{}`: any object); one of another type is refused,
+    as OpenAI does, rather than compiled into calls no client could read.
+    """
+    specs = []
+    for index, tool in enumerate(request.tools or []):
+        spec = tool.function.model_dump(include={"name", "description", "parameters"}, exclude_none=True)
+        if "parameters" in spec and "type" not in spec["parameters"]:
+            spec["parameters"] = {"type": "object", **spec["parameters"]}
+        try:
+            ToolDefinition(spec["name"], spec.get("description", ""), spec.get("parameters", _NO_PARAMETERS))
+        except ToolDefinitionError as exc:
+            raise BadRequest(str(exc), param=f"tools[{index}].function", code="invalid_tool") from None
+        specs.append(spec)
+    return specs
 
 
-def request_grammar(request: ChatCompletionRequest, tokenizer: Any, dialect: str, budget: int) -> Grammar:
-    """The grammar of this request's turn within `budget` new tokens; raises `BadRequest`."""
+def request_grammar(request: ChatCompletionRequest, tools: list[dict[str, Any]], tokenizer: Any, dialect: str,
+                    budget: int) -> Grammar:
+    """The grammar of this request's turn (offering `tools`, from `tool_specs`) within `budget` new tokens;
+    raises `BadRequest`."""
     thinking = _thinking(request, budget)
     fmt = request.response_format
     if fmt is not None and fmt.type != "text":
@@ -59,7 +79,6 @@ def request_grammar(request: ChatCompletionRequest, tokenizer: Any, dialect: str
             return response_grammar(schema, tokenizer, thinking)
         except (UnsupportedSchema, UnsatisfiableSchema) as exc:
             raise from_error(exc, param) from None
-    tools = tool_specs(request)
     options = TurnOptions(dialect, request.choice, request.parallel_tool_calls, request.thinking)
     try:
         return compile_turn(tools, tokenizer, options, thinking)

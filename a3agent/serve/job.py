@@ -16,7 +16,7 @@ from typing import Any
 from PIL import Image
 
 from a3agent.agent.context import step_budget
-from a3agent.errors import A3AgentError
+from a3agent.errors import A3AgentError, ContextOverflow
 from a3agent.grammars import Grammar
 from a3agent.model.loading import LoadedModel
 from a3agent.model.prompt import PromptInputs
@@ -59,7 +59,7 @@ def build_job(
         budget = _budget(request, len(prompt.input_ids), loaded.context_length, options)
     except A3AgentError as exc:
         raise from_error(exc) from None
-    grammar = request_grammar(request, loaded.tokenizer, options.dialect, budget)
+    grammar = request_grammar(request, tools, loaded.tokenizer, options.dialect, budget)
     _check_room(grammar, budget, request)
     return Job(
         prompt=prompt,
@@ -84,7 +84,12 @@ def _check_room(grammar: Grammar, budget: int, request: ChatCompletionRequest) -
 def _budget(request: ChatCompletionRequest, prompt_tokens: int, context: int | None, options: ServeOptions) -> int:
     wanted = request.requested_max_tokens
     if wanted is None:
-        return step_budget(options.default_max_tokens, prompt_tokens, context)
+        try:
+            return step_budget(options.default_max_tokens, prompt_tokens, context)
+        except ContextOverflow:
+            raise BadRequest(f"the prompt is {prompt_tokens} tokens, which leaves no room for an answer in the "
+                             f"model's context of {context}: send a shorter conversation", param="messages",
+                             code="context_length_exceeded") from None
     param = "max_completion_tokens" if request.max_completion_tokens is not None else "max_tokens"
     if wanted > options.max_tokens_limit:
         raise BadRequest(f"{param} is {wanted}; this server allows at most {options.max_tokens_limit}", param=param)

@@ -174,7 +174,8 @@ class ChatCompletionRequest(_Body):
     temperature: float = Field(default=1.0, ge=0, le=2)
     """OpenAI's default, 1; 0 is greedy."""
     top_p: float = Field(default=1.0, gt=0, le=1)
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=-(2**63), le=2**64 - 1)
+    """The range a torch generator takes."""
     stop: str | list[str] | None = None
     n: int = 1
     stream: bool = False
