@@ -138,6 +138,23 @@ def test_tool_choice_none_keeps_the_model_from_the_call_it_means(scripted):
     assert response.choices[0].finish_reason == "stop"
 
 
+def test_parallel_tool_calls_false_keeps_only_the_first_of_the_calls_the_model_means():
+    from a3agent.model.scripted import load_scripted
+
+    two = "\n".join(f'<tool_call>\n{{"name": "get_weather", "arguments": {{"city": "{city}"}}}}\n</tool_call>'
+                    for city in ("London", "Paris"))
+    with serve_in_thread(load_scripted([f"Two cities, two calls.</think>\n\n{two}"])) as running:
+        cities = {}
+        for parallel in (True, False):
+            response = client(running).chat.completions.create(
+                model="test-model", messages=ASK, tools=[WEATHER], max_tokens=120, temperature=0,
+                parallel_tool_calls=parallel)
+            assert response.choices[0].finish_reason == "tool_calls"
+            cities[parallel] = [json.loads(call.function.arguments)["city"]
+                                for call in response.choices[0].message.tool_calls]
+    assert cities == {True: ["London", "Paris"], False: ["London"]}
+
+
 # -- response_format and thinking ----------------------------------------------------------------
 
 
@@ -175,6 +192,28 @@ def test_same_seed_same_sampled_answer(tiny):
     ask = {"model": "test-model", "messages": ASK, "max_tokens": 12, "temperature": 1.0, "seed": 1234}
     first, second = (client(tiny).chat.completions.create(**ask) for _ in range(2))
     assert first.choices[0].message.model_dump() == second.choices[0].message.model_dump()
+
+
+def test_a_stop_string_cuts_the_answer_before_it_and_finishes_with_stop(scripted):
+    history = [*ASK,
+               {"role": "assistant", "content": None, "tool_calls": [
+                   {"id": "call_1", "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "London"}'}}]},
+               {"role": "tool", "tool_call_id": "call_1", "content": "14 °C and cloudy"}]
+    response = client(scripted).chat.completions.create(
+        model="test-model", messages=history, tools=[WEATHER], max_tokens=80, temperature=0, stop=[" in London", "zz"])
+    assert response.choices[0].message.content == "It's 14 °C and cloudy"
+    assert response.choices[0].finish_reason == "stop"
+
+
+def test_a_tiny_top_p_samples_only_the_likeliest_token_and_max_completion_tokens_bounds_the_turn(tiny):
+    ask = {"model": "test-model", "messages": ASK, "max_completion_tokens": 14}
+    greedy = client(tiny).chat.completions.create(**ask, temperature=0)
+    nucleus = client(tiny).chat.completions.create(**ask, temperature=2.0, top_p=1e-9, seed=7)
+    wide = client(tiny).chat.completions.create(**ask, temperature=2.0, top_p=1.0, seed=7)
+    assert nucleus.choices[0].message.model_dump() == greedy.choices[0].message.model_dump()
+    assert wide.choices[0].message.model_dump() != greedy.choices[0].message.model_dump()
+    assert greedy.usage.completion_tokens <= 14 and greedy.choices[0].finish_reason == "length"
 
 
 # -- images and the prefix cache ------------------------------------------------------------------
@@ -269,8 +308,22 @@ def test_a_body_over_the_limit_is_a_413(scripted):
 @pytest.mark.parametrize("body, param", [
     (b"{not json", None),
     (b'{"model": "test-model", "messages": []}', "messages"),
-    (b'{"model": "test-model", "messages": [{"role": "wizard", "content": "hi"}]}', "messages.0"),
+    (b'{"model": "test-model", "messages": [{"role": "wizard", "content": "hi"}]}', "messages[0]"),
     (b'{"model": "test-model", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 0}', "max_tokens"),
+    (b'{"model": "test-model", "messages": "hi"}', "messages"),
+    (b'{"model": 3, "messages": [{"role": "user", "content": "hi"}]}', "model"),
+    (b'{"model": "test-model", "messages": [{"role": "user", "content": "hi"}], "temperature": "hot"}',
+     "temperature"),
+    ((b'{"model": "test-model", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": '
+      b'"data:x"}]}]}'), "messages[0].content[0].image_url"),
+    (b'{"model": "test-model", "messages": [{"role": "tool", "content": "14 C"}]}', "messages[0].tool_call_id"),
+    (b'{"model": "test-model", "messages": [{"role": "user", "content": "hi"}], "tool_choice": "sometimes"}',
+     "tool_choice"),
+    (b'{"model": "test-model", "messages": [{"role": "user", "content": "hi"}], "seed": 18446744073709551616}',
+     "seed"),
+    ((b'{"model": "test-model", "messages": [{"role": "user", "content": "hi"}], "stream": true, '
+      b'"stream_options": "yes"}'), "stream_options"),
+    (b'{"model": "test-model", "messages": ' + b"[" * 1000 + b"]" * 1000 + b"}", None),
 ])
 def test_malformed_bodies_are_400s_in_openai_error_shape(scripted, body, param):
     response = httpx.post(f"{scripted.base_url}/chat/completions", content=body,

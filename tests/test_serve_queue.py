@@ -2,8 +2,11 @@
 generation at the next step and frees the model; past `max_waiting` a request gets 429 with
 Retry-After while the queued one is still served. A model held mid-step makes both deterministic."""
 
+import json
+import socket
 import threading
 
+import httpx
 import openai
 import pytest
 
@@ -42,6 +45,20 @@ def test_a_disconnect_mid_stream_stops_the_generation_within_one_step_and_frees_
                                                         temperature=0)
         assert after.choices[0].finish_reason == "length"
         assert after.usage.completion_tokens <= 12
+
+
+def test_a_client_leaving_before_its_whole_response_stops_the_generation_at_the_next_step(long_thinker):
+    loaded, model = held(long_thinker, hold_at=4)
+    with serve_in_thread(loaded) as running:
+        url = httpx.URL(running.base_url)
+        body = json.dumps({"model": "test-model", "messages": ASK, "max_tokens": 200, "temperature": 0}).encode()
+        with socket.create_connection((url.host, url.port), timeout=HANG_GUARD_S) as connection:
+            connection.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: test\r\nContent-Type: application/json"
+                               b"\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            assert model.reached.wait(HANG_GUARD_S)  # the 4th step is under way
+        model.gate.set()  # the client is gone before the step ends
+        wait_until(lambda: running.server.queue.admitted == 0, "the model to be given back")
+        assert model.forwards == 4  # the step in flight finished; no other started
 
 
 def test_a_full_queue_answers_429_with_retry_after_and_serves_those_waiting_in_order(long_thinker):

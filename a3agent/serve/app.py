@@ -188,12 +188,28 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 def _parse(body: bytes) -> ChatCompletionRequest:
+    """The request; a body that does not fit is a `BadRequest` naming the most specific field that is wrong."""
     try:
         return ChatCompletionRequest.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        param = ".".join(str(part) for part in first["loc"]) or None
-        raise BadRequest(f"{param or 'body'}: {first['msg']}", param=param) from None
+        # A union reports one error per member: the one that got deepest into the body says most.
+        error = max(exc.errors(include_url=False), key=lambda error: len(error["loc"]))
+        param = _param(error["loc"], json.loads(body), error["type"] == "missing") if error["loc"] else None
+        raise BadRequest(f"{param or 'body'}: {error['msg']}", param=param) from None
+
+
+def _param(loc: tuple[int | str, ...], body: Any, missing: bool) -> str | None:
+    """Where `loc` points in `body`, as the other errors write it (`messages[0].content`): pydantic's
+    labels for union members and message roles (`str`, `user`) are not places in the body and go.
+    `missing`: the last part is a required field the body lacks."""
+    param, value = "", body
+    for index, part in enumerate(loc):
+        last_missing = missing and index == len(loc) - 1
+        if isinstance(value, list) and isinstance(part, int) and part < len(value):
+            param, value = f"{param}[{part}]", value[part]
+        elif isinstance(value, dict) and isinstance(part, str) and (part in value or last_missing):
+            param, value = f"{param}.{part}" if param else part, value.get(part)
+    return param or None
 
 
 def _check_model(server: Server, name: str) -> None:
