@@ -28,6 +28,8 @@ from a3agent.model.loading import load_model
 from a3agent.serve import ServeOptions, create_app
 
 QUESTION = "Describe the weather in a few words."
+OPENING = "Plan my day around the weather, briefly."
+"""The conversation's first question: not QUESTION, which the load just left in the prefix cache."""
 FOLLOW_UPS = ["And tomorrow?", "Should I take an umbrella?", "What about the weekend?", "Thanks, anything else?"]
 
 
@@ -78,7 +80,7 @@ def load(url: str, clients: int, requests: int, max_tokens: int) -> tuple[list[f
 def cached_share(url: str, max_tokens: int) -> list[tuple[int, int]]:
     """(prompt tokens, cached tokens) of each turn of a 5-turn conversation that resends its history."""
     api = openai.OpenAI(base_url=url, api_key="bench", max_retries=0, timeout=600)
-    messages: list[dict[str, Any]] = [{"role": "user", "content": QUESTION}]
+    messages: list[dict[str, Any]] = [{"role": "user", "content": OPENING}]
     turns = []
     for follow_up in [*FOLLOW_UPS, None]:
         response = api.chat.completions.create(model="bench", messages=messages, max_tokens=max_tokens,
