@@ -2,9 +2,11 @@
 processor (labels decode to exactly each step's target), the length filter, and preference pairs."""
 
 import json
+from pathlib import Path
 
 import pytest
 from artemis_vlm import ArtemisDataCollator, ArtemisVLMProcessor
+from PIL import Image
 
 from a3agent.collect import (
     CollectOptions,
@@ -117,3 +119,19 @@ def test_pair_prompts_go_through_the_template_with_their_turns(folder, tiny_load
     pair = json.loads((tmp_path / "pairs.jsonl").read_text(encoding="utf-8").splitlines()[0])
     text = tiny_loaded.template.render(pair["prompt"] + pair["chosen"], None, add_generation_prompt=False)
     assert f"<|im_start|>assistant\n{pair['chosen'][0]['content']}<|im_end|>" in text and "# Tools" in text
+
+
+def test_rows_exported_from_a_relative_folder_open_their_images_from_another_directory(folder, tiny_loaded,
+                                                                                      tmp_path, monkeypatch):
+    monkeypatch.chdir(folder.parent)
+    export_artemis(folder.name, tmp_path / "rows.jsonl", tiny_loaded, passed_only=False, valid_only=False)
+    export_pairs(folder.name, tmp_path / "pairs.jsonl", tiny_loaded.template)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    paths = [path for name in ("rows.jsonl", "pairs.jsonl")
+             for line in (tmp_path / name).read_text(encoding="utf-8").splitlines() for path in json.loads(line)["images"]]
+    assert len(paths) > 40 and all(Path(path).is_absolute() for path in paths)
+    for path in paths:
+        with Image.open(path) as image:
+            image.load()

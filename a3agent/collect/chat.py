@@ -1,7 +1,8 @@
 """An episode's conversation as the chat turns of a training row: what artemis-vlm's collator takes.
 
 Turns are plain dicts, images are file paths beside them in the order their `{"type": "image"}` parts
-come. Every turn renders, under the model's chat template, to the text the model was prompted with:
+come, absolute and resolved so the rows open from any working directory. Every turn renders, under the
+model's chat template, to the text the model was prompted with:
 - the system turn carries the tool definitions as the template wrote them into the prompt (the
   collator renders rows without tools);
 - an assistant turn is what the model generated after its generation prompt (leading whitespace
@@ -44,13 +45,13 @@ class EpisodeChat:
 
     turns: list[dict[str, Any]]
     images: list[str]
-    """Image files in the order of the turns' image parts."""
+    """Image files (absolute paths) in the order of the turns' image parts."""
     assistant_at: list[tuple[int, int]]
     """Per assistant turn (= per step): its index in `turns` and how many images come before it."""
 
 
 def episode_chat(episode: Episode, folder: Path, template: ChatTemplate) -> EpisodeChat:
-    """The episode as chat turns; image paths are `folder` joined with the episode's image files."""
+    """The episode as chat turns; image paths are `folder` joined with the episode's image files, resolved."""
     turns: list[dict[str, Any]] = []
     images: list[str] = []
     assistant_at: list[tuple[int, int]] = []
@@ -108,7 +109,7 @@ def _content(
     content: list[dict[str, str]] = []
     for part in parts:
         if isinstance(part, ImagePart):
-            images.append(str(folder / episode.images[part.image_id]))
+            images.append(str((folder / episode.images[part.image_id]).resolve()))
             content.append({"type": "image"})
         else:
             content.append({"type": "text", "text": part.text})

@@ -1,7 +1,7 @@
 """Training rows out of an output folder: one row per assistant step, the shape artemis-vlm trains on.
 
-A row is `{"images": [paths], "messages": [chat turns]}` (`chat.py`): the step's prefix as context, the
-step itself as the last turn, the target. Filters, each counted in `ExportSummary`:
+A row is `{"images": [absolute paths], "messages": [chat turns]}` (`chat.py`): the step's prefix as
+context, the step itself as the last turn, the target. Filters, each counted in `ExportSummary`:
 - episodes that did not end with an answer, or (with `passed_only`) whose checks did not pass, give no rows;
 - (with `valid_only`) a step is no target when it made a call that failed to parse or validate, drafted
   an HTTP request in its text (even beside a real call), or left a think block it opened unclosed;
