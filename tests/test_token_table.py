@@ -79,3 +79,38 @@ def test_trie_walk_equals_the_row_walk():
             assert np.array_equal(inside, trie_inside)
             assert sorted(zip(split_rows.tolist(), split_pos.tolist())) == sorted(
                 zip(trie_rows.tolist(), trie_pos.tolist()))
+
+
+def test_node_by_node_tables_equal_the_numpy_walks():
+    """States with few live bytes get their table from the prefix tree, node by node; it must be
+    the table the slice walks build (same inside ids, same splits), and a state that meets too
+    many nodes must hand over (None) rather than walk the vocabulary in Python."""
+    from a3agent.grammars.engine.token_table import _compute, _sparse_table
+
+    vocab = alphabet_vocab(7)
+    walked = 0
+    for pattern in [r'"(?:name|nap|nu)"', r"(?:true|false|null)[,\]}]", r"-?[0-9]{1,3}(?:\.[0-9]+)?", r'"[^"\\]*"']:
+        dfa = regex_dfa(pattern)
+        for state in range(dfa.n_states):
+            sparse = _sparse_table(vocab, dfa, state)
+            if sparse is None:
+                continue
+            walked += 1
+            full = _compute(vocab, dfa, state)
+            full_inside = np.flatnonzero(full.inside_mask) if full.inside_mask is not None else full.inside_ids
+            assert np.array_equal(np.sort(sparse.inside_ids), np.sort(full_inside)), (pattern, state)
+            assert sorted(zip(sparse.split_rows.tolist(), sparse.split_pos.tolist())) == sorted(
+                zip(full.split_rows.tolist(), full.split_pos.tolist())), (pattern, state)
+            assert sparse.split_ranges.keys() == full.split_ranges.keys()
+    assert walked > 10
+    string_body = regex_dfa(r'"[^"\\]*"').run(0, b'"')
+    assert _sparse_table(vocab, regex_dfa(r'"[^"\\]*"'), string_body) is None  # meets every node
+
+
+def test_a_mask_is_a_fresh_read_only_array_equal_on_every_request():
+    vocab = alphabet_vocab(3)
+    grammar = compile_grammar(JSON_GRAMMAR, vocab)
+    m = grammar.matcher()
+    first, again = m.mask(), m.mask()
+    assert first is not again and np.array_equal(first, again)
+    assert first.dtype == bool and not first.flags.writeable and not again.flags.writeable

@@ -29,7 +29,7 @@ from typing import TypeVar
 import numpy as np
 
 from a3agent.grammars.engine.automata import TerminalDFA
-from a3agent.grammars.engine.token_trie import trie_walk
+from a3agent.grammars.engine.token_trie import sparse_walk, trie_walk
 from a3agent.grammars.engine.vocab import Vocabulary
 
 __all__ = ["SuffixPlan", "TokenTable", "token_table"]
@@ -42,6 +42,11 @@ _SLICE_CACHE_SIZE = 50_000
 _TABLE_CACHE_SIZE = 1_000
 _TRIE_ROWS = 20_000
 """Rows to walk beyond which the trie walk (shared prefixes stepped once) beats the row walk."""
+_SPARSE_BYTES = 4
+"""Live bytes out of a state up to which its table is first tried node by node."""
+_SPARSE_NODES = 256
+"""Trie nodes that node-by-node walk may visit before it hands the state to the numpy walks."""
+_EMPTY = np.zeros(0, np.int64)
 
 
 @dataclass(eq=False)
@@ -202,9 +207,29 @@ def _compute(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable:
     else:
         inside_ids = vocab.ids[np.flatnonzero(inside)]
     if not split:
-        return TokenTable(inside_ids, mask, np.zeros(0, np.int64), np.zeros(0, np.int64))
-    rows = np.concatenate([s.split_rows for s in split])
-    pos = np.concatenate([s.split_pos for s in split])
+        return _table(vocab, inside_ids, mask, _EMPTY, _EMPTY)
+    return _table(vocab, inside_ids, mask, np.concatenate([s.split_rows for s in split]), np.concatenate([s.split_pos for s in split]))
+
+
+def _sparse_table(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable | None:
+    """The table of a state that meets few trie nodes, walked node by node (None: it meets many)."""
+    found = sparse_walk(vocab.prefix_tree, dfa, state, _SPARSE_NODES)
+    if found is None:
+        return None
+    ends, splits = found
+    tree = vocab.prefix_tree
+    inside_ids = np.concatenate([tree.end_ids[a:b] for a, b in ends]) if ends else _EMPTY
+    if not splits:
+        return _table(vocab, inside_ids, None, _EMPTY, _EMPTY)
+    rows = np.concatenate([tree.below_rows[a:b] for a, b, _ in splits])
+    pos = np.repeat(np.array([d for _, _, d in splits], np.int64), [b - a for a, b, _ in splits])
+    return _table(vocab, inside_ids, None, rows, pos)
+
+
+def _table(vocab: Vocabulary, inside_ids: np.ndarray, mask: np.ndarray | None, rows: np.ndarray, pos: np.ndarray) -> TokenTable:
+    """A table from its inside tokens and its splits in any order (sorted here by first suffix byte)."""
+    if not len(rows):
+        return TokenTable(inside_ids, mask, _EMPTY, _EMPTY)
     first = vocab.matrix[rows, pos]
     order = np.argsort(first, kind="stable")
     rows, pos, first = rows[order], pos[order], first[order]
@@ -216,15 +241,34 @@ def _compute(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable:
 
 
 def token_table(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable:
-    """The (cached) table of `dfa` in `state` over `vocab`: shared by every state (of any
-    automaton) whose signature within the longest token's reach is the same."""
+    """The (cached) table of `dfa` in `state` over `vocab`.
+
+    A state with few live bytes is first walked node by node (`_sparse_table`: no signature to
+    compute, kept in the automaton's own cache). Otherwise, or when that walk meets too many
+    nodes, the table is assembled from slices and shared by every state (of any automaton) whose
+    signature within the longest token's reach is the same."""
+    private = dfa.__dict__.setdefault("_private_tables", OrderedDict())
+    own = (vocab.fingerprint, dfa.private_key(state, vocab.max_len))
+    table = private.get(own)
+    if table is not None:
+        return table
+    dense = dfa.__dict__.setdefault("_not_sparse", set())
+    if own not in dense and len(dfa.next_bytes[state]) <= _SPARSE_BYTES:
+        table = _sparse_table(vocab, dfa, state)
+        if table is not None:
+            _remember(private, own, table, _TABLE_CACHE_SIZE)
+            return table
+        dense.add(own)
     digest = dfa.signature(state, vocab.max_len)
-    key = (vocab.fingerprint, digest if digest is not None else dfa.private_key(state, vocab.max_len))
-    cache = _TABLES if digest is not None else dfa.__dict__.setdefault("_private_tables", OrderedDict())
-    table = cache.get(key)
+    if digest is None:
+        table = _compute(vocab, dfa, state)
+        _remember(private, own, table, _TABLE_CACHE_SIZE)
+        return table
+    key = (vocab.fingerprint, digest)
+    table = _TABLES.get(key)
     if table is None:
         table = _compute(vocab, dfa, state)
-        _remember(cache, key, table, _TABLE_CACHE_SIZE)
-    elif cache is _TABLES:
+        _remember(_TABLES, key, table, _TABLE_CACHE_SIZE)
+    else:
         _TABLES.move_to_end(key)
     return table

@@ -7,10 +7,17 @@ computes each prefix's state once. Level `d` holds the distinct `d`-byte prefixe
 lexicographic order, each with its parent at level `d - 1` and its last byte; the tokens that
 end at a level, and those that go deeper, are listed with their node so results map back to
 vocabulary rows.
+
+`PrefixTree` is the same trie numbered node by node, for the opposite case: a walk from a state
+with few live bytes (inside a property name, a literal, a digit run) meets a handful of nodes,
+and stepping them one at a time in Python costs microseconds where a numpy pass over every
+token that starts with the right byte costs a hundred.
 """
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,7 +26,7 @@ import numpy as np
 if TYPE_CHECKING:
     from a3agent.grammars.engine.automata import TerminalDFA
 
-__all__ = ["TokenTrie", "build_trie", "trie_walk"]
+__all__ = ["PrefixTree", "TokenTrie", "build_prefix_tree", "build_trie", "sparse_walk", "trie_walk"]
 
 
 @dataclass(eq=False)
@@ -108,3 +115,105 @@ def trie_walk(trie: TokenTrie, dfa: TerminalDFA, first: np.ndarray, n_rows: int)
         np.concatenate(split_rows) if split_rows else empty,
         np.concatenate(split_pos) if split_pos else empty,
     )
+
+
+@dataclass(eq=False)
+class PrefixTree:
+    """The trie as numbered nodes: level-1 node `b` is byte `b`, deeper levels follow in order.
+
+    Per node, as compact arrays (not objects the collector walks): its children's id range (they
+    are contiguous and sorted by last byte), its last byte, the range of `end_ids` holding the
+    tokens that end at it, and the range of `below_rows` holding the vocabulary rows of the
+    tokens that go on past it.
+    """
+
+    child_lo: array
+    child_hi: array
+    last_byte: bytes
+    end_lo: array
+    end_hi: array
+    end_ids: np.ndarray
+    below_lo: array
+    below_hi: array
+    below_rows: np.ndarray
+
+
+def build_prefix_tree(trie: TokenTrie, ids: np.ndarray) -> PrefixTree:
+    """Number the nodes of `trie` (`ids`: token id of each vocabulary row)."""
+    sizes = [256] + [len(p) for p in trie.parents[1:]]
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    total = int(offsets[-1])
+    child_lo = np.zeros(total, np.int64)
+    child_hi = np.zeros(total, np.int64)
+    for level, size in enumerate(sizes[:-1]):  # children of level `level + 1` live at `level + 2`
+        parents, here = trie.parents[level + 1], np.arange(size)
+        child_lo[offsets[level] : offsets[level + 1]] = offsets[level + 1] + np.searchsorted(parents, here, "left")
+        child_hi[offsets[level] : offsets[level + 1]] = offsets[level + 1] + np.searchsorted(parents, here, "right")
+    end_nodes = np.concatenate([offsets[d] + n for d, n in enumerate(trie.ending_nodes)])
+    end_rows = np.concatenate(trie.ending_rows)
+    order = np.argsort(end_nodes, kind="stable")
+    end_nodes, end_rows = end_nodes[order], end_rows[order]
+    below_nodes = np.concatenate([offsets[d] + n for d, n in enumerate(trie.deeper_nodes)])
+    nodes = np.arange(total)
+
+    def packed(values: np.ndarray) -> array:
+        return array("q", values.astype(np.int64).tobytes())
+
+    return PrefixTree(
+        packed(child_lo),
+        packed(child_hi),
+        np.concatenate(trie.last_bytes).astype(np.uint8).tobytes(),
+        packed(np.searchsorted(end_nodes, nodes, "left")),
+        packed(np.searchsorted(end_nodes, nodes, "right")),
+        ids[end_rows].astype(np.int64),
+        packed(np.searchsorted(below_nodes, nodes, "left")),
+        packed(np.searchsorted(below_nodes, nodes, "right")),
+        np.concatenate(trie.deeper_rows).astype(np.int64),
+    )
+
+
+Ranges = list[tuple[int, int]]
+Splits = list[tuple[int, int, int]]
+
+
+def sparse_walk(tree: PrefixTree, dfa: TerminalDFA, state: int, budget: int) -> tuple[Ranges, Splits] | None:
+    """`trie_walk` from one state, node by node, visiting only nodes the DFA is alive at.
+
+    Returns the `end_ids` ranges of the inside tokens and `(below_lo, below_hi, depth)` for the
+    splits (the rows below a node whose state accepts, split after `depth` bytes); None once more
+    than `budget` nodes (children scanned count an eighth each) would be visited: the state
+    reaches too much of the vocabulary, which the numpy walks do better.
+    """
+    rows, accepting, next_bytes = dfa.rows, dfa.accepting, dfa.next_bytes
+    last, child_lo, child_hi = tree.last_byte, tree.child_lo, tree.child_hi
+    end_lo, end_hi, below_lo, below_hi = tree.end_lo, tree.end_hi, tree.below_lo, tree.below_hi
+    row = rows[state]
+    todo = [(b, row[b], 1) for b in next_bytes[state]]
+    ends: Ranges = []
+    splits: Splits = []
+    while todo:
+        node, s, depth = todo.pop()
+        budget -= 1
+        if budget < 0:
+            return None
+        if end_lo[node] < end_hi[node]:
+            ends.append((end_lo[node], end_hi[node]))
+        if accepting[s] and below_lo[node] < below_hi[node]:
+            splits.append((below_lo[node], below_hi[node], depth))
+        lo, hi = child_lo[node], child_hi[node]
+        live = next_bytes[s] if lo < hi else ()
+        if not live:
+            continue
+        row = rows[s]
+        if len(live) * 8 < hi - lo:  # few live bytes among many children: look each one up
+            for b in live:
+                c = bisect_left(last, b, lo, hi)
+                if c < hi and last[c] == b:
+                    todo.append((c, row[b], depth + 1))
+        else:
+            budget -= (hi - lo) >> 3
+            for c in range(lo, hi):
+                t = row[last[c]]
+                if t >= 0:
+                    todo.append((c, t, depth + 1))
+    return ends, splits

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from a3agent.errors import VocabularyError
-from a3agent.grammars.engine.token_trie import TokenTrie, build_trie
+from a3agent.grammars.engine.token_trie import PrefixTree, TokenTrie, build_prefix_tree, build_trie
 from a3agent.home import a3agent_home
 
 __all__ = ["Vocabulary", "vocabulary_for"]
@@ -86,6 +86,11 @@ class Vocabulary:
     def trie(self) -> TokenTrie:
         """The rows as a level-by-level trie (`token_trie.py`), for walks over most of the vocabulary."""
         return build_trie(self.matrix, self.lengths)
+
+    @cached_property
+    def prefix_tree(self) -> PrefixTree:
+        """The same trie numbered node by node, for walks that meet few nodes."""
+        return build_prefix_tree(self.trie, self.ids)
 
     @cached_property
     def row_of_id(self) -> np.ndarray:
@@ -236,7 +241,7 @@ def vocabulary_for(tokenizer: Any) -> Vocabulary:
         vocab = Vocabulary.from_pieces(pieces, specials, stops)
         _store(path, vocab)
     vocab.owner = tokenizer
-    vocab.trie  # built here, with the rest of the preprocessing, rather than in a first mask
+    vocab.prefix_tree  # built here (trie included), with the rest of the preprocessing, rather than in a first mask
     _MEMO[id(tokenizer)] = vocab
     return vocab
 
