@@ -22,7 +22,9 @@ How the engine works (the whole design in one place):
   terminal the stack can shift. Tables are shared across grammars by sub-automaton signature
   (`token_table.py`); split results are cached per (stack, terminal, state); whole masks per
   configuration (the same few configurations recur all along a JSON document) in a bounded LRU
-  shared by every matcher of this grammar.
+  shared by every matcher of this grammar, packed eight tokens a byte: a mask kept whole would
+  be 128 KiB of fresh memory per configuration, and faulting that in costs more than unpacking
+  (every call hands out a new array, whose memory the allocator reuses).
 - **Forced text.** Where only one byte (or one special) can follow, it is forced; runs of forced
   bytes are tokenised greedily for the decode loop's fast-forward.
 - **Completion.** The fewest bytes to finish: the terminal in progress to its nearest accepting
@@ -64,7 +66,8 @@ configurations would otherwise make every full collection walk them)."""
 
 
 def _config(hyps: Iterable[Hypothesis]) -> Config:
-    return tuple(sorted(set(hyps), key=_order))
+    distinct = set(hyps)
+    return tuple(distinct) if len(distinct) < 2 else tuple(sorted(distinct, key=_order))
 
 
 def _order(hyp: Hypothesis) -> tuple:
@@ -73,6 +76,7 @@ def _order(hyp: Hypothesis) -> tuple:
 
 
 _MASK_CACHE_SIZE = 4096
+"""Configurations whose packed masks are kept (16 KiB each for Tekken: 64 MiB at most)."""
 _COMPLETION_CACHE_SIZE = 4096
 """Configurations whose forced and completion tokens are kept (each cache, least recently used out)."""
 _STEP_CACHE_SIZE = 50_000
@@ -127,6 +131,7 @@ class Grammar:
         self.stop_ids = vocab.stop_ids
         self.initial: Config = ((table.initial, None, 0),)
         self._masks: OrderedDict[Config, np.ndarray] = OrderedDict()
+        """Packed masks (`np.packbits`) by configuration."""
         self._steps: dict[tuple[Config, int], Config] = {}
         self._splits: dict[tuple[Stack, str, int | tuple[int, int] | bytes], np.ndarray] = {}
         self._completions: OrderedDict[Config, tuple[int, ...]] = OrderedDict()
@@ -224,16 +229,18 @@ class Grammar:
     # -- masks --------------------------------------------------------------------------------
 
     def mask(self, config: Config) -> np.ndarray:
-        """Bool mask over the vocabulary of the tokens legal in `config` (read-only, cached)."""
-        cached = self._masks.get(config)
-        if cached is not None:
+        """Bool mask over the vocabulary of the tokens legal in `config` (a new read-only array;
+        the work behind it is cached)."""
+        packed = self._masks.get(config)
+        if packed is not None:
             self._masks.move_to_end(config)
-            return cached
-        mask = self._compute_mask(config)
+            mask = np.unpackbits(packed, count=self.vocab.size).view(bool)
+        else:
+            mask = self._compute_mask(config)
+            self._masks[config] = np.packbits(mask)
+            if len(self._masks) > _MASK_CACHE_SIZE:
+                self._masks.popitem(last=False)
         mask.flags.writeable = False
-        self._masks[config] = mask
-        if len(self._masks) > _MASK_CACHE_SIZE:
-            self._masks.popitem(last=False)
         return mask
 
     def _compute_mask(self, config: Config) -> np.ndarray:
