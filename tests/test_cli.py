@@ -321,3 +321,20 @@ def test_transformers_loading_progress_shows_only_with_debug(capfd, debug):
 
     open_model(str(tiny_checkpoint()), Console(file=io.StringIO()), debug=debug)
     assert ("Loading weights" in capfd.readouterr().err) == debug
+
+
+def test_a_command_freezes_the_start_up_heap_once_its_model_is_loaded():
+    """Full collections during decoding then skip torch's and transformers' objects."""
+    import gc
+    import io
+
+    from rich.console import Console
+
+    from a3agent.cli.models import open_model
+
+    gc.unfreeze()
+    try:
+        open_model("scripted:weather_episode", Console(file=io.StringIO()))
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
