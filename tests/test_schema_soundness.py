@@ -156,3 +156,41 @@ def test_an_anchor_reference_is_refused_not_read_as_a_property_name():
 def test_count_keywords_written_as_integral_floats_count(schema, inside, outside):
     assert accepted(schema, inside)
     assert not accepted(schema, outside)
+
+
+# -- counts written as counted repeats, not a state per count ------------------------------------
+
+INT, STR = {"type": "integer"}, {"type": "string"}
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "array", "prefixItems": [INT, INT, INT, STR, STR, INT], "items": False},
+    {"type": "array", "prefixItems": [INT, INT, INT, STR, STR, INT], "minItems": 4},
+    {"type": "array", "prefixItems": [INT, INT, INT, STR, STR, INT], "minItems": 2, "maxItems": 5},
+    {"type": "array", "prefixItems": [STR, INT, INT, INT, INT], "minItems": 3, "items": STR},
+    {"type": "array", "prefixItems": [INT, INT, INT, INT], "maxItems": 2},
+], ids=["closed", "minItems-in-a-run", "min-and-max", "run-then-items", "maxItems-inside-a-run"])
+def test_runs_of_equal_prefix_items_end_where_the_counts_allow(schema):
+    """A run of equal prefix items is one counted repeat; the array may still end inside it."""
+    for length in range(9):
+        for value in ([1] * length, ["x"] * length, [1, 1, 1, "x", "x", 1, 1, 1][:length], ["x"] + [1] * (length - 1)):
+            accepted(schema, value)  # asserts the engine agrees with jsonschema
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "object", "minProperties": 2, "maxProperties": 3},
+    {"type": "object", "minProperties": 1, "additionalProperties": {"type": "integer"}},
+    {"type": "object", "maxProperties": 0},
+    {"type": "object", "patternProperties": {"^a": INT}, "additionalProperties": False, "maxProperties": 2},
+])
+def test_property_counts_over_undeclared_keys_only(schema):
+    for count in range(6):
+        for value in (1, "x"):
+            accepted(schema, {f"a{i}": value for i in range(count)})
+
+
+def test_hundreds_of_properties_are_counted_without_a_state_each():
+    """(5,000 compile too: tests/test_engine_bounds.py; feeding them token by token is slow.)"""
+    schema = {"type": "object", "minProperties": 700}
+    assert accepted_text(schema, json.dumps({f"k{i}": 0 for i in range(700)}))
+    assert not accepted_text(schema, json.dumps({f"k{i}": 0 for i in range(699)}))

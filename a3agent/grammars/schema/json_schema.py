@@ -353,13 +353,26 @@ class _Compiler:
 
     def items_after(self, elements: list[str], rest: str | None, least: int, most: int | None, hint: str) -> str:
         """The items after the first: one state per prefix item (written as rules, not nested
-        groups, so 5,000 prefix items nest nothing), then `rest` as a counted repeat."""
+        groups, so 5,000 prefix items nest nothing), a run of equal prefix items as one counted
+        repeat (and a shorter repeat where the array may end inside the run), then `rest` as a
+        counted repeat."""
         top = max(len(elements), 1) if most is None else min(max(len(elements), 1), most)
-        moves: dict[object, list[tuple[str, object]]] = {j: [(f"COMMA {elements[j]}", j + 1)] for j in range(1, top)}
+        moves: dict[object, list[tuple[str, object]]] = {}
+        j = 1
+        while j < top:
+            run = 1
+            while j + run < top and elements[j + run] == elements[j]:
+                run += 1
+            item = f"COMMA {elements[j]}"
+            moves[j] = [(item if run == 1 else _repeat(item, run, run), j + run)]
+            inside = max(1, least - j)  # items of the run the array needs before it may end inside it
+            if run > 1 and inside < run:
+                moves[j].append((_repeat(item, inside, run - 1), "end"))
+            j += run
         tail = "" if most is not None and top >= most else _repeat(
             f"COMMA {rest}", max(least - top, 0), None if most is None else most - top)
         moves[top] = [(tail, "end")] if tail else []
-        finals = {j for j in range(1, top) if j >= least} | ({"end"} if tail else {top})
+        finals = {j for j in moves if j != top and j >= least} | {"end"} | ({top} if not tail else set())
         return linear_rules(1, moves, finals, hint + "_items", self.owner.names, self.owner.rules) or ""
 
     # -- objects ------------------------------------------------------------------------------
@@ -433,10 +446,12 @@ class _Compiler:
         if len(free) > _MAX_FREE_KEYS:
             raise UnsupportedSchema(where.path, "properties",
                                     f"more than {_MAX_FREE_KEYS} keys named outside `properties` (they may come in any order)")
+        tracked = sorted(frozenset().union(*(p.names for p in s.presence), (name for name, _, _ in free)))
+        if extras and not slots and not tracked:
+            return self.counted_members(extras, s, sep, hint)
         cap = s.max_props if s.max_props is not None else max(s.min_props, 1)
         check_count((len(slots) + 1) * (cap + 1) << len(free), "object_states", where.path,
                     "states to track declared keys against the property count")
-        tracked = sorted(frozenset().union(*(p.names for p in s.presence), (name for name, _, _ in free)))
         if len(tracked) > _MAX_TRACKED_KEYS:
             raise UnsupportedSchema(where.path, "required", f"presence rules over more than {_MAX_TRACKED_KEYS} keys")
         bits = {name: 1 << k for k, name in enumerate(tracked)}
@@ -473,6 +488,20 @@ class _Compiler:
                 finals.add(state)
             todo.extend(target for _, target in moves)
         return linear_rules((0, 0, 0), transitions, finals, hint + "_members", self.owner.names, self.owner.rules)
+
+    def counted_members(self, extras: list[str], s: Objects, sep: str, hint: str) -> str | None:
+        """Members that are all undeclared pairs, nothing tracked per key: a counted repeat, as
+        array items are (lark writes `~n` with helper rules logarithmic in n), so
+        `minProperties: 5000` is a few rules rather than a state per count."""
+        least, most = s.min_props, s.max_props
+        if most is not None and most < least:
+            return None
+        if most == 0:
+            return ""
+        pair = self.owner.names.fresh(hint + "_other")
+        self.owner.rules[pair] = " | ".join(extras)
+        body = _join(pair, _repeat(_join(sep, pair), max(least - 1, 0), None if most is None else most - 1))
+        return body if least > 0 else f"({body})?"
 
     # -- qwen3-xml ----------------------------------------------------------------------------
 
