@@ -107,10 +107,17 @@ def test_node_by_node_tables_equal_the_numpy_walks():
     assert _sparse_table(vocab, regex_dfa(r'"[^"\\]*"'), string_body) is None  # meets every node
 
 
-def test_a_mask_is_a_fresh_read_only_array_equal_on_every_request():
+def test_a_mask_read_back_from_the_packed_cache_equals_the_one_computed(monkeypatch):
+    from a3agent.grammars.engine import grammar as grammar_module
+
+    monkeypatch.setattr(grammar_module, "_RECENT_MASKS", 2)  # so the masks below leave the whole ones
     vocab = alphabet_vocab(3)
     grammar = compile_grammar(JSON_GRAMMAR, vocab)
     m = grammar.matcher()
-    first, again = m.mask(), m.mask()
-    assert first is not again and np.array_equal(first, again)
-    assert first.dtype == bool and not first.flags.writeable and not again.flags.writeable
+    computed = []
+    for tid in vocab.tokenize(b'{"a": [1, true, "x"]}'):
+        computed.append((m.config, m.mask().copy()))
+        assert m.advance(tid)
+    for config, mask in computed:
+        again = grammar.mask(config)
+        assert np.array_equal(again, mask) and again.dtype == bool and not again.flags.writeable

@@ -23,8 +23,8 @@ How the engine works (the whole design in one place):
   (`token_table.py`); split results are cached per (stack, terminal, state); whole masks per
   configuration (the same few configurations recur all along a JSON document) in a bounded LRU
   shared by every matcher of this grammar, packed eight tokens a byte: a mask kept whole would
-  be 128 KiB of fresh memory per configuration, and faulting that in costs more than unpacking
-  (every call hands out a new array, whose memory the allocator reuses).
+  be 128 KiB of fresh memory per configuration, and faulting that in costs more than unpacking.
+  Only the 64 most recent are also kept whole, so their memory is reused, not fresh.
 - **Forced text.** Where only one byte (or one special) can follow, it is forced; runs of forced
   bytes are tokenised greedily for the decode loop's fast-forward.
 - **Completion.** The fewest bytes to finish: the terminal in progress to its nearest accepting
@@ -77,6 +77,11 @@ def _order(hyp: Hypothesis) -> tuple:
 
 _MASK_CACHE_SIZE = 4096
 """Configurations whose packed masks are kept (16 KiB each for Tekken: 64 MiB at most)."""
+_RECENT_MASKS = 64
+"""Configurations whose masks are also kept whole (8 MiB for Tekken): the same few configurations
+recur all along a document, and handing theirs out costs nothing; a fixed few, so their memory is
+reused rather than fresh (`python benchmarks/masks.py`: median 28 us with none kept whole, 5 us
+with 64; 512 made the mean worse)."""
 _COMPLETION_CACHE_SIZE = 4096
 """Configurations whose forced and completion tokens are kept (each cache, least recently used out)."""
 _STEP_CACHE_SIZE = 50_000
@@ -132,6 +137,7 @@ class Grammar:
         self.initial: Config = ((table.initial, None, 0),)
         self._masks: OrderedDict[Config, np.ndarray] = OrderedDict()
         """Packed masks (`np.packbits`) by configuration."""
+        self._recent: OrderedDict[Config, np.ndarray] = OrderedDict()
         self._steps: dict[tuple[Config, int], Config] = {}
         self._splits: dict[tuple[Stack, str, int | tuple[int, int] | bytes], np.ndarray] = {}
         self._completions: OrderedDict[Config, tuple[int, ...]] = OrderedDict()
@@ -229,8 +235,11 @@ class Grammar:
     # -- masks --------------------------------------------------------------------------------
 
     def mask(self, config: Config) -> np.ndarray:
-        """Bool mask over the vocabulary of the tokens legal in `config` (a new read-only array;
-        the work behind it is cached)."""
+        """Bool mask over the vocabulary of the tokens legal in `config` (read-only; the most
+        recent few are kept whole, the rest packed)."""
+        mask = _lru_get(self._recent, config)
+        if mask is not None:
+            return mask
         packed = self._masks.get(config)
         if packed is not None:
             self._masks.move_to_end(config)
@@ -241,6 +250,9 @@ class Grammar:
             if len(self._masks) > _MASK_CACHE_SIZE:
                 self._masks.popitem(last=False)
         mask.flags.writeable = False
+        self._recent[config] = mask
+        if len(self._recent) > _RECENT_MASKS:
+            self._recent.popitem(last=False)
         return mask
 
     def _compute_mask(self, config: Config) -> np.ndarray:
