@@ -358,8 +358,10 @@ class _Compiler:
         counted repeat."""
         top = max(len(elements), 1) if most is None else min(max(len(elements), 1), most)
         moves: dict[object, list[tuple[str, object]]] = {}
+        starts: list[int] = []  # the states left: one per run of equal prefix items
         j = 1
         while j < top:
+            starts.append(j)
             run = 1
             while j + run < top and elements[j + run] == elements[j]:
                 run += 1
@@ -372,7 +374,7 @@ class _Compiler:
         tail = "" if most is not None and top >= most else _repeat(
             f"COMMA {rest}", max(least - top, 0), None if most is None else most - top)
         moves[top] = [(tail, "end")] if tail else []
-        finals = {j for j in moves if j != top and j >= least} | {"end"} | ({top} if not tail else set())
+        finals: set[object] = {j for j in starts if j >= least} | {"end"} | ({top} if not tail else set())
         return linear_rules(1, moves, finals, hint + "_items", self.owner.names, self.owner.rules) or ""
 
     # -- objects ------------------------------------------------------------------------------
