@@ -350,13 +350,13 @@ class DecodeLoop:
             raise ConstraintError("the constraint's mask allows no token")
         token = sample(logits, call.sampling, call.generator, mask)
         with call.timing_mask(step=True):
-            completion = call.constraint.completion()
             if not call.constraint.advance(token):
                 raise ConstraintError(f"the constraint refused token {token} that its mask allowed")
             if len(call.constraint.completion()) > call.max_new_tokens - call.counters.generated - 1:
                 # this pick would leave too little budget to finish: take the completion's next token
+                # instead (asked only here: a long completion costs its tokenisation on every ask)
                 call.constraint.rollback(1)
-                call.budget_cut, token = True, completion[0]
+                call.budget_cut, token = True, call.constraint.completion()[0]
                 if not call.constraint.advance(token):
                     raise ConstraintError(f"the constraint refused token {token} of its own completion")
         return token
