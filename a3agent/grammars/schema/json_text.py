@@ -9,12 +9,16 @@ enum values fixed text, which the engine forces without sampling. Each spelling 
 character, so lengths count decoded characters as JSON Schema requires. Lone surrogate escapes
 are refused: they are not characters.
 
+The spellings are memoised in bounded caches (every schema brings new key names and character
+sets: an unbounded memo would grow with each one, and its regex nodes would lengthen every full
+garbage collection).
+
 Not handled here: what the sets are (`string_sets`), raw values of the qwen3-xml dialect.
 """
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
 from a3agent.grammars.regex.char_regex import (
     ANY_CHAR,
@@ -64,13 +68,13 @@ def _surrogate_pairs(lo: int, hi: int) -> Regex:
     )
 
 
-@cache
+@lru_cache(maxsize=1024)
 def json_chars(c: Chars) -> Regex:
     """One decoded character of `c`, in any of its JSON spellings. Example: `json_chars(char_set("a"))`."""
     return alt(*json_char_spellings(c))
 
 
-@cache
+@lru_cache(maxsize=1024)
 def json_char_spellings(c: Chars) -> tuple[Regex, ...]:
     """`json_chars(c)` as its separate alternatives: raw characters, short escapes, `\\uXXXX`,
     surrogate pairs (the escape parts of most character sets are the same regex, so a grammar
@@ -104,7 +108,7 @@ def json_string(r: Regex) -> Regex:
     return seq(literal('"'), encode_json(r), literal('"'))
 
 
-@cache
+@lru_cache(maxsize=512)
 def json_literal(text: str) -> Regex:
     """The quoted JSON spellings of exactly `text` (printable ASCII stays fixed text)."""
     return json_string(literal(text))

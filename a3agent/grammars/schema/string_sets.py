@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from functools import cache, cached_property
+from functools import cached_property, lru_cache
 
 from a3agent.grammars.regex.char_regex import (
     ANY_CHAR,
@@ -37,7 +37,7 @@ from a3agent.grammars.regex.regular import TooComplex, everything_but, from_fsm,
 __all__ = ["StringSet", "ANY_STRING", "strings_except", "matches"]
 
 
-@cache
+@lru_cache(maxsize=256)
 def _compiled(r: Regex) -> re.Pattern | None:
     return None if r == NOTHING else re.compile(render(r))
 
