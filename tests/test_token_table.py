@@ -110,8 +110,8 @@ def test_node_by_node_tables_equal_the_numpy_walks():
 def test_a_mask_read_back_from_the_packed_cache_equals_the_one_computed(monkeypatch):
     from a3agent.grammars.engine import grammar as grammar_module
 
-    monkeypatch.setattr(grammar_module, "_RECENT_MASKS", 2)  # so the masks below leave the whole ones
     vocab = alphabet_vocab(3)
+    monkeypatch.setattr(grammar_module._WHOLE_MASKS, "limit", 2 * vocab.size)  # so masks leave the whole ones
     grammar = compile_grammar(JSON_GRAMMAR, vocab)
     m = grammar.matcher()
     computed = []
@@ -121,3 +121,20 @@ def test_a_mask_read_back_from_the_packed_cache_equals_the_one_computed(monkeypa
     for config, mask in computed:
         again = grammar.mask(config)
         assert np.array_equal(again, mask) and again.dtype == bool and not again.flags.writeable
+
+
+def test_the_mask_caches_stay_within_their_bytes_across_grammars(monkeypatch):
+    from a3agent.grammars.engine import grammar as grammar_module
+
+    vocab = alphabet_vocab(4)
+    packed = grammar_module._ByteBoundedLRU(40 * (vocab.size // 8 + 1))
+    monkeypatch.setattr(grammar_module, "_PACKED_MASKS", packed)
+    for seed in range(3):  # distinct grammar objects, each with its own serial
+        grammar = compile_grammar(JSON_GRAMMAR + f"\n// {seed}\n", vocab)
+        m = grammar.matcher()
+        for tid in vocab.tokenize(b'{"a": [1, true, "x"], "b": {"c": null}}'):
+            m.mask()
+            assert m.advance(tid)
+            assert packed.used <= packed.limit
+            assert packed.used == sum(a.nbytes for a in packed.items.values())
+    assert len(packed.items) == 40

@@ -22,9 +22,10 @@ How the engine works (the whole design in one place):
   terminal the stack can shift. Tables are shared across grammars by sub-automaton signature
   (`token_table.py`); split results are cached per (stack, terminal, state); whole masks per
   configuration (the same few configurations recur all along a JSON document) in a bounded LRU
-  shared by every matcher of this grammar, packed eight tokens a byte: a mask kept whole would
-  be 128 KiB of fresh memory per configuration, and faulting that in costs more than unpacking.
-  Only the 64 most recent are also kept whole, so their memory is reused, not fresh.
+  shared by every matcher, packed eight tokens a byte: a mask kept whole would be 128 KiB of
+  fresh memory per configuration, and faulting that in costs more than unpacking. Only the most
+  recent are also kept whole, so their memory is reused, not fresh. Both caches are bounded in
+  bytes for the whole process (`_PACKED_MASK_BYTES`, `_WHOLE_MASK_BYTES`).
 - **Forced text.** Where only one byte (or one special) can follow, it is forced; runs of forced
   bytes are tokenised greedily for the decode loop's fast-forward.
 - **Completion.** The fewest bytes to finish: the terminal in progress to its nearest accepting
@@ -37,6 +38,7 @@ matchers (batched decoding, concurrent agents) share it.
 
 from __future__ import annotations
 
+import itertools
 import math
 from bisect import bisect_left
 from collections import OrderedDict
@@ -75,13 +77,13 @@ def _order(hyp: Hypothesis) -> tuple:
     return (stack, term or "", state)
 
 
-_MASK_CACHE_SIZE = 4096
-"""Configurations whose packed masks are kept (16 KiB each for Tekken: 64 MiB at most)."""
-_RECENT_MASKS = 64
-"""Configurations whose masks are also kept whole (8 MiB for Tekken): the same few configurations
-recur all along a document, and handing theirs out costs nothing; a fixed few, so their memory is
-reused rather than fresh (`python benchmarks/masks.py`: median 28 us with none kept whole, 5 us
-with 64; 512 made the mean worse)."""
+_PACKED_MASK_BYTES = 128 << 20
+_WHOLE_MASK_BYTES = 16 << 20
+"""Masks kept for every grammar of the process together: packed (16 KiB each for Tekken, 8,192 of
+them) and, for the most recent, whole as well (128 of them). The same few configurations recur
+all along a document: handing out a whole one costs ~1.5 us, unpacking one ~25 us. Few are kept
+whole, so their memory is reused rather than fresh (512 made MaskBench's mean worse). Bounded
+per process, not per grammar, so the compile cache's 64 grammars cannot multiply them."""
 _COMPLETION_CACHE_SIZE = 4096
 """Configurations whose forced and completion tokens are kept (each cache, least recently used out)."""
 _STEP_CACHE_SIZE = 50_000
@@ -114,6 +116,34 @@ def _lru_put(cache: OrderedDict[_Key, _Value], key: _Key, value: _Value) -> None
         cache.popitem(last=False)
 
 
+class _ByteBoundedLRU:
+    """Arrays by key, least recently used out once their bytes pass `limit` (shared by grammars)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self.items: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+
+    def get(self, key: Hashable) -> np.ndarray | None:
+        value = self.items.get(key)
+        if value is not None:
+            self.items.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: np.ndarray) -> None:
+        old = self.items.pop(key, None)
+        self.used += value.nbytes - (0 if old is None else old.nbytes)
+        self.items[key] = value
+        while self.used > self.limit and self.items:
+            self.used -= self.items.popitem(last=False)[1].nbytes
+
+
+_PACKED_MASKS = _ByteBoundedLRU(_PACKED_MASK_BYTES)
+_WHOLE_MASKS = _ByteBoundedLRU(_WHOLE_MASK_BYTES)
+_SERIALS = itertools.count()
+"""Grammar serial numbers: the mask caches' keys (an id() could be reused by a later grammar)."""
+
+
 class Grammar:
     """A compiled grammar over one vocabulary; `matcher()` gives a fresh incremental matcher."""
 
@@ -135,9 +165,7 @@ class Grammar:
         self.special_terminals = specials
         self.stop_ids = vocab.stop_ids
         self.initial: Config = ((table.initial, None, 0),)
-        self._masks: OrderedDict[Config, np.ndarray] = OrderedDict()
-        """Packed masks (`np.packbits`) by configuration."""
-        self._recent: OrderedDict[Config, np.ndarray] = OrderedDict()
+        self._serial = next(_SERIALS)
         self._steps: dict[tuple[Config, int], Config] = {}
         self._splits: dict[tuple[Stack, str, int | tuple[int, int] | bytes], np.ndarray] = {}
         self._completions: OrderedDict[Config, tuple[int, ...]] = OrderedDict()
@@ -236,23 +264,19 @@ class Grammar:
 
     def mask(self, config: Config) -> np.ndarray:
         """Bool mask over the vocabulary of the tokens legal in `config` (read-only; the most
-        recent few are kept whole, the rest packed)."""
-        mask = _lru_get(self._recent, config)
+        recent are kept whole, more of them packed, for every grammar together)."""
+        key = (self._serial, config)
+        mask = _WHOLE_MASKS.get(key)
         if mask is not None:
             return mask
-        packed = self._masks.get(config)
+        packed = _PACKED_MASKS.get(key)
         if packed is not None:
-            self._masks.move_to_end(config)
             mask = np.unpackbits(packed, count=self.vocab.size).view(bool)
         else:
             mask = self._compute_mask(config)
-            self._masks[config] = np.packbits(mask)
-            if len(self._masks) > _MASK_CACHE_SIZE:
-                self._masks.popitem(last=False)
+            _PACKED_MASKS.put(key, np.packbits(mask))
         mask.flags.writeable = False
-        self._recent[config] = mask
-        if len(self._recent) > _RECENT_MASKS:
-            self._recent.popitem(last=False)
+        _WHOLE_MASKS.put(key, mask)
         return mask
 
     def _compute_mask(self, config: Config) -> np.ndarray:
