@@ -30,6 +30,12 @@ FORECAST_SCHEMA = {
 FORECAST = {"type": "function", "function": {"name": "get_forecast", "description": "Forecast for some days.",
                                              "parameters": FORECAST_SCHEMA}}
 ASK = [{"role": "user", "content": "What is the weather in London?"}]
+WEATHER_HISTORY = [*ASK,
+                   {"role": "assistant", "content": None, "tool_calls": [
+                       {"id": "call_1", "type": "function",
+                        "function": {"name": "get_weather", "arguments": '{"city": "London"}'}}]},
+                   {"role": "tool", "tool_call_id": "call_1", "content": "14 °C and cloudy"}]
+"""The question, the call the scripted model makes for it, and the tool's answer."""
 BODY_LIMIT = 256 * 1024
 
 
@@ -195,13 +201,8 @@ def test_same_seed_same_sampled_answer(tiny):
 
 
 def test_a_stop_string_cuts_the_answer_before_it_and_finishes_with_stop(scripted):
-    history = [*ASK,
-               {"role": "assistant", "content": None, "tool_calls": [
-                   {"id": "call_1", "type": "function",
-                    "function": {"name": "get_weather", "arguments": '{"city": "London"}'}}]},
-               {"role": "tool", "tool_call_id": "call_1", "content": "14 °C and cloudy"}]
     response = client(scripted).chat.completions.create(
-        model="test-model", messages=history, tools=[WEATHER], max_tokens=80, temperature=0, stop=[" in London", "zz"])
+        model="test-model", messages=WEATHER_HISTORY, tools=[WEATHER], max_tokens=80, temperature=0, stop=[" in London", "zz"])
     assert response.choices[0].message.content == "It's 14 °C and cloudy"
     assert response.choices[0].finish_reason == "stop"
 
@@ -250,13 +251,8 @@ def test_second_turn_resending_the_history_is_served_from_the_prefix_cache(tiny)
 
 
 def test_assistant_tool_calls_and_tool_results_in_history_are_accepted(scripted):
-    history = [*ASK,
-               {"role": "assistant", "content": None, "tool_calls": [
-                   {"id": "call_1", "type": "function",
-                    "function": {"name": "get_weather", "arguments": '{"city": "London"}'}}]},
-               {"role": "tool", "tool_call_id": "call_1", "content": "14 °C and cloudy"}]
     response = client(scripted).chat.completions.create(
-        model="test-model", messages=history, tools=[WEATHER], max_tokens=80, temperature=0)
+        model="test-model", messages=WEATHER_HISTORY, tools=[WEATHER], max_tokens=80, temperature=0)
     assert response.choices[0].message.content == "It's 14 °C and cloudy in London right now."
     assert response.choices[0].finish_reason == "stop"
 

@@ -208,16 +208,17 @@ def _compute(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable:
         inside_ids = vocab.ids[np.flatnonzero(inside)]
     if not split:
         return _table(vocab, inside_ids, mask, _EMPTY, _EMPTY)
-    return _table(vocab, inside_ids, mask, np.concatenate([s.split_rows for s in split]), np.concatenate([s.split_pos for s in split]))
+    rows = np.concatenate([s.split_rows for s in split])
+    return _table(vocab, inside_ids, mask, rows, np.concatenate([s.split_pos for s in split]))
 
 
 def _sparse_table(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable | None:
     """The table of a state that meets few trie nodes, walked node by node (None: it meets many)."""
-    found = sparse_walk(vocab.prefix_tree, dfa, state, _SPARSE_NODES)
+    tree = vocab.prefix_tree
+    found = sparse_walk(tree, dfa, state, _SPARSE_NODES)
     if found is None:
         return None
     ends, splits = found
-    tree = vocab.prefix_tree
     inside_ids = np.concatenate([tree.end_ids[a:b] for a, b in ends]) if ends else _EMPTY
     if not splits:
         return _table(vocab, inside_ids, None, _EMPTY, _EMPTY)

@@ -449,8 +449,12 @@ class _Compiler:
             raise UnsupportedSchema(where.path, "properties",
                                     f"more than {_MAX_FREE_KEYS} keys named outside `properties` (they may come in any order)")
         tracked = sorted(frozenset().union(*(p.names for p in s.presence), (name for name, _, _ in free)))
-        if extras and not slots and not tracked:
-            return self.counted_members(extras, s, sep, hint)
+        extra = ""
+        if extras:
+            extra = self.owner.names.fresh(hint + "_other")
+            self.owner.rules[extra] = " | ".join(extras)
+        if extra and not slots and not tracked:
+            return self.counted_members(extra, s, sep)
         cap = s.max_props if s.max_props is not None else max(s.min_props, 1)
         check_count((len(slots) + 1) * (cap + 1) << len(free), "object_states", where.path,
                     "states to track declared keys against the property count")
@@ -458,10 +462,6 @@ class _Compiler:
             raise UnsupportedSchema(where.path, "required", f"presence rules over more than {_MAX_TRACKED_KEYS} keys")
         bits = {name: 1 << k for k, name in enumerate(tracked)}
         must = sum(bits[name] for name, _, required in free if required)
-        extra = ""
-        if extras:
-            extra = self.owner.names.fresh(hint + "_other")
-            self.owner.rules[extra] = " | ".join(extras)
         transitions: dict[tuple[int, int, int], list[tuple[str, tuple[int, int, int]]]] = {}
         finals = set()
         todo = [(0, 0, 0)]
@@ -491,17 +491,15 @@ class _Compiler:
             todo.extend(target for _, target in moves)
         return linear_rules((0, 0, 0), transitions, finals, hint + "_members", self.owner.names, self.owner.rules)
 
-    def counted_members(self, extras: list[str], s: Objects, sep: str, hint: str) -> str | None:
-        """Members that are all undeclared pairs, nothing tracked per key: a counted repeat, as
-        array items are (lark writes `~n` with helper rules logarithmic in n), so
-        `minProperties: 5000` is a few rules rather than a state per count."""
+    def counted_members(self, pair: str, s: Objects, sep: str) -> str | None:
+        """Members that are all undeclared pairs (the rule `pair`), nothing tracked per key: a
+        counted repeat, as array items are (lark writes `~n` with helper rules logarithmic in n),
+        so `minProperties: 5000` is a few rules rather than a state per count."""
         least, most = s.min_props, s.max_props
         if most is not None and most < least:
             return None
         if most == 0:
             return ""
-        pair = self.owner.names.fresh(hint + "_other")
-        self.owner.rules[pair] = " | ".join(extras)
         body = _join(pair, _repeat(_join(sep, pair), max(least - 1, 0), None if most is None else most - 1))
         return body if least > 0 else f"({body})?"
 
