@@ -81,9 +81,9 @@ _PACKED_MASK_BYTES = 128 << 20
 _WHOLE_MASK_BYTES = 16 << 20
 """Masks kept for every grammar of the process together: packed (16 KiB each for Tekken, 8,192 of
 them) and, for the most recent, whole as well (128 of them). The same few configurations recur
-all along a document: handing out a whole one costs ~1.5 us, unpacking one ~25 us. Few are kept
-whole, so their memory is reused rather than fresh (512 made MaskBench's mean worse). Bounded
-per process, not per grammar, so the compile cache's 64 grammars cannot multiply them."""
+all along a document: handing out a whole one is a lookup, unpacking one a pass over the
+vocabulary. Few are kept whole, so their memory is reused rather than fresh. Bounded per process,
+not per grammar, so the compile cache's 64 grammars cannot multiply them."""
 _COMPLETION_CACHE_SIZE = 4096
 """Configurations whose forced and completion tokens are kept (each cache, least recently used out)."""
 _STEP_CACHE_SIZE = 50_000

@@ -1,0 +1,82 @@
+"""Where first-visit mask time goes, on MaskBench (this engine only; CPU time, so other jobs on the
+machine matter less than for wall-clock figures).
+
+    python benchmarks/mask_costs.py              # every 10th shared file
+    python benchmarks/mask_costs.py --every 1
+
+Feeds each valid instance token by token as `masks.py` does and prints: the share of mask calls
+that are a configuration's first visit, the CPU time per first visit, and how that time divides
+between token tables built (`token_table._compute`, `_sparse_table`), split-token walks through
+the parser (`Grammar._split_tokens`) and the rest (signatures, assembly, lookups).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import maskbench  # noqa: E402
+
+from a3agent.grammars import compile_json_schema  # noqa: E402
+from a3agent.grammars.engine import grammar as grammar_module  # noqa: E402
+from a3agent.grammars.engine import token_table  # noqa: E402
+
+SPENT: Counter[str] = Counter()
+CALLS: Counter[str] = Counter()
+
+
+def _timed(owner: object, name: str, label: str) -> None:
+    """Wrap `owner.name` so its calls and CPU time add up under `label`."""
+    inner = getattr(owner, name)
+
+    def timed(*args: object) -> object:
+        start = time.process_time()
+        try:
+            return inner(*args)
+        finally:
+            SPENT[label] += time.process_time() - start
+            CALLS[label] += 1
+
+    setattr(owner, name, timed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--every", type=int, default=10, help="take every n-th schema")
+    args = parser.parse_args()
+    tokenizer = maskbench.tekken_tokenizer()
+    encode = maskbench.hf_encoder(tokenizer)
+    _timed(token_table, "_compute", "tables")
+    _timed(token_table, "_sparse_table", "tables")
+    _timed(grammar_module.Grammar, "_split_tokens", "splits")
+    _timed(grammar_module.Grammar, "_compute_mask", "first visits")
+    _timed(grammar_module.Grammar, "mask", "all")
+    gc.collect()
+    gc.freeze()
+    for case in maskbench.load_cases(every=args.every):
+        try:
+            grammar = compile_json_schema(case.schema, tokenizer)
+        except Exception:  # refusals are masks.py's business
+            continue
+        for test in case.tests:
+            matcher = grammar.matcher()
+            for tid in encode(json.dumps(test["data"], separators=maskbench.DEFAULT_SEPARATORS)):
+                if not matcher.mask()[tid] or not matcher.advance(tid):
+                    break
+    first, visits = SPENT["first visits"], CALLS["first visits"]
+    print(f"mask calls {CALLS['all']}, CPU mean {SPENT['all'] / CALLS['all'] * 1e6:.0f} us; first visits "
+          f"{visits} ({visits / CALLS['all']:.0%}), {first / visits * 1e6:.0f} us each")
+    rest = first - SPENT["tables"] - SPENT["splits"]
+    for label, spent in (("token tables built", SPENT["tables"]), ("split-token walks", SPENT["splits"]),
+                         ("the rest", rest)):
+        print(f"  {label:20s} {spent / first:.0%} of first-visit time")
+
+
+if __name__ == "__main__":
+    main()
