@@ -21,11 +21,12 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import maskbench  # noqa: E402
+import maskbench
 
-from a3agent.grammars import compile_json_schema  # noqa: E402
-from a3agent.grammars.engine import grammar as grammar_module  # noqa: E402
-from a3agent.grammars.engine import token_table  # noqa: E402
+from a3agent.errors import GrammarError
+from a3agent.grammars import compile_json_schema
+from a3agent.grammars.engine import grammar as grammar_module
+from a3agent.grammars.engine import token_table
 
 SPENT: Counter[str] = Counter()
 CALLS: Counter[str] = Counter()
@@ -62,7 +63,7 @@ def main() -> None:
     for case in maskbench.load_cases(every=args.every):
         try:
             grammar = compile_json_schema(case.schema, tokenizer)
-        except Exception:  # refusals are masks.py's business
+        except GrammarError:  # refusals are masks.py's business
             continue
         for test in case.tests:
             matcher = grammar.matcher()
