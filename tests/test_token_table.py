@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 
 from a3agent.grammars import compile_grammar
 from a3agent.grammars.engine.automata import regex_dfa
@@ -107,6 +108,45 @@ def test_node_by_node_tables_equal_the_numpy_walks():
     assert _sparse_table(vocab, regex_dfa(r'"[^"\\]*"'), string_body) is None  # meets every node
 
 
+def _same_table(a, b) -> bool:
+    """Two tables list the same inside tokens and the same splits, however each stores them."""
+    def inside(t):
+        return np.flatnonzero(t.inside_mask) if t.inside_mask is not None else np.sort(t.inside_ids)
+
+    return np.array_equal(inside(a), inside(b)) and sorted(zip(a.split_rows.tolist(), a.split_pos.tolist())) == sorted(
+        zip(b.split_rows.tolist(), b.split_pos.tolist())
+    ) and a.split_ranges.keys() == b.split_ranges.keys()
+
+
+@pytest.mark.parametrize("nodes", [256, 1])
+def test_tables_patched_from_a_successor_equal_the_full_walks(monkeypatch, nodes):
+    """A state whose row differs from a successor's in a few bytes (the start of an "any other
+    key" terminal, a state spelling a declared name) gets that successor's table corrected where
+    the two walks differ, node by node (or, past the node budget, by walking every token that
+    starts with those bytes); it must equal the table walked in full, for every state that patches."""
+    from a3agent.grammars import compile_json_schema
+    from a3agent.grammars.engine import token_table as token_table_module
+    from a3agent.grammars.engine.token_table import _compute, _patched
+
+    monkeypatch.setattr(token_table_module, "_SPARSE_NODES", nodes)
+
+    vocab = alphabet_vocab(11, alphabet='{}[]",: tfalsenu0123.-e\\')
+    schema = {"type": "object", "properties": {"name": {"type": "string"}, "nu": {}, "tale": {"type": "integer"}, "": {}}}
+    grammar = compile_json_schema(schema, vocab)
+    patched = 0
+    for name, dfa in grammar.dfas.items():
+        for state in range(getattr(dfa, "n_states", 0)):
+            table = _patched(vocab, dfa, state)
+            if table is not None:
+                patched += 1
+                assert _same_table(table, _compute(vocab, dfa, state)), (name, state)
+    assert patched >= 5
+    m = grammar.matcher()
+    for tid in vocab.tokenize(b'{"names": "a\\"", "nu": [1], "tale": 3, "": null}'):
+        assert np.array_equal(m.mask(), brute_force_mask(grammar, m.config)), m.config
+        assert m.advance(tid)
+
+
 def test_a_mask_read_back_from_the_packed_cache_equals_the_one_computed(monkeypatch):
     from a3agent.grammars.engine import grammar as grammar_module
 
@@ -117,10 +157,16 @@ def test_a_mask_read_back_from_the_packed_cache_equals_the_one_computed(monkeypa
     computed = []
     for tid in vocab.tokenize(b'{"a": [1, true, "x"]}'):
         computed.append((m.config, m.mask().copy()))
+        m.mask()  # asked again while whole: packed from now on
         assert m.advance(tid)
+    unpacked = 0
     for config, mask in computed:
+        key = (grammar._serial, config)
+        assert key in grammar_module._PACKED_MASKS.items
+        unpacked += key not in grammar_module._WHOLE_MASKS.items
         again = grammar.mask(config)
         assert np.array_equal(again, mask) and again.dtype == bool and not again.flags.writeable
+    assert unpacked >= len(computed) - 2
 
 
 def test_the_mask_caches_stay_within_their_bytes_across_grammars(monkeypatch):
@@ -134,6 +180,7 @@ def test_the_mask_caches_stay_within_their_bytes_across_grammars(monkeypatch):
         m = grammar.matcher()
         for tid in vocab.tokenize(b'{"a": [1, true, "x"], "b": {"c": null}}'):
             m.mask()
+            m.mask()  # asked again: packed
             assert m.advance(tid)
             assert packed.used <= packed.limit
             assert packed.used == sum(a.nbytes for a in packed.items.values())

@@ -15,17 +15,16 @@ How the engine works (the whole design in one place):
   terminal each (`fusion.py`), so tokens rarely cross a terminal end.
 - **Masks.** For each hypothesis, the precomputed `TokenTable` of its DFA state gives the tokens
   read entirely inside the terminal (no parser question) and the tokens that end the terminal
-  midway, by first suffix byte; only the suffixes whose first byte can follow are walked, as a
-  trie walk along the sorted suffixes that bisects past every dead prefix (vectorised when the
-  rows are very many). Inside a terminal a walk moves by DFA rows; the parser is asked only
-  where a terminal may end. From a boundary, the same is done for the start state of each
-  terminal the stack can shift. Tables are shared across grammars by sub-automaton signature
-  (`token_table.py`); split results are cached per (stack, terminal, state); whole masks per
-  configuration (the same few configurations recur all along a JSON document) in a bounded LRU
-  shared by every matcher, packed eight tokens a byte: a mask kept whole would be 128 KiB of
-  fresh memory per configuration, and faulting that in costs more than unpacking. Only the most
-  recent are also kept whole, so their memory is reused, not fresh. Both caches are bounded in
-  bytes for the whole process (`_PACKED_MASK_BYTES`, `_WHOLE_MASK_BYTES`).
+  midway, by first suffix byte. Only the suffix bytes that can start a terminal the parser takes
+  next are looked at: for each such terminal, a suffix table (`suffix_table`, no parser question
+  either) says which of those suffixes end inside it and which end it midway again; only the
+  latter ask the parser, one level further. From a boundary, the same is done for the start
+  state of each terminal the stack can shift. Token and suffix tables are shared across grammars
+  by sub-automaton signature (`token_table.py`); split results are cached per (stack, terminal,
+  table); masks per configuration (the same few configurations recur all along a JSON document)
+  in bounded LRUs shared by every matcher: the most recent whole, those that recur also packed
+  eight tokens a byte. Both are bounded in bytes for the whole process (`_PACKED_MASK_BYTES`,
+  `_WHOLE_MASK_BYTES`).
 - **Forced text.** Where only one byte (or one special) can follow, it is forced; runs of forced
   bytes are tokenised greedily for the decode loop's fast-forward.
 - **Completion.** The fewest bytes to finish: the terminal in progress to its nearest accepting
@@ -40,7 +39,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from bisect import bisect_left
 from collections import OrderedDict
 from functools import cached_property
 from collections.abc import Hashable, Iterable
@@ -49,13 +47,13 @@ from typing import Iterator, TypeVar
 import numpy as np
 
 from a3agent.errors import GrammarTooComplex, MalformedGrammar
-from a3agent.grammars.engine.automata import ByteDFA, TerminalDFA
+from a3agent.grammars.engine.automata import TerminalDFA
 from a3agent.grammars.engine.completion import Completer, Piece
 from a3agent.grammars.engine.limits import limits
 from a3agent.grammars.engine.lr import LRTable, Stack
 from a3agent.grammars.engine.matcher import Matcher
 from a3agent.grammars.engine.thinking import Thinking
-from a3agent.grammars.engine.token_table import SuffixPlan, TokenTable, token_table
+from a3agent.grammars.engine.token_table import TokenTable, suffix_table, token_table
 from a3agent.grammars.engine.vocab import Vocabulary
 
 __all__ = ["Grammar", "Config", "Piece"]
@@ -78,23 +76,19 @@ def _order(hyp: Hypothesis) -> tuple:
 
 
 _PACKED_MASK_BYTES = 128 << 20
-_WHOLE_MASK_BYTES = 16 << 20
-"""Masks kept for every grammar of the process together: packed (16 KiB each for Tekken, 8,192 of
-them) and, for the most recent, whole as well (128 of them). The same few configurations recur
-all along a document: handing out a whole one is a lookup, unpacking one a pass over the
-vocabulary. Few are kept whole, so their memory is reused rather than fresh. Bounded per process,
-not per grammar, so the compile cache's 64 grammars cannot multiply them."""
+_WHOLE_MASK_BYTES = 64 << 20
+"""Masks kept for every grammar of the process together: the most recent whole (128 KiB each for
+Tekken, 512 of them) and those asked for more than once also packed (16 KiB each, 8,192 of them).
+The same few configurations recur all along a document: handing out a whole one is a lookup,
+unpacking one a pass over the vocabulary, and packing one costs as much, so only masks that
+recur are packed. The whole ones are bounded, so their memory is reused rather than fresh.
+Bounded per process, not per grammar, so the compile cache's 64 grammars cannot multiply them."""
 _COMPLETION_CACHE_SIZE = 4096
 """Configurations whose forced and completion tokens are kept (each cache, least recently used out)."""
 _STEP_CACHE_SIZE = 50_000
-_SMALL_WALK = 16384
-"""Split rows up to which a suffix walk runs in Python rather than vectorised."""
-
-
-def _successor(prefix: bytes) -> bytes | None:
-    """The least byte string greater than every string that starts with `prefix` (None: none)."""
-    trimmed = prefix.rstrip(b"\xff")
-    return trimmed[:-1] + bytes([trimmed[-1] + 1]) if trimmed else None
+_SPLIT_CACHE_SIZE = 50_000
+"""(stack, terminal, table) triples whose viable split tokens are kept per grammar."""
+_NO_IDS = np.zeros(0, np.int64)
 
 
 _Key = TypeVar("_Key", bound=Hashable)
@@ -109,10 +103,10 @@ def _lru_get(cache: OrderedDict[_Key, _Value], key: _Key) -> _Value | None:
     return value
 
 
-def _lru_put(cache: OrderedDict[_Key, _Value], key: _Key, value: _Value) -> None:
-    """Cache `value`, dropping the least recently used entry past `_COMPLETION_CACHE_SIZE`."""
+def _lru_put(cache: OrderedDict[_Key, _Value], key: _Key, value: _Value, size: int = _COMPLETION_CACHE_SIZE) -> None:
+    """Cache `value`, dropping the least recently used entry past `size`."""
     cache[key] = value
-    if len(cache) > _COMPLETION_CACHE_SIZE:
+    if len(cache) > size:
         cache.popitem(last=False)
 
 
@@ -167,7 +161,7 @@ class Grammar:
         self.initial: Config = ((table.initial, None, 0),)
         self._serial = next(_SERIALS)
         self._steps: dict[tuple[Config, int], Config] = {}
-        self._splits: dict[tuple[Stack, str, int | tuple[int, int] | bytes], np.ndarray] = {}
+        self._splits: OrderedDict[tuple[Stack, str, int], np.ndarray] = OrderedDict()
         self._completions: OrderedDict[Config, tuple[int, ...]] = OrderedDict()
         self._forced: OrderedDict[Config, tuple[int, ...]] = OrderedDict()
         self._shiftables: dict[Stack, tuple[tuple[str, tuple[Stack, ...]], ...]] = {}
@@ -264,17 +258,18 @@ class Grammar:
 
     def mask(self, config: Config) -> np.ndarray:
         """Bool mask over the vocabulary of the tokens legal in `config` (read-only; the most
-        recent are kept whole, more of them packed, for every grammar together)."""
+        recent are kept whole, and those asked for again also packed, for every grammar together)."""
         key = (self._serial, config)
         mask = _WHOLE_MASKS.get(key)
         if mask is not None:
+            if key not in _PACKED_MASKS.items:  # it recurs: keep it once it leaves the whole ones
+                _PACKED_MASKS.put(key, np.packbits(mask))
             return mask
         packed = _PACKED_MASKS.get(key)
         if packed is not None:
             mask = np.unpackbits(packed, count=self.vocab.size).view(bool)
         else:
             mask = self._compute_mask(config)
-            _PACKED_MASKS.put(key, np.packbits(mask))
         mask.flags.writeable = False
         _WHOLE_MASKS.put(key, mask)
         return mask
@@ -300,127 +295,39 @@ class Grammar:
         table = token_table(self.vocab, self.dfas[term], state)
         table.add_inside(mask)
         if table.split_ranges:
-            key = (stack, term, self.dfas[term].private_key(state, self.vocab.max_len))
-            ids = self._splits.get(key)
-            if ids is None:
-                ids = self._splits[key] = self._split_tokens(table, stack, term)
+            ids = self._split_tokens(table, stack, term)
             if len(ids):
                 mask[ids] = True
 
     def _split_tokens(self, table: TokenTable, stack: Stack, term: str) -> np.ndarray:
-        """Ids of the split tokens whose suffix is viable once `term` ends on `stack`.
+        """Ids of the split tokens of `table` that stay viable once `term` ends on `stack`.
 
-        Only the ranges whose first suffix byte can follow are walked: a few dozen rows, as a
-        rule, walked in Python with shared prefixes; many rows go to the vectorised walk.
+        A hypothesis set is legal iff one of its hypotheses is, so each terminal that can start
+        after `term` is taken alone: the suffix tables (shared by every grammar) say which
+        suffixes starting with one of its first bytes end inside it and which split again; only
+        those go on, the same way, from the stacks after it. Each level reads at least a byte, so
+        the recursion is no deeper than the longest token. Memoised per (stack, terminal, table).
         """
-        stacks = self.table.feed(stack, term)
-        after = _config((s, None, 0) for s in stacks)
-        bytes_after = set().union(*(self._starts(s).keys() for s in stacks)).intersection(table.split_ranges)
-        if not bytes_after:
-            return np.zeros(0, np.int64)
-        if sum(table.split_ranges[b][1] - table.split_ranges[b][0] for b in bytes_after) <= _SMALL_WALK:
-            groups = [(self.step(after, b), table.suffix_plan(b, self.vocab)) for b in bytes_after]
-            return np.array(self._walk_small(groups))
+        key = (stack, term, table.serial)
+        ids = _lru_get(self._splits, key)
+        if ids is not None:
+            return ids
         found = []
-        for byte in bytes_after:
-            a, b = table.split_ranges[byte]
-            found.append(self._walk_rows(self.step(after, byte), table.split_rows[a:b], table.split_pos[a:b] + 1))
-        return self.vocab.ids[np.concatenate(found)]
-
-    def _walk_small(self, groups: list[tuple[Config, SuffixPlan]]) -> list[int]:
-        """Ids of the tokens whose suffix is viable from its group's configuration: a trie walk
-        along the table's sorted suffixes, each resuming from the prefix it shares with the one
-        before; a dead prefix skips, by bisection, every suffix that extends it."""
-        viable = []
-        for config, (shared, suffixes, tokens) in groups:
-            path = [config]  # path[k]: the hypotheses after k bytes of the previous suffix
-            i, n = 0, len(suffixes)
-            while i < n:
-                suffix = suffixes[i]
-                k = min(shared[i], len(path) - 1)
-                del path[k + 1 :]
-                here = path[k]
-                for b in suffix[k:]:
-                    if not here:
-                        break
-                    here = self._quick_step(here, b)
-                    path.append(here)
-                if here:  # alive to its last byte
-                    viable.append(tokens[i])
-                    i += 1
-                else:
-                    bound = _successor(suffix[: len(path) - 1])
-                    i = n if bound is None else bisect_left(suffixes, bound, i + 1)
-        return viable
-
-    def _quick_step(self, hyps: tuple[Hypothesis, ...], byte: int) -> tuple[Hypothesis, ...]:
-        """`step` for a walk: hypotheses inside terminals, short of any end, move by their DFA
-        rows alone; only where a terminal may end does the (memoised) parser step run."""
-        out = []
-        for stack, term, state in hyps:
-            dfa = None if term is None else self.dfas.get(term)
-            if dfa is None or dfa.accepting[state]:
-                return self.step(_config(hyps), byte)
-            nxt = dfa.rows[state][byte]
-            if nxt >= 0:
-                out.append((stack, term, nxt))
-        return tuple(out)
-
-    def _walk_rows(self, config: Config, rows: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        """Vocabulary rows whose bytes from `pos` on are viable from `config`.
-
-        A trie walk without a trie, one byte column per round. Rows are grouped by the
-        configuration they reached (sorted, so each group is a slice); a group whose hypotheses
-        are all inside terminals, in non-accepting states, moves by the DFA tables for all its
-        rows at once (the common case: a suffix running on inside a string or a key); other
-        groups step once per distinct byte.
-        """
-        configs = [config]
-        where = np.zeros(len(rows), dtype=np.int64)
-        viable = []
-        while len(rows):
-            done = self.vocab.lengths[rows] == pos
-            viable.append(rows[done])
-            order = np.argsort(where[~done], kind="stable")
-            rows, pos, where = rows[~done][order], pos[~done][order], where[~done][order]
-            if not len(rows):
-                break
-            byte = self.vocab.matrix[rows, pos]
-            index: dict[Config, int] = {}
-            target = np.full(len(rows), -1, dtype=np.int64)
-            cuts = np.flatnonzero(np.diff(where)) + 1
-            for a, b in zip([0, *cuts.tolist()], [*cuts.tolist(), len(rows)]):
-                target[a:b] = self._walk_group(configs[int(where[a])], byte[a:b], index)
-            configs = list(index)
-            keep = target >= 0
-            rows, pos, where = rows[keep], pos[keep] + 1, target[keep]
-        return np.concatenate(viable)
-
-    def _walk_group(self, config: Config, byte: np.ndarray, index: dict[Config, int]) -> np.ndarray:
-        """For rows in `config` reading `byte`: the index of the configuration each reaches, or -1."""
-        hyps = list(config)
-        if all(t is not None and not self.dfas[t].accept[s] for _, t, s in hyps) and len(hyps) <= 4:
-            for _, t, s in hyps:
-                self.dfas[t].ensure(np.array([s]))
-            states = np.stack([self.dfas[t].trans[s, byte] for _, t, s in hyps])
-            codes = np.zeros(len(byte), dtype=np.int64)
-            for row in states:
-                codes = codes * 65537 + (row.astype(np.int64) + 1)
-            uniq, inverse = np.unique(codes, return_inverse=True)
-            lut = np.full(len(uniq), -1, dtype=np.int64)
-            for k, first in enumerate(np.unique(inverse, return_index=True)[1].tolist()):
-                nxt = _config(
-                    (stack, term, int(states[h, first])) for h, (stack, term, _) in enumerate(hyps) if states[h, first] >= 0
-                )
-                if nxt:
-                    lut[k] = index.setdefault(nxt, len(index))
-            return lut[inverse]
-        lut = np.full(256, -1, dtype=np.int64)
-        for b in np.unique(byte).tolist():
-            nxt = self.step(config, b)
-            if nxt:
-                lut[b] = index.setdefault(nxt, len(index))
-        return lut[byte]
+        for boundary in self.table.feed(stack, term):
+            for term2, _ in self._shiftable(boundary):
+                dfa = self.dfas.get(term2)
+                if dfa is None:  # a special token: never part of a split suffix
+                    continue
+                row = dfa.rows[0]
+                for byte in dfa.next_bytes[0]:
+                    if byte in table.split_ranges:
+                        sub = suffix_table(self.vocab, table, byte, dfa, row[byte])
+                        found.append(sub.inside_ids)
+                        if sub.split_ranges:
+                            found.append(self._split_tokens(sub, boundary, term2))
+        ids = np.concatenate(found) if found else _NO_IDS
+        _lru_put(self._splits, key, ids, _SPLIT_CACHE_SIZE)
+        return ids
 
     # -- forced text and completion -----------------------------------------------------------
 

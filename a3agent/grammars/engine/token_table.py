@@ -22,22 +22,21 @@ start with `b`. Whole tables are cached the same way.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import itertools
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
 
 from a3agent.grammars.engine.automata import TerminalDFA
-from a3agent.grammars.engine.token_trie import sparse_walk, trie_walk
+from a3agent.grammars.engine.token_trie import delta_walk, sparse_walk, trie_walk
 from a3agent.grammars.engine.vocab import Vocabulary
 
-__all__ = ["SuffixPlan", "TokenTable", "token_table"]
+__all__ = ["TokenTable", "suffix_table", "token_table"]
 
 _DENSE = 1 / 16
 
-SuffixPlan = tuple[tuple[int, ...], tuple[bytes, ...], tuple[int, ...]]
-"""Sorted split suffixes for a trie walk: bytes shared with the previous one, suffixes, token ids."""
 _SLICE_CACHE_SIZE = 50_000
 _TABLE_CACHE_SIZE = 1_000
 _TRIE_ROWS = 20_000
@@ -46,7 +45,16 @@ _SPARSE_BYTES = 4
 """Live bytes out of a state up to which its table is first tried node by node."""
 _SPARSE_NODES = 256
 """Trie nodes that node-by-node walk may visit before it hands the state to the numpy walks."""
+_PATCH_BYTES = 16
+"""Bytes in which a state's row may differ from a successor's for its table to be patched from
+that successor's (`_patched`)."""
+_PATCH_CANDIDATES = 2
+"""Most frequent successors tried as the table to patch from."""
+_SUFFIX_CACHE_SIZE = 20_000
+_FEW_ROWS = 64
+"""Split rows up to which a suffix table is walked in Python."""
 _EMPTY = np.zeros(0, np.int64)
+_SERIALS = itertools.count()
 
 
 @dataclass(eq=False)
@@ -62,27 +70,8 @@ class TokenTable:
     """Where each split token's suffix starts."""
     split_ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     """First suffix byte -> [start, end) into the two arrays above."""
-
-    def suffix_plan(self, byte: int, vocab: Vocabulary) -> SuffixPlan:
-        """The split tokens whose suffix starts with `byte`, for a trie walk: the suffixes after
-        `byte` in sorted order, how many bytes each shares with the one before, and the token
-        ids (memoised)."""
-        plans = self.__dict__.setdefault("_plans", {})
-        plan = plans.get(byte)
-        if plan is None:
-            a, b = self.split_ranges[byte]
-            pos = (self.split_pos[a:b] + 1).tolist()
-            ids = vocab.ids[self.split_rows[a:b]].tolist()
-            entries = sorted((vocab.token_bytes[t][p:], t) for t, p in zip(ids, pos))
-            shared, prev = [], b""
-            for suffix, _ in entries:
-                k, limit = 0, min(len(prev), len(suffix))
-                while k < limit and prev[k] == suffix[k]:
-                    k += 1
-                shared.append(k)
-                prev = suffix
-            plan = plans[byte] = (tuple(shared), tuple(e[0] for e in entries), tuple(e[1] for e in entries))
-        return plan
+    serial: int = field(default_factory=lambda: next(_SERIALS))
+    """Names the table in the keys of the suffix tables made from its splits."""
 
     def add_inside(self, mask: np.ndarray) -> None:
         """OR the inside tokens into `mask`."""
@@ -103,6 +92,7 @@ class _Slice:
 _Cached = TypeVar("_Cached")
 _SLICES: OrderedDict[tuple, _Slice] = OrderedDict()
 _TABLES: OrderedDict[tuple, TokenTable] = OrderedDict()
+_SUFFIX_TABLES: OrderedDict[tuple, TokenTable] = OrderedDict()
 
 
 def _remember(cache: dict[tuple, _Cached], key: tuple, value: _Cached, size: int) -> None:
@@ -135,32 +125,36 @@ def _row_walk(
     starts = vocab.first_byte_start
     ranges = [np.arange(starts[b], starts[b + 1], dtype=np.int64) for b in firsts]
     rows = np.concatenate(ranges)
-    st = np.repeat(np.array(targets, dtype=np.int32), [len(r) for r in ranges])
+    states = np.repeat(np.array(targets, dtype=np.int32), [len(r) for r in ranges])
+    ended, split_rows, split_pos = _walk_on(vocab, dfa, rows, np.ones(len(rows), np.int64), states)
     inside = np.zeros(len(vocab.ids), dtype=bool)
+    inside[ended] = True
+    return inside, split_rows, split_pos
+
+
+def _walk_on(
+    vocab: Vocabulary, dfa: TerminalDFA, rows: np.ndarray, pos: np.ndarray, states: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows read on from byte `pos`, each from its state, one byte column at a time: (rows read
+    to their end alive, split rows, split positions)."""
+    ended: list[np.ndarray] = []
     split_rows: list[np.ndarray] = []
     split_pos: list[np.ndarray] = []
-    pos = 1
     while len(rows):
         longer = vocab.lengths[rows] > pos
-        at_split = dfa.accept[st] & longer
+        at_split = dfa.accept[states] & longer
         if at_split.any():
             split_rows.append(rows[at_split])
-            split_pos.append(np.full(int(at_split.sum()), pos))
-        inside[rows[~longer]] = True
-        rows, st = rows[longer], st[longer]
+            split_pos.append(pos[at_split])
+        ended.append(rows[~longer])
+        rows, pos, states = rows[longer], pos[longer], states[longer]
         if not len(rows):
             break
-        dfa.ensure(st)
-        nxt = dfa.trans[st, vocab.matrix[rows, pos]]
+        dfa.ensure(states)
+        nxt = dfa.trans[states, vocab.matrix[rows, pos]]
         alive = nxt >= 0
-        rows, st = rows[alive], nxt[alive]
-        pos += 1
-    empty = np.zeros(0, np.int64)
-    return (
-        inside,
-        np.concatenate(split_rows) if split_rows else empty,
-        np.concatenate(split_pos) if split_pos else empty,
-    )
+        rows, pos, states = rows[alive], pos[alive] + 1, nxt[alive]
+    return tuple(np.concatenate(part) if part else _EMPTY for part in (ended, split_rows, split_pos))  # type: ignore[return-value]
 
 
 def _trie_walk(
@@ -248,6 +242,11 @@ def token_table(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable:
     compute, kept in the automaton's own cache). Otherwise, or when that walk meets too many
     nodes, the table is assembled from slices and shared by every state (of any automaton) whose
     signature within the longest token's reach is the same."""
+    return _table_of(vocab, dfa, state, patch=True)
+
+
+def _table_of(vocab: Vocabulary, dfa: TerminalDFA, state: int, patch: bool) -> TokenTable:
+    """`token_table`; `patch`: a table missing from the caches may be patched from a successor's."""
     private = dfa.__dict__.setdefault("_private_tables", OrderedDict())
     own = (vocab.fingerprint, dfa.private_key(state, vocab.max_len))
     table = private.get(own)
@@ -262,14 +261,144 @@ def token_table(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable:
         dense.add(own)
     digest = dfa.signature(state, vocab.max_len)
     if digest is None:
-        table = _compute(vocab, dfa, state)
+        table = (patch and _patched(vocab, dfa, state)) or _compute(vocab, dfa, state)
         _remember(private, own, table, _TABLE_CACHE_SIZE)
         return table
     key = (vocab.fingerprint, digest)
     table = _TABLES.get(key)
     if table is None:
-        table = _compute(vocab, dfa, state)
+        table = (patch and _patched(vocab, dfa, state)) or _compute(vocab, dfa, state)
         _remember(_TABLES, key, table, _TABLE_CACHE_SIZE)
     else:
         _TABLES.move_to_end(key)
     return table
+
+
+def _patched(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable | None:
+    """The table of `state` made from a successor's whose row differs in a few bytes (None:
+    none does). Tokens starting with any other byte fare alike from both; for the differing
+    bytes the two walks go together over the prefix tree only while their states differ
+    (`delta_walk`), and the other table is corrected there. Inside an "any other key" automaton
+    every state but a few goes on like a string body: the key's start and the states spelling a
+    declared name differ from the body in a byte or two, along a path or two, and the body's table
+    is shared by every grammar."""
+    row = dfa.rows[state]
+    best: tuple[int, list[int]] | None = None
+    for other, _ in Counter(row).most_common(_PATCH_CANDIDATES):
+        if other < 0 or other == state:
+            continue
+        other_row = dfa.rows[other]
+        diff = [b for b in range(256) if row[b] != other_row[b]]
+        if len(diff) <= _PATCH_BYTES and (best is None or len(diff) < len(best[1])):
+            best = (other, diff)
+    if best is None:
+        return None
+    other, diff = best
+    base = _table_of(vocab, dfa, other, patch=False)  # one level: no chain, no cycle
+    if not diff:
+        return base
+    tree, other_row = vocab.prefix_tree, dfa.rows[other]
+    on: list[np.ndarray] = []
+    off: list[np.ndarray] = []
+    add_rows: list[np.ndarray] = []
+    add_pos: list[np.ndarray] = []
+    dropped = np.zeros(len(base.split_rows), bool)
+    whole = []
+    for b in diff:
+        found = delta_walk(tree, dfa, b, row[b], other_row[b], _SPARSE_NODES)
+        if found is None:
+            whole.append(b)
+            continue
+        news, olds, olds_below, adds, drops = found
+        on.extend(tree.end_ids[lo:hi] for lo, hi in news)
+        off.extend(tree.end_ids[lo:hi] for lo, hi in olds)
+        off.extend(vocab.ids[tree.below_rows[lo:hi]] for lo, hi in olds_below)
+        for lo, hi, depth in adds:
+            add_rows.append(tree.below_rows[lo:hi])
+            add_pos.append(np.full(hi - lo, depth, np.int64))
+        for lo, hi, first, end in drops:
+            pos = base.split_pos
+            dropped |= np.isin(base.split_rows, tree.below_rows[lo:hi]) & (pos >= first) & (pos <= end)
+    if whole:  # too many nodes differ: walk every token starting with those bytes
+        starts = vocab.first_byte_start
+        live = [b for b in whole if row[b] >= 0]
+        off.extend(vocab.ids[starts[b] : starts[b + 1]] for b in whole)
+        dropped |= np.isin(vocab.matrix[base.split_rows, 0], whole)
+        for b, piece in zip(live, _walk(vocab, dfa, live, [row[b] for b in live]) if live else []):
+            on.append(vocab.ids[starts[b] + np.flatnonzero(piece.inside)])
+            add_rows.append(piece.split_rows)
+            add_pos.append(piece.split_pos)
+    if base.inside_mask is not None:
+        mask = base.inside_mask.copy()
+        for ids in off:
+            mask[ids] = False
+        for ids in on:
+            mask[ids] = True
+        inside_ids = _EMPTY
+    else:
+        mask = None
+        kept_ids = base.inside_ids[~np.isin(base.inside_ids, np.concatenate(off))] if off else base.inside_ids
+        inside_ids = np.concatenate([kept_ids, *on])
+    rows = np.concatenate([base.split_rows[~dropped], *add_rows])
+    pos = np.concatenate([base.split_pos[~dropped], *add_pos])
+    return _table(vocab, inside_ids, mask, rows, pos)
+
+
+def suffix_table(vocab: Vocabulary, table: TokenTable, byte: int, dfa: TerminalDFA, state: int) -> TokenTable:
+    """The split tokens of `table` whose suffix starts with `byte`, read on through the next
+    terminal from `state` of its automaton (where `byte` took it): which end inside it, which
+    split again. No parser question, so cached for the whole process: a few rows are walked in
+    Python and kept by the automaton; many by numpy, shared by the next automaton's signature
+    (the split tokens after `:` or `,` are sorted into value starts once, not once per grammar)."""
+    a, z = table.split_ranges[byte]
+    few = z - a <= _FEW_ROWS
+    digest = None if few else dfa.signature(state, vocab.max_len)
+    if digest is None:
+        cache = dfa.__dict__.setdefault("_private_suffix_tables", OrderedDict())
+        key: tuple = (table.serial, byte, dfa.private_key(state, vocab.max_len))
+    else:
+        cache, key = _SUFFIX_TABLES, (table.serial, byte, digest)
+    sub = cache.get(key)
+    if sub is not None:
+        cache.move_to_end(key)
+        return sub
+    rows, pos = table.split_rows[a:z], table.split_pos[a:z] + 1
+    if few:
+        sub = _few_suffixes(vocab, dfa, state, rows.tolist(), pos.tolist())
+    else:
+        ended, split_rows, split_pos = _walk_on(vocab, dfa, rows, pos, np.full(len(rows), state, np.int32))
+        sub = _table(vocab, vocab.ids[ended], None, split_rows, split_pos)
+    _remember(cache, key, sub, _SUFFIX_CACHE_SIZE)
+    return sub
+
+
+def _few_suffixes(vocab: Vocabulary, dfa: TerminalDFA, state: int, rows: list[int], pos: list[int]) -> TokenTable:
+    """`suffix_table` for a few rows, byte by byte in Python (numpy's per-call cost would dominate)."""
+    automaton, accepting = dfa.rows, dfa.accepting
+    ended: list[int] = []
+    splits: list[tuple[int, int, int]] = []  # (first byte after the split, row, position)
+    for row, p in zip(rows, pos):
+        tid = int(vocab.ids[row])
+        data = vocab.token_bytes[tid]
+        s = state
+        while p < len(data):  # type: ignore[arg-type]
+            if accepting[s]:
+                splits.append((data[p], row, p))  # type: ignore[index]
+            s = automaton[s][data[p]]  # type: ignore[index]
+            if s < 0:
+                break
+            p += 1
+        else:
+            ended.append(tid)
+    splits.sort()
+    ranges: dict[int, tuple[int, int]] = {}
+    for i, (first, _, _) in enumerate(splits):
+        start = ranges.get(first, (i, i))[0]
+        ranges[first] = (start, i + 1)
+    return TokenTable(
+        np.array(ended, np.int64),
+        None,
+        np.array([r for _, r, _ in splits], np.int64),
+        np.array([p for _, _, p in splits], np.int64),
+        ranges,
+    )

@@ -26,7 +26,7 @@ import numpy as np
 if TYPE_CHECKING:
     from a3agent.grammars.engine.automata import TerminalDFA
 
-__all__ = ["PrefixTree", "TokenTrie", "build_prefix_tree", "build_trie", "sparse_walk", "trie_walk"]
+__all__ = ["PrefixTree", "TokenTrie", "build_prefix_tree", "build_trie", "delta_walk", "sparse_walk", "trie_walk"]
 
 
 @dataclass(eq=False)
@@ -217,3 +217,54 @@ def sparse_walk(tree: PrefixTree, dfa: TerminalDFA, state: int, budget: int) -> 
                 if t >= 0:
                     todo.append((c, t, depth + 1))
     return ends, splits
+
+
+Delta = tuple[Ranges, Ranges, Ranges, Splits, list[tuple[int, int, int, int]]]
+
+
+def delta_walk(tree: PrefixTree, dfa: TerminalDFA, byte: int, state: int, base: int, budget: int) -> Delta | None:
+    """How the tokens starting with `byte` fare from `state` (where `byte` led) unlike from `base`:
+    both are walked together node by node, and only where the two states differ (once they meet,
+    every token below fares alike).
+
+    Returns `end_ids` ranges newly inside and no longer inside, `below_rows` ranges of tokens no
+    longer inside (below a node where `state`'s walk died), splits to add as `sparse_walk` gives
+    them, and splits to drop as (below_lo, below_hi, first, last position); None once more than
+    `budget` nodes would be visited.
+    """
+    rows, accepting = dfa.rows, dfa.accepting
+    last, child_lo, child_hi = tree.last_byte, tree.child_lo, tree.child_hi
+    end_lo, end_hi, below_lo, below_hi = tree.end_lo, tree.end_hi, tree.below_lo, tree.below_hi
+    on: Ranges = []
+    off: Ranges = []
+    off_below: Ranges = []
+    add: Splits = []
+    drop: list[tuple[int, int, int, int]] = []
+    todo = [(byte, state, base, 1)]
+    while todo:
+        node, s, r, depth = todo.pop()
+        budget -= 1
+        if budget < 0:
+            return None
+        if end_lo[node] < end_hi[node] and (s >= 0) != (r >= 0):
+            (on if s >= 0 else off).append((end_lo[node], end_hi[node]))
+        lo, hi = below_lo[node], below_hi[node]
+        splits, base_splits = s >= 0 and accepting[s], r >= 0 and accepting[r]
+        if lo < hi and splits != base_splits:
+            if splits:
+                add.append((lo, hi, depth))
+            else:
+                drop.append((lo, hi, depth, depth))
+        if s < 0:  # the base is alive here: everything below it is lost
+            if lo < hi:
+                off_below.append((lo, hi))
+                drop.append((lo, hi, depth + 1, 1 << 30))
+            continue
+        row, base_row = rows[s], (rows[r] if r >= 0 else None)
+        budget -= (child_hi[node] - child_lo[node]) >> 3
+        for c in range(child_lo[node], child_hi[node]):
+            b = last[c]
+            t, u = row[b], (base_row[b] if base_row is not None else -1)
+            if t != u:
+                todo.append((c, t, u, depth + 1))
+    return on, off, off_below, add, drop
