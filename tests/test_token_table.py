@@ -185,3 +185,28 @@ def test_the_mask_caches_stay_within_their_bytes_across_grammars(monkeypatch):
             assert packed.used <= packed.limit
             assert packed.used == sum(a.nbytes for a in packed.items.values())
     assert len(packed.items) == 40
+
+
+def test_cached_tables_and_slices_drop_out_of_the_collectors_view():
+    """Tables, suffix tables and slices are cached as plain tuples so that full collections do not
+    walk the tens of thousands a long run gathers: once the collector has seen them, none is
+    tracked any more."""
+    import gc
+
+    from a3agent.grammars.engine import token_table as token_table_module
+
+    vocab = alphabet_vocab(5)
+    grammar = compile_grammar(JSON_GRAMMAR + "\n// untracked\n", vocab)
+    m = grammar.matcher()
+    for tid in vocab.tokenize(b'{"a": [1, true, "x"], "b": {"c": null}}'):
+        m.mask()
+        assert m.advance(tid)
+    gc.collect()
+    gc.collect()  # a tuple drops out once everything in it has: one nesting level a collection
+    cached = [*token_table_module._TABLES.values(), *token_table_module._SUFFIX_TABLES.values(),
+              *token_table_module._SLICES.values()]
+    for dfa in grammar.dfas.values():
+        for name in ("_private_tables", "_private_suffix_tables", "_private_slices"):
+            cached.extend(dfa.__dict__.get(name, {}).values())
+    assert len(cached) > 10
+    assert not [entry for entry in cached if gc.is_tracked(entry)]

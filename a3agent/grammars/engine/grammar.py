@@ -314,17 +314,15 @@ class Grammar:
             return ids
         found = []
         for boundary in self.table.feed(stack, term):
-            for term2, _ in self._shiftable(boundary):
-                dfa = self.dfas.get(term2)
-                if dfa is None:  # a special token: never part of a split suffix
-                    continue
-                row = dfa.rows[0]
-                for byte in dfa.next_bytes[0]:
-                    if byte in table.split_ranges:
-                        sub = suffix_table(self.vocab, table, byte, dfa, row[byte])
-                        found.append(sub.inside_ids)
-                        if sub.split_ranges:
-                            found.append(self._split_tokens(sub, boundary, term2))
+            starts = self._starts(boundary)  # special tokens are never part of a split suffix
+            for byte in table.split_ranges.keys() & starts.keys():
+                for _, term2, state in starts[byte]:
+                    if term2 is None:
+                        continue
+                    sub = suffix_table(self.vocab, table, byte, self.dfas[term2], state)
+                    found.append(sub.inside_ids)
+                    if sub.split_ranges:
+                        found.append(self._split_tokens(sub, boundary, term2))
         ids = np.concatenate(found) if found else _NO_IDS
         _lru_put(self._splits, key, ids, _SPLIT_CACHE_SIZE)
         return ids

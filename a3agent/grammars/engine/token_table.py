@@ -81,18 +81,31 @@ class TokenTable:
             mask[self.inside_ids] = True
 
 
-@dataclass(eq=False)
-class _Slice:
-    inside: np.ndarray
-    """Bool over the rows of this first byte: read entirely inside."""
-    split_rows: np.ndarray
-    split_pos: np.ndarray
-
+_Slice = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""(inside: bool over the rows of this first byte, split rows, split positions)."""
+_Stored = tuple[np.ndarray, "np.ndarray | None", np.ndarray, np.ndarray, tuple[int, ...], int]
+"""A `TokenTable` as the caches keep it (its split ranges flat: byte, start, end, byte, ...). Caches hold slices and tables
+as plain tuples of arrays and ints, which Python's collector stops tracking (a tuple holding a
+dict or an object stays tracked): kept as objects, the tens of thousands of them a long run
+gathers would be walked by every full collection."""
 
 _Cached = TypeVar("_Cached")
 _SLICES: OrderedDict[tuple, _Slice] = OrderedDict()
-_TABLES: OrderedDict[tuple, TokenTable] = OrderedDict()
-_SUFFIX_TABLES: OrderedDict[tuple, TokenTable] = OrderedDict()
+_TABLES: OrderedDict[tuple, _Stored] = OrderedDict()
+_SUFFIX_TABLES: OrderedDict[tuple, _Stored] = OrderedDict()
+
+
+def _stored(table: TokenTable) -> _Stored:
+    ranges = tuple(n for byte, (a, z) in table.split_ranges.items() for n in (byte, a, z))
+    return (table.inside_ids, table.inside_mask, table.split_rows, table.split_pos, ranges, table.serial)
+
+
+def _loaded(stored: _Stored | None) -> TokenTable | None:
+    if stored is None:
+        return None
+    inside_ids, inside_mask, split_rows, split_pos, ranges, serial = stored
+    split_ranges = dict(zip(ranges[0::3], zip(ranges[1::3], ranges[2::3])))
+    return TokenTable(inside_ids, inside_mask, split_rows, split_pos, split_ranges, serial)
 
 
 def _remember(cache: dict[tuple, _Cached], key: tuple, value: _Cached, size: int) -> None:
@@ -114,7 +127,7 @@ def _walk(vocab: Vocabulary, dfa: TerminalDFA, firsts: list[int], targets: list[
     out = []
     for b in firsts:
         a, z = np.searchsorted(split_rows, [starts[b], starts[b + 1]])
-        out.append(_Slice(inside[starts[b] : starts[b + 1]], split_rows[a:z], split_pos[a:z]))
+        out.append((inside[starts[b] : starts[b + 1]], split_rows[a:z], split_pos[a:z]))
     return out
 
 
@@ -191,9 +204,9 @@ def _compute(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable:
             _remember(cache, key, piece, _SLICE_CACHE_SIZE)
             found[b] = piece
     inside = np.zeros(int(starts[256]), dtype=bool)
-    for b, piece in found.items():
-        inside[starts[b] : starts[b + 1]] = piece.inside
-    split = [found[b] for b in sorted(found) if len(found[b].split_rows)]
+    for b, (piece_inside, _, _) in found.items():
+        inside[starts[b] : starts[b + 1]] = piece_inside
+    split = [found[b] for b in sorted(found) if len(found[b][1])]
     mask = None
     if np.count_nonzero(inside) > vocab.size * _DENSE:
         mask = np.append(inside, False)[vocab.row_of_id]
@@ -202,8 +215,8 @@ def _compute(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable:
         inside_ids = vocab.ids[np.flatnonzero(inside)]
     if not split:
         return _table(vocab, inside_ids, mask, _EMPTY, _EMPTY)
-    rows = np.concatenate([s.split_rows for s in split])
-    return _table(vocab, inside_ids, mask, rows, np.concatenate([s.split_pos for s in split]))
+    rows = np.concatenate([rows for _, rows, _ in split])
+    return _table(vocab, inside_ids, mask, rows, np.concatenate([pos for _, _, pos in split]))
 
 
 def _sparse_table(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable | None:
@@ -225,6 +238,13 @@ def _table(vocab: Vocabulary, inside_ids: np.ndarray, mask: np.ndarray | None, r
     """A table from its inside tokens and its splits in any order (sorted here by first suffix byte)."""
     if not len(rows):
         return TokenTable(inside_ids, mask, _EMPTY, _EMPTY)
+    if len(rows) <= _FEW_ROWS:  # numpy's per-call cost would dominate
+        entries = sorted((int(vocab.matrix[r, p]), r, p) for r, p in zip(rows.tolist(), pos.tolist()))
+        few: dict[int, tuple[int, int]] = {}
+        for i, (byte, _, _) in enumerate(entries):
+            few[byte] = (few.get(byte, (i, i))[0], i + 1)
+        return TokenTable(inside_ids, mask, np.array([e[1] for e in entries], np.int64),
+                          np.array([e[2] for e in entries], np.int64), few)
     first = vocab.matrix[rows, pos]
     order = np.argsort(first, kind="stable")
     rows, pos, first = rows[order], pos[order], first[order]
@@ -249,26 +269,26 @@ def _table_of(vocab: Vocabulary, dfa: TerminalDFA, state: int, patch: bool) -> T
     """`token_table`; `patch`: a table missing from the caches may be patched from a successor's."""
     private = dfa.__dict__.setdefault("_private_tables", OrderedDict())
     own = (vocab.fingerprint, dfa.private_key(state, vocab.max_len))
-    table = private.get(own)
+    table = _loaded(private.get(own))
     if table is not None:
         return table
     dense = dfa.__dict__.setdefault("_not_sparse", set())
     if own not in dense and len(dfa.next_bytes[state]) <= _SPARSE_BYTES:
         table = _sparse_table(vocab, dfa, state)
         if table is not None:
-            _remember(private, own, table, _TABLE_CACHE_SIZE)
+            _remember(private, own, _stored(table), _TABLE_CACHE_SIZE)
             return table
         dense.add(own)
     digest = dfa.signature(state, vocab.max_len)
     if digest is None:
         table = (patch and _patched(vocab, dfa, state)) or _compute(vocab, dfa, state)
-        _remember(private, own, table, _TABLE_CACHE_SIZE)
+        _remember(private, own, _stored(table), _TABLE_CACHE_SIZE)
         return table
     key = (vocab.fingerprint, digest)
-    table = _TABLES.get(key)
+    table = _loaded(_TABLES.get(key))
     if table is None:
         table = (patch and _patched(vocab, dfa, state)) or _compute(vocab, dfa, state)
-        _remember(_TABLES, key, table, _TABLE_CACHE_SIZE)
+        _remember(_TABLES, key, _stored(table), _TABLE_CACHE_SIZE)
     else:
         _TABLES.move_to_end(key)
     return table
@@ -324,10 +344,10 @@ def _patched(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable | No
         live = [b for b in whole if row[b] >= 0]
         off.extend(vocab.ids[starts[b] : starts[b + 1]] for b in whole)
         dropped |= np.isin(vocab.matrix[base.split_rows, 0], whole)
-        for b, piece in zip(live, _walk(vocab, dfa, live, [row[b] for b in live]) if live else []):
-            on.append(vocab.ids[starts[b] + np.flatnonzero(piece.inside)])
-            add_rows.append(piece.split_rows)
-            add_pos.append(piece.split_pos)
+        for b, (inside, split_rows, split_pos) in zip(live, _walk(vocab, dfa, live, [row[b] for b in live]) if live else []):
+            on.append(vocab.ids[starts[b] + np.flatnonzero(inside)])
+            add_rows.append(split_rows)
+            add_pos.append(split_pos)
     if base.inside_mask is not None:
         mask = base.inside_mask.copy()
         for ids in off:
@@ -358,7 +378,7 @@ def suffix_table(vocab: Vocabulary, table: TokenTable, byte: int, dfa: TerminalD
         key: tuple = (table.serial, byte, dfa.private_key(state, vocab.max_len))
     else:
         cache, key = _SUFFIX_TABLES, (table.serial, byte, digest)
-    sub = cache.get(key)
+    sub = _loaded(cache.get(key))
     if sub is not None:
         cache.move_to_end(key)
         return sub
@@ -368,7 +388,7 @@ def suffix_table(vocab: Vocabulary, table: TokenTable, byte: int, dfa: TerminalD
     else:
         ended, split_rows, split_pos = _walk_on(vocab, dfa, rows, pos, np.full(len(rows), state, np.int32))
         sub = _table(vocab, vocab.ids[ended], None, split_rows, split_pos)
-    _remember(cache, key, sub, _SUFFIX_CACHE_SIZE)
+    _remember(cache, key, _stored(sub), _SUFFIX_CACHE_SIZE)
     return sub
 
 
@@ -376,29 +396,20 @@ def _few_suffixes(vocab: Vocabulary, dfa: TerminalDFA, state: int, rows: list[in
     """`suffix_table` for a few rows, byte by byte in Python (numpy's per-call cost would dominate)."""
     automaton, accepting = dfa.rows, dfa.accepting
     ended: list[int] = []
-    splits: list[tuple[int, int, int]] = []  # (first byte after the split, row, position)
+    split_rows: list[int] = []
+    split_pos: list[int] = []
     for row, p in zip(rows, pos):
         tid = int(vocab.ids[row])
         data = vocab.token_bytes[tid]
         s = state
         while p < len(data):  # type: ignore[arg-type]
             if accepting[s]:
-                splits.append((data[p], row, p))  # type: ignore[index]
+                split_rows.append(row)
+                split_pos.append(p)
             s = automaton[s][data[p]]  # type: ignore[index]
             if s < 0:
                 break
             p += 1
         else:
             ended.append(tid)
-    splits.sort()
-    ranges: dict[int, tuple[int, int]] = {}
-    for i, (first, _, _) in enumerate(splits):
-        start = ranges.get(first, (i, i))[0]
-        ranges[first] = (start, i + 1)
-    return TokenTable(
-        np.array(ended, np.int64),
-        None,
-        np.array([r for _, r, _ in splits], np.int64),
-        np.array([p for _, _, p in splits], np.int64),
-        ranges,
-    )
+    return _table(vocab, np.array(ended, np.int64), None, np.array(split_rows, np.int64), np.array(split_pos, np.int64))
