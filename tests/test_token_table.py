@@ -210,3 +210,17 @@ def test_cached_tables_and_slices_drop_out_of_the_collectors_view():
             cached.extend(dfa.__dict__.get(name, {}).values())
     assert len(cached) > 10
     assert not [entry for entry in cached if gc.is_tracked(entry)]
+
+
+def test_a_token_crossing_thousands_of_terminals_is_masked_without_recursion():
+    """Each terminal end inside a token is one more level of split suffixes: a 4,501-byte token of
+    `,[]` runs (past Python's recursion limit) must be masked, and masked right."""
+    pieces: list[bytes | None] = [None] + [bytes([b]) for b in range(256)] + [b"[" + b",[]" * 1500, b"[]" * 1500]
+    vocab = Vocabulary.from_pieces(pieces, {"</s>": 0}, stop_ids=[0])
+    grammar = compile_grammar('start: list\nlist: "[" (ITEM | list)* "]"\nITEM: ","\n', vocab)
+    m = grammar.matcher()
+    mask = m.mask()
+    assert mask[257] and not mask[258]
+    assert np.array_equal(mask, brute_force_mask(grammar, m.config))
+    assert m.advance(257)
+    assert np.array_equal(m.mask(), brute_force_mask(grammar, m.config))

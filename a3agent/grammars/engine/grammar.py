@@ -305,24 +305,30 @@ class Grammar:
         A hypothesis set is legal iff one of its hypotheses is, so each terminal that can start
         after `term` is taken alone: the suffix tables (shared by every grammar) say which
         suffixes starting with one of its first bytes end inside it and which split again; only
-        those go on, the same way, from the stacks after it. Each level reads at least a byte, so
-        the recursion is no deeper than the longest token. Memoised per (stack, terminal, table).
+        those go on, the same way, from the stacks after it. Each level reads at least a byte
+        (so a vocabulary of long tokens makes a long worklist, never a deep recursion), and each
+        (table, stack, terminal) is taken once. Memoised per (stack, terminal, table).
         """
         key = (stack, term, table.serial)
         ids = _lru_get(self._splits, key)
         if ids is not None:
             return ids
         found = []
-        for boundary in self.table.feed(stack, term):
-            starts = self._starts(boundary)  # special tokens are never part of a split suffix
-            for byte in table.split_ranges.keys() & starts.keys():
-                for _, term2, state in starts[byte]:
-                    if term2 is None:
-                        continue
-                    sub = suffix_table(self.vocab, table, byte, self.dfas[term2], state)
-                    found.append(sub.inside_ids)
-                    if sub.split_ranges:
-                        found.append(self._split_tokens(sub, boundary, term2))
+        todo = [(table, stack, term)]
+        seen = {(table.serial, stack, term)}
+        while todo:
+            table, stack, term = todo.pop()
+            for boundary in self.table.feed(stack, term):
+                starts = self._starts(boundary)  # special tokens are never part of a split suffix
+                for byte in table.split_ranges.keys() & starts.keys():
+                    for _, term2, state in starts[byte]:
+                        if term2 is None:
+                            continue
+                        sub = suffix_table(self.vocab, table, byte, self.dfas[term2], state)
+                        found.append(sub.inside_ids)
+                        if sub.split_ranges and (sub.serial, boundary, term2) not in seen:
+                            seen.add((sub.serial, boundary, term2))
+                            todo.append((sub, boundary, term2))
         ids = np.concatenate(found) if found else _NO_IDS
         _lru_put(self._splits, key, ids, _SPLIT_CACHE_SIZE)
         return ids
