@@ -57,7 +57,7 @@ _EMPTY = np.zeros(0, np.int64)
 _SERIALS = itertools.count()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class TokenTable:
     """Inside tokens (as ids, and as a bool mask when dense) and the splits by first suffix byte."""
 
@@ -104,7 +104,7 @@ def _loaded(stored: _Stored | None) -> TokenTable | None:
     if stored is None:
         return None
     inside_ids, inside_mask, split_rows, split_pos, ranges, serial = stored
-    split_ranges = dict(zip(ranges[0::3], zip(ranges[1::3], ranges[2::3])))
+    split_ranges = {ranges[i]: (ranges[i + 1], ranges[i + 2]) for i in range(0, len(ranges), 3)} if ranges else {}
     return TokenTable(inside_ids, inside_mask, split_rows, split_pos, split_ranges, serial)
 
 
