@@ -86,8 +86,9 @@ Bounded per process, not per grammar, so the compile cache's 64 grammars cannot 
 _COMPLETION_CACHE_SIZE = 4096
 """Configurations whose forced and completion tokens are kept (each cache, least recently used out)."""
 _STEP_CACHE_SIZE = 50_000
-_SPLIT_CACHE_SIZE = 50_000
-"""(stack, terminal, table) triples whose viable split tokens are kept per grammar."""
+_SPLIT_CACHE_SIZE = 8192
+"""(stack, terminal, table) triples whose viable split tokens are kept per grammar (each a few
+hundred ids as a rule; the least recently used go first)."""
 _NO_IDS = np.zeros(0, np.int64)
 
 

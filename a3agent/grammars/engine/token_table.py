@@ -51,6 +51,8 @@ that successor's (`_patched`)."""
 _PATCH_CANDIDATES = 2
 """Most frequent successors tried as the table to patch from."""
 _SUFFIX_CACHE_SIZE = 20_000
+"""Suffix tables kept for the whole process, and per next automaton for the few-row ones (each
+holds a subset of one byte's split rows of its table: a few dozen ids as a rule)."""
 _FEW_ROWS = 64
 """Split rows up to which a suffix table is walked in Python."""
 _EMPTY = np.zeros(0, np.int64)
