@@ -7,9 +7,11 @@ For a terminal DFA in state `s`, each ordinary token either
   after k is a viable continuation once the terminal ends — the only part that needs the parser.
 
 Splits are kept as (vocabulary row, split position) arrays sorted by the first byte of the
-suffix: the parser side of a mask first asks which of those (at most 256) bytes can follow the
-terminal at all, and only walks the matching ranges (`Grammar._walk_rows`). After `,` that skips
-the 74k Tekken tokens that start with a space and go on with a word.
+suffix: the parser side of a mask first asks which of those (at most 256) bytes can start a
+terminal it takes next, and only those ranges go on. After `,` that skips the 74k Tekken tokens
+that start with a space and go on with a word. What a range of suffixes does inside the next
+terminal is again a table over those rows alone, a *suffix table* (`suffix_table`): no parser
+question either, so shared by every grammar.
 
 A table is assembled from *slices*, one per first byte `b`: the fate of the tokens starting with
 `b`, which depends only on the automaton reachable from `trans[s, b]`. Slices are cached by a
@@ -17,7 +19,11 @@ canonical signature of that sub-automaton, so they are shared across states and 
 the "any other key" state of a fused key terminal, a string value's body and the generic STRING
 terminal all reach the same string-body automaton, and its 128k-token slices are computed once
 per process. Computing a slice is a numpy walk, one byte column at a time, over the tokens that
-start with `b`. Whole tables are cached the same way.
+start with `b`. Whole tables are cached the same way. A state whose row differs from a
+successor's in a few bytes (the start of an "any other key" terminal) takes that successor's
+table and corrects it where the two walks over the prefix tree part (`_patched`).
+
+Caches hold tables and slices as plain tuples, which Python's collector stops tracking.
 """
 
 from __future__ import annotations
@@ -262,8 +268,9 @@ def token_table(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable:
 
     A state with few live bytes is first walked node by node (`_sparse_table`: no signature to
     compute, kept in the automaton's own cache). Otherwise, or when that walk meets too many
-    nodes, the table is assembled from slices and shared by every state (of any automaton) whose
-    signature within the longest token's reach is the same."""
+    nodes, the table is shared by every state (of any automaton) whose signature within the
+    longest token's reach is the same: patched from a successor's table whose row differs in a few
+    bytes, else assembled from slices."""
     return _table_of(vocab, dfa, state, patch=True)
 
 
