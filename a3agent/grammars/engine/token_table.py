@@ -50,7 +50,8 @@ _TRIE_ROWS = 20_000
 _SPARSE_BYTES = 4
 """Live bytes out of a state up to which its table is first tried node by node."""
 _SPARSE_NODES = 256
-"""Trie nodes that node-by-node walk may visit before it hands the state to the numpy walks."""
+"""Trie nodes a node-by-node walk may visit (`sparse_walk`, and `delta_walk` per differing byte)
+before it hands the work to the numpy walks."""
 _PATCH_BYTES = 16
 """Bytes in which a state's row may differ from a successor's for its table to be patched from
 that successor's (`_patched`)."""
@@ -92,10 +93,10 @@ class TokenTable:
 _Slice = tuple[np.ndarray, np.ndarray, np.ndarray]
 """(inside: bool over the rows of this first byte, split rows, split positions)."""
 _Stored = tuple[np.ndarray, "np.ndarray | None", np.ndarray, np.ndarray, tuple[int, ...], int]
-"""A `TokenTable` as the caches keep it (its split ranges flat: byte, start, end, byte, ...). Caches hold slices and tables
-as plain tuples of arrays and ints, which Python's collector stops tracking (a tuple holding a
-dict or an object stays tracked): kept as objects, the tens of thousands of them a long run
-gathers would be walked by every full collection."""
+"""A `TokenTable` as the caches keep it (its split ranges flat: byte, start, end, byte, ...).
+Caches hold slices and tables as plain tuples of arrays and ints, which Python's collector stops
+tracking (a tuple holding a dict or an object stays tracked): kept as objects, the tens of
+thousands of them a long run gathers would be walked by every full collection."""
 
 _Cached = TypeVar("_Cached")
 _SLICES: OrderedDict[tuple, _Slice] = OrderedDict()
@@ -332,6 +333,7 @@ def _patched(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable | No
     add_rows: list[np.ndarray] = []
     add_pos: list[np.ndarray] = []
     dropped = np.zeros(len(base.split_rows), bool)
+    base_pos = base.split_pos
     whole = []
     for b in diff:
         found = delta_walk(tree, dfa, b, row[b], other_row[b], _SPARSE_NODES)
@@ -346,8 +348,7 @@ def _patched(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable | No
             add_rows.append(tree.below_rows[lo:hi])
             add_pos.append(np.full(hi - lo, depth, np.int64))
         for lo, hi, first, end in drops:
-            pos = base.split_pos
-            dropped |= np.isin(base.split_rows, tree.below_rows[lo:hi]) & (pos >= first) & (pos <= end)
+            dropped |= np.isin(base.split_rows, tree.below_rows[lo:hi]) & (base_pos >= first) & (base_pos <= end)
     if whole:  # too many nodes differ: walk every token starting with those bytes
         starts = vocab.first_byte_start
         live = [b for b in whole if row[b] >= 0]
