@@ -29,6 +29,7 @@ from lark.grammar import Rule, Symbol, Terminal
 
 from a3agent.grammars.engine.automata import ByteDFA, row_classes, table_dfa
 from a3agent.grammars.engine.limits import charge
+from a3agent.grammars.engine.lalr import nullable_symbols
 
 __all__ = ["fuse_regular_rules"]
 
@@ -57,7 +58,7 @@ def fuse_regular_rules(rules: list[Rule], dfas: dict[str, ByteDFA]) -> tuple[lis
     for rule in rules:
         by_origin.setdefault(rule.origin.name, []).append(rule.expansion)
     kinds = _regular_kinds(by_origin, dfas)
-    nullable = _nullable(by_origin)
+    nullable = nullable_symbols([(name, tuple(s.name for s in exp)) for name, exps in by_origin.items() for exp in exps])
     fused: dict[str, ByteDFA] = {}
     names: dict[str, str] = {}
     """Fused nonterminal -> the terminal that replaces it."""
@@ -203,19 +204,6 @@ def _components(by_origin: dict[str, list[Sequence[Symbol]]]) -> list[list[str]]
                         break
                 out.append(component)
     return out
-
-
-def _nullable(by_origin: dict[str, list[Sequence[Symbol]]]) -> set[str]:
-    nullable: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for name, expansions in by_origin.items():
-            empty = any(all(not s.is_term and s.name in nullable for s in exp) for exp in expansions)
-            if name not in nullable and empty:
-                nullable.add(name)
-                changed = True
-    return nullable
 
 
 # -- rules to an NFA over terminals, then a byte DFA ------------------------------------------------

@@ -44,9 +44,10 @@ class Limits:
     """Characters of grammar text handed to lark (a schema's rules, a turn's tools): lark reads
     about 100-200 KB a second here, and cannot be interrupted."""
     rule_symbols: int = 500
-    """Symbols on the right-hand side of one grammar rule (lark's LALR analysis is superlinear in it)."""
+    """Symbols on the right-hand side of one grammar rule (the items of a state grow with it)."""
     grammar_rules: int = 3_000
-    """Rules of one grammar after lark's expansion (its LALR analysis is the slowest compile step)."""
+    """Rules of one grammar after lark's expansion (the LALR analysis is the slowest compile step;
+    it is charged as it goes, this refuses the hopeless before it starts)."""
     grammar_symbols: int = 200_000
     """Symbols on the right-hand sides of all rules of one grammar, before the LALR analysis."""
     text_length: int = 1_000_000

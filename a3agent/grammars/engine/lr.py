@@ -1,7 +1,8 @@
-"""A non-deterministic LALR(1) recogniser built from lark's own LALR analysis.
+"""A non-deterministic LALR(1) recogniser over lark's BNF rules.
 
-lark computes the LR(0) item sets and LALR(1) lookaheads; where lark would refuse a grammar
-(reduce/reduce) or silently prefer shift (shift/reduce), we keep *every* action. Running all of
+lark loads the grammar text into BNF rules; `lalr.py` computes the LR(0) item sets and LALR(1)
+lookaheads within the compile budget. Where lark would refuse a grammar (reduce/reduce) or
+silently prefer shift (shift/reduce), we keep *every* action. Running all of
 them side by side is an exact recogniser for any context-free grammar without hidden left
 recursion: LALR lookaheads over-approximate canonical LR ones, so no derivation is cut, and every
 parse that dies is only a wrong guess. Schema-generated grammars are full of such guesses
@@ -19,11 +20,8 @@ Not handled: grammars whose empty rules let the stack grow without reading input
 
 from __future__ import annotations
 
-import sys
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import Iterator
 
 import lark.lexer
 import lark.load_grammar
@@ -31,31 +29,14 @@ from lark.exceptions import LarkError
 from lark.load_grammar import load_grammar
 from lark.grammar import Rule
 from lark.lexer import TerminalDef
-from lark.parsers.lalr_analysis import LALR_Analyzer
-from lark.common import ParserConf
 
 from a3agent.errors import MalformedGrammar
+from a3agent.grammars.engine.lalr import END, ROOT, analyse
 
 __all__ = ["LRTable", "Stack", "END", "ROOT", "lark_meta_parser", "load_rules"]
 
 Stack = tuple[int, ...]
-END = "$END"
-ROOT = "$root_start"
-"""The root nonterminal: reducing it onto state 0 means the sentence is complete."""
 _MAX_REDUCTIONS = 10_000
-
-
-@contextmanager
-def _recursion_room(rules: int) -> Iterator[None]:
-    """lark's lookahead analysis recurses once per rule along a chain (a 5,000-item `prefixItems`
-    is such a chain); give it that much room (Python-to-Python calls, no C stack) while it runs.
-    The number of rules is bounded before this by `Limits.grammar_rules`."""
-    before = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(before, 4 * rules + 1000))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(before)
 
 
 @cache
@@ -129,44 +110,11 @@ class LRTable:
     @classmethod
     def from_rules(cls, rules: list[Rule]) -> LRTable:
         """The tables of lark BNF rules (start symbol `start`), every LALR action kept."""
-        try:
-            with _recursion_room(len(rules)):
-                analyzer = LALR_Analyzer(ParserConf(rules, {}, ["start"]))
-                analyzer.compute_lr0_states()
-                analyzer.compute_reads_relations()
-                analyzer.compute_includes_lookback()
-                analyzer.compute_lookaheads()
-        except LarkError as e:
-            raise MalformedGrammar(f"the grammar cannot be analysed: {e}") from e
-        root = analyzer.lr0_start_states["start"]
-        itemsets = [root] + [s for s in analyzer.lr0_itemsets if s is not root]
-        index = {id(s): i for i, s in enumerate(itemsets)}
-        shifts: list[dict[str, int]] = []
-        reduces: list[dict[str, tuple[_Reduce, ...]]] = []
-        gotos: list[dict[str, int]] = []
-        kernels: list[tuple[tuple[int, int], ...]] = []
-        end_state = -1
-        rule_index: dict[Rule, int] = {next(iter(root.kernel)).rule: 0}
-        for s in itemsets:
-            kernels.append(
-                tuple(sorted((rule_index.setdefault(rp.rule, len(rule_index)), rp.index) for rp in s.kernel))
-            )
-            shifts.append({sym.name: index[id(t)] for sym, t in s.transitions.items() if sym.is_term})
-            gotos.append({sym.name: index[id(t)] for sym, t in s.transitions.items() if not sym.is_term})
-            reduces.append(
-                {
-                    la.name: tuple(_Reduce(r.origin.name, len(r.expansion)) for r in rules)
-                    for la, rules in s.lookaheads.items()
-                }
-            )
-            if any(rp.is_satisfied and rp.rule.origin.name == "$root_start" for rp in s.closure):
-                end_state = index[id(s)]
-        for rule in rules:  # rules no state is in the middle of are still predicted by some
-            rule_index.setdefault(rule, len(rule_index))
-        table_rules = tuple(  # in insertion order, which is index order
-            (str(rule.origin.name), tuple(str(sym.name) for sym in rule.expansion)) for rule in rule_index
-        )
-        return cls(shifts, reduces, gotos, end_state, table_rules, tuple(kernels))
+        terminals = {str(sym.name) for rule in rules for sym in rule.expansion if sym.is_term}
+        lalr = analyse([(str(rule.origin.name), tuple(str(sym.name) for sym in rule.expansion)) for rule in rules], terminals)
+        reduces = [{la: tuple(_Reduce(lalr.rules[r][0], len(lalr.rules[r][1])) for r in rs) for la, rs in row.items()}
+                   for row in lalr.reduces]
+        return cls(list(lalr.shifts), reduces, list(lalr.gotos), lalr.end_state, lalr.rules, lalr.kernels)
 
     def feed(self, stack: Stack, terminal: str) -> tuple[Stack, ...]:
         """Every stack after reading `terminal` (reductions first, then the shift); () if none."""
