@@ -42,6 +42,7 @@ from a3agent.grammars.engine.automata import ByteDFA, regex_dfa
 from a3agent.grammars.engine.byte_regex import Nodes
 from a3agent.grammars.engine.limits import charge, check_count, compile_budget, limits
 from a3agent.grammars.engine.lr import load_rules
+from a3agent.grammars.schema.productive import productive_rules
 from a3agent.grammars.engine.spelled_dfa import spelled_dfa
 from a3agent.grammars.regex.error_path import building_at, current_path
 from a3agent.grammars.schema.schema_document import check_document
@@ -665,20 +666,8 @@ def _automaton(shape: Shape, quoted: bool, path: str) -> ByteDFA:
 
 def _check_productive(rules: SchemaRules, paths: dict[str, str]) -> None:
     """Refuse a recursive schema some rule of which derives no finite text (`{"$ref": "#"}`, an
-    object that requires itself): such a rule would never let a value end. One fixed point over
-    the BNF rules, linear in their size times their nesting."""
-    start = "start: " + " | ".join(rules.rules) + "\n"
-    _, bnf = load_rules(start + rules.compiled_text() + "\n" + load_lark(__package__, "json.lark"))
-    productive: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for rule in bnf:
-            charge(1)
-            origin = rule.origin.name
-            if origin not in productive and all(x.is_term or x.name in productive for x in rule.expansion):
-                productive.add(origin)
-                changed = True
+    object that requires itself): such a rule would never let a value end."""
+    productive = productive_rules(rules.rules)
     for name in rules.rules:
         if name not in productive:
             raise UnsupportedSchema(paths.get(name, ""), "$ref", "a recursive schema with no finite value")
