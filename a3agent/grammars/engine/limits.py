@@ -6,7 +6,8 @@ naming the JSON path and the limit, within `compile_seconds` of the start. The l
 process-wide setting (`set_limits`) so that the Agent, the CLI and direct callers agree.
 
 Code charges work with `charge(units, path)`, which also checks the deadline every so many
-units; a loop that cannot charge (a third-party call) must be bounded by its input size first.
+units; a loop that cannot charge (a third-party call) must be bounded by its input size first,
+and `reserve`s its estimated time before it starts.
 
 Example: `set_limits(compile_seconds=5.0)`; `with compile_budget(): ...compile...`
 """
@@ -21,7 +22,7 @@ from typing import Iterator, TypedDict, Unpack
 
 from a3agent.errors import GrammarTooComplex
 
-__all__ = ["Limits", "limits", "set_limits", "compile_budget", "charge", "check_count"]
+__all__ = ["Limits", "limits", "set_limits", "compile_budget", "charge", "reserve", "check_count"]
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,14 @@ def charge(units: int = 1, path: str = "") -> None:
         raise GrammarTooComplex(path, "compile_work", _LIMITS.compile_work)
     if time.monotonic() > budget.deadline:
         raise GrammarTooComplex(path, "compile_seconds", _LIMITS.compile_seconds)
+
+
+def reserve(seconds: float, path: str = "", what: str = "") -> None:
+    """Before a call that cannot charge (lark reading grammar text), its estimated time: raise
+    `GrammarTooComplex` now, rather than after it, if that would pass the compile deadline."""
+    budget = _BUDGET.get()
+    if budget is not None and time.monotonic() + seconds > budget.deadline:
+        raise GrammarTooComplex(path, "compile_seconds", _LIMITS.compile_seconds, what)
 
 
 def check_count(value: int, limit: str, path: str = "", what: str = "") -> None:

@@ -31,12 +31,17 @@ from lark.grammar import Rule
 from lark.lexer import TerminalDef
 
 from a3agent.errors import MalformedGrammar
+from a3agent.grammars.engine.ebnf import read_grammar
 from a3agent.grammars.engine.lalr import END, ROOT, analyse
+from a3agent.grammars.engine.limits import reserve
 
 __all__ = ["LRTable", "Stack", "END", "ROOT", "lark_meta_parser", "load_rules"]
 
 Stack = tuple[int, ...]
 _MAX_REDUCTIONS = 10_000
+_LARK_SECONDS_PER_CHAR = 6e-6
+"""lark reads schema grammar text at about 4.5 s a megabyte on the 2-core reference machine
+(`load_rules` over the MaskBench schemas of more than 20 kB); kept a little above that."""
 
 
 @cache
@@ -54,8 +59,16 @@ def lark_meta_parser() -> None:
 
 
 def load_rules(text: str) -> tuple[list[TerminalDef], list[Rule]]:
-    """lark's terminal definitions and BNF rules for grammar `text` (start rule `start`)."""
+    """lark's terminal definitions and BNF rules for grammar `text` (start rule `start`).
+
+    Text in the part of lark the schema compiler writes is read by `ebnf.read_grammar`, a few
+    times faster; other text by lark, which cannot be interrupted, so its time is reserved from
+    the compile budget first, estimated from the text's length (`_LARK_SECONDS_PER_CHAR`)."""
+    read = read_grammar(text)
+    if read is not None:
+        return read
     lark_meta_parser()
+    reserve(len(text) * _LARK_SECONDS_PER_CHAR, "", "lark would read the grammar text past the time limit")
     try:
         grammar, _ = load_grammar(text, "<grammar>", [], False)
         terminals, rules, ignore = grammar.compile(["start"], set())
