@@ -29,6 +29,12 @@ CASES = {
     "key-200": ({"type": "object", "properties": {"k" * 200: {"type": "string"}}, "required": ["k" * 200]},
                 '{"' + "k" * 200 + '": "v"}'),
     "deep-1000": (None, "{}"),
+    "optional-100": ({"type": "object", "properties": {f"customer_address_line_{i}": {"type": "string"}
+                                                       for i in range(100)}},
+                     '{"customer_address_line_7": "a", "customer_address_line_93": "b"}'),
+    "optional-200": ({"type": "object", "properties": {f"customer_address_line_{i}": {"type": "string"}
+                                                       for i in range(200)}},
+                     '{"customer_address_line_7": "a", "customer_address_line_193": "b"}'),
 }
 
 _CHILD = """
