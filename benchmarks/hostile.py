@@ -35,6 +35,8 @@ CASES = {
     "optional-200": ({"type": "object", "properties": {f"customer_address_line_{i}": {"type": "string"}
                                                        for i in range(200)}},
                      '{"customer_address_line_7": "a", "customer_address_line_193": "b"}'),
+    "array-depth-100": ({"type": "array", "items": __import__("functools").reduce(
+        lambda s, _: {"type": "array", "items": s}, range(99), {"type": "integer"})}, "[[[[1]]]]"),
 }
 
 _CHILD = """

@@ -221,8 +221,11 @@ class _NFA:
         self._depth = 0
 
     def position(self) -> int:
+        """A new position; every one is charged, since a rule nested in many fusible rules is
+        built again inside each (a 100-deep array: up to `_MAX_POSITIONS` per level)."""
         if len(self.moves) >= _MAX_POSITIONS:
             raise _TooBig
+        charge(1)
         self.empty.append([])
         self.moves.append([])
         return len(self.moves) - 1

@@ -251,7 +251,6 @@ def nullable_symbols(rules: Sequence[tuple[str, tuple[str, ...]]]) -> frozenset[
 def _digraph(edges: list[list[int]], base: list[int]) -> list[int]:
     """F(x) = base(x) | F(y) for every edge x -> y, each strongly connected component sharing one
     set: DeRemer and Pennello's digraph algorithm (Tarjan's), iterative, linear in nodes plus edges."""
-    charge(len(base) + sum(len(e) for e in edges))
     done = len(base) + 1
     depth = [0] * len(base)
     result = list(base)
@@ -259,6 +258,7 @@ def _digraph(edges: list[list[int]], base: list[int]) -> list[int]:
     for root in range(len(base)):
         if depth[root]:
             continue
+        charge(1 + len(edges[root]))  # each node is a root once or reached once: charged either way
         stack.append(root)
         depth[root] = len(stack)
         work = [[root, 0, len(stack)]]
@@ -269,6 +269,7 @@ def _digraph(edges: list[list[int]], base: list[int]) -> list[int]:
                 frame[1] = k + 1
                 y = edges[x][k]
                 if depth[y] == 0:
+                    charge(1 + len(edges[y]))
                     stack.append(y)
                     depth[y] = len(stack)
                     work.append([y, 0, len(stack)])
