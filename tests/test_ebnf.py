@@ -82,7 +82,8 @@ def test_hand_written(text):
     _same_language(text, 5)
 
 
-@pytest.mark.parametrize("least, most", [(0, 0), (0, 1), (1, 1), (2, 2), (0, 5), (3, 7), (5, 12), (8, 8), (0, 16), (9, 17)])
+@pytest.mark.parametrize("least, most", [(0, 0), (0, 1), (1, 1), (2, 2), (0, 5), (3, 7), (5, 12), (8, 8), (0, 16),
+                                         (9, 17), (0, 50), (45, 70), (64, 64), (50, 129)])
 def test_counted_repeats_accept_exactly_their_counts(least, most):
     rules = read_grammar(f'start: "a"~{least}..{most}\n')
     assert rules is not None

@@ -10,7 +10,8 @@ returns None, and lark reads the text as before. Literals are unescaped by lark'
 The rules it gives have lark's language, and lark's shapes where they matter to the parser's
 tables: groups and optionals are spread into their rule's alternatives (lark's expansion; past
 `_MAX_SPREAD` alternatives a group becomes a rule of its own), `*` and `+` become a left-recursive
-rule, counted repeats rules by powers of two (logarithmic in the count). Cost: linear in the text
+rule, counted repeats an alternative per count up to 49 and past that rules by powers of two
+(logarithmic in the count). Cost: linear in the text
 and in the rules written, charged to the compile budget.
 
 Example: `read_grammar('start: "a" b*\\nb: /[0-9]/\\n')`.
@@ -40,6 +41,8 @@ _TOKEN = re.compile(r"""
 _RULE = re.compile(r"([a-z_][a-z_0-9]*)[ \t]*:(.*)")
 _TERMINAL = re.compile(r'([A-Z_][A-Z_0-9]*)[ \t]*:[ \t]*("(?:[^"\\\n]|\\.)*"|/(?:[^/\\\n]|\\.)+/)[ \t]*')
 _DECLARE = re.compile(r"%declare((?:[ \t]+[A-Z_][A-Z_0-9]*)+)[ \t]*")
+_INLINE_COUNT = 50
+"""Counted repeats up to this are written out, one alternative per count (lark's threshold)."""
 _MAX_SPREAD = 64
 """Alternatives one rule may spread into before a group is given a rule of its own."""
 
@@ -215,8 +218,13 @@ class _Reader:
         return [(star,), ()] if nullable else [(star,)]
 
     def _counted(self, options: Alternatives, least: int, most: int) -> Alternatives:
-        """`item~least..most`: `least` copies, then up to `most - least` more, from rules for
-        2^k copies, so the rules written grow with the number of digits of the counts."""
+        """`item~least..most`: below `_INLINE_COUNT`, an alternative per count; else `least`
+        copies, then up to `most - least` more, from rules for 2^k copies, so the rules written
+        grow with the number of digits of the counts."""
+        if most < _INLINE_COUNT:  # as lark writes them: one alternative per count
+            unit = options[0] if len(options) == 1 else (self._helper(options),)
+            charge((most + 1) * most * len(unit) // 2 + 1)
+            return [unit * n for n in range(least, most + 1)]
         item = self._single(options)
         powers = [item]
         while 1 << len(powers) <= max(least, most - least):
