@@ -1,13 +1,14 @@
 """Compile grammar text into a `Grammar` over a tokenizer's vocabulary, with a compile cache.
 
-The pipeline: lark loads the text; each terminal's regex becomes a byte DFA (`automata.py`, cached
-across grammars), with special-token spellings cut out of ordinary terminals where asked; a
+The pipeline: the text is read into BNF rules (`ebnf.py`; lark for text beyond its part); each
+terminal's regex becomes a byte DFA (`automata.py`, cached across grammars), with special-token
+spellings cut out of ordinary terminals where asked; a
 literal equal to a special token's text becomes that token id; terminals the text `%declare`s
 come as automata already built (the schema compiler's key tries and digit automata, and the
 JSON primitives, so lark never reads their long regexes); regular nonterminals made of short
 terminals are fused into one terminal each (`fusion.py`), and the token table of each fused
 terminal's start is computed now rather than at the first mask; then LALR(1) over what is left
-(`lr.py`). Compiling the same text (and automata) for the same vocabulary twice returns the
+(`lalr.py`, `lr.py`). Compiling the same text (and automata) for the same vocabulary twice returns the
 same immutable `Grammar`.
 """
 

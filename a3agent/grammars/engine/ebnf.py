@@ -1,18 +1,19 @@
-"""Grammar text to BNF rules without lark's loader, for the lark the schema compiler writes.
+"""Grammar text to BNF rules without lark's loader, for the lark the engine itself writes.
 
 lark reads grammar text at about 4.5 s a megabyte and cannot be interrupted: on large schemas it
-was half the compile. This reader covers the part of lark's language the schema compiler and
-`json.lark` write, one statement per line: `name: body`, `NAME: "literal"` or `NAME: /regex/`,
-`%declare NAME...`, `//` comments; bodies of names, literals, `( )`, `[ ]`, `|`, `?`, `*`, `+`,
-`~n` and `~n..m`. Anything else (the dialect files' multi-line rules, `%import`, rule modifiers)
-returns None, and lark reads the text as before. Literals are unescaped by lark's own function.
+was half the compile. This reader covers the part of lark's language the schema compiler,
+`json.lark` and the dialect files write, one statement per line: `name: body`, `NAME: "literal"`
+or `NAME: /regex/`, `%declare NAME...`, `//` comments; bodies of names, literals, `( )`, `[ ]`,
+`|`, `?`, `*`, `+`, `~n` and `~n..m`. Anything else (rules over several lines, `%import`,
+`%ignore`, rule modifiers, flags) returns None, and lark reads the text as before. Literals are
+unescaped by lark's own function.
 
 The rules it gives have lark's language, and lark's shapes where they matter to the parser's
 tables: groups and optionals are spread into their rule's alternatives (lark's expansion; past
 `_MAX_SPREAD` alternatives a group becomes a rule of its own), `*` and `+` become a left-recursive
 rule, counted repeats an alternative per count up to 49 and past that rules by powers of two
-(logarithmic in the count). Cost: linear in the text
-and in the rules written, charged to the compile budget.
+(logarithmic in the count). Cost: linear in the text and in the rules written, charged to the
+compile budget.
 
 Example: `read_grammar('start: "a" b*\\nb: /[0-9]/\\n')`.
 """
