@@ -64,7 +64,6 @@ class _Analysis:
             for sym in rhs:
                 if sym not in terminals and sym not in self.by_lhs:
                     raise MalformedGrammar(f"rule {lhs} uses {sym}, which is neither a terminal nor a rule")
-        self.terminals = terminals
         self.first_item: list[int] = []  # item ids: first_item[r] + dot
         self.item_rule: list[int] = []
         self.item_next: list[str | None] = []
@@ -144,13 +143,14 @@ class _Analysis:
             number.append({sym: count + k for k, sym in enumerate(goto_row)})
             count += len(goto_row)
         charge(count)
-        follow = _digraph(self._includes(gotos, number, count), self._read_sets(shifts, gotos, number, bit))
+        includes, lookback = self._includes(gotos, number, count)
+        follow = _digraph(includes, self._read_sets(shifts, gotos, number, bit))
         reduces: list[dict[str, tuple[int, ...]]] = []
         for q, done in enumerate(self.completed):
             row: dict[str, list[int]] = {}
             for r in done:
                 bits = 0
-                for t in self.lookback.get((q, r), ()):
+                for t in lookback.get((q, r), ()):
                     bits |= follow[t]
                 charge(1 + bits.bit_count())
                 while bits:
@@ -171,7 +171,7 @@ class _Analysis:
         direct: list[int] = []
         reads: list[list[int]] = []
         nullable = self.nullable
-        for p, row in enumerate(gotos):
+        for row in gotos:
             for q in row.values():
                 known = per_state.get(q)
                 if known is None:
@@ -185,12 +185,13 @@ class _Analysis:
         direct[number[0][self.rules[0][1][0]]] |= bit[END]
         return _digraph(reads, direct)
 
-    def _includes(self, gotos: Sequence[dict[str, int]], number: list[dict[str, int]], count: int) -> list[list[int]]:
-        """The *includes* edges between nonterminal transitions, and `self.lookback`: for each
+    def _includes(self, gotos: Sequence[dict[str, int]], number: list[dict[str, int]],
+                  count: int) -> tuple[list[list[int]], dict[tuple[int, int], list[int]]]:
+        """The *includes* edges between nonterminal transitions, and the *lookback* ones: for each
         transition (p, B) and each rule B -> X1..Xk, the path p -X1-> .. -Xk-> q from p; (q, rule)
         looks back to (p, B), and (state before Xi, Xi) includes (p, B) when Xi+1..Xk are nullable."""
         includes: list[list[int]] = [[] for _ in range(count)]
-        self.lookback: dict[tuple[int, int], list[int]] = {}
+        lookback: dict[tuple[int, int], list[int]] = {}
         suffix_nullable = self._suffix_nullable()
         moves, rules, first_item, by_lhs = self.moves, self.rules, self.first_item, self.by_lhs
         size = {lhs: sum(len(rules[r][1]) + 1 for r in alternatives) for lhs, alternatives in by_lhs.items()}
@@ -207,9 +208,9 @@ class _Analysis:
                             includes[number[state][sym]].append(t)
                         state = moves[state][sym]
                         item += 1
-                    self.lookback.setdefault((state, r), []).append(t)
+                    lookback.setdefault((state, r), []).append(t)
                 t += 1
-        return includes
+        return includes, lookback
 
     def _suffix_nullable(self) -> list[bool]:
         """Per item: is everything after its dot nullable?"""
