@@ -21,6 +21,7 @@ Example: `read_grammar('start: "a" b*\\nb: /[0-9]/\\n')`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from itertools import product
 
 from lark.grammar import NonTerminal, Rule, Symbol, Terminal
@@ -29,7 +30,7 @@ from lark.load_grammar import _literal_to_pattern
 
 from a3agent.grammars.engine.limits import charge
 
-__all__ = ["read_grammar"]
+__all__ = ["read_grammar", "read_bodies"]
 
 _TOKEN = re.compile(r"""
     [ \t]+
@@ -63,9 +64,25 @@ def read_grammar(text: str) -> tuple[list[TerminalDef], list[Rule]] | None:
         return None
 
 
+def read_bodies(bodies: Mapping[str, str]) -> list[tuple[str, tuple[str, ...]]] | None:
+    """BNF rules, as (lhs, rhs names), of rule bodies read apart from their grammar (helper rules
+    included); a name none of `bodies` defines stands for text defined elsewhere and is read as a
+    terminal. None if a body is beyond this reader's part of lark."""
+    reader = _Reader("", open_names=True)
+    reader.bodies = dict(bodies)
+    try:
+        for name, body in bodies.items():
+            reader.rules[name] = reader._alternatives(body)
+    except _Unreadable:
+        return None
+    return [(name, tuple(sym.name for sym in alt)) for name, alts in reader.rules.items() for alt in alts]
+
+
 class _Reader:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, open_names: bool = False) -> None:
         self.text = text
+        self.open_names = open_names
+        """Read a name no statement defines as a terminal (`read_bodies`) rather than give up."""
         self.bodies: dict[str, str] = {}
         self.terminals: dict[str, TerminalDef] = {}
         self.by_pattern: dict[tuple[str, str], str] = {}
@@ -107,6 +124,8 @@ class _Reader:
         self.by_pattern.setdefault((pattern.type, pattern.value), name)
 
     def _symbol(self, name: str) -> Symbol:
+        if self.open_names and name not in self.bodies:
+            return Terminal(name)
         if name[0].isupper():
             if name not in self.terminals and name not in self.declared:
                 raise _Unreadable  # lark's error message is the better one
