@@ -1,7 +1,7 @@
-"""A non-deterministic LALR(1) recogniser over lark's BNF rules.
+"""A non-deterministic LALR(1) recogniser over BNF rules (lark's `Rule` objects).
 
-lark loads the grammar text into BNF rules; `lalr.py` computes the LR(0) item sets and LALR(1)
-lookaheads within the compile budget. Where lark would refuse a grammar (reduce/reduce) or
+`load_rules` reads grammar text into those rules (`ebnf.py`, or lark beyond its part); `lalr.py`
+computes the LR(0) item sets and LALR(1) lookaheads within the compile budget. Where lark would refuse a grammar (reduce/reduce) or
 silently prefer shift (shift/reduce), we keep *every* action. Running all of
 them side by side is an exact recogniser for any context-free grammar without hidden left
 recursion: LALR lookaheads over-approximate canonical LR ones, so no derivation is cut, and every
