@@ -296,15 +296,36 @@ def test_forced_text_is_capped_where_no_finite_text_ends_the_sentence():
 
     vocab = small_vocab()
     grammar = compile_grammar('start: "a" loop | "b"\nloop: "c" "(" loop ")"', vocab)  # after "a", "c(" forever
-    saved = limits().shortest_text
-    set_limits(shortest_text=500)
+    saved = limits().forced_bytes
+    set_limits(forced_bytes=500)
     try:
         m = walk(grammar, vocab.encode_bytes(b"a"))
         assert grammar.forced(m.config)[0] == [b"c(" * 250]
         with pytest.raises(MalformedGrammar):
             m.completion()
     finally:
-        set_limits(shortest_text=saved)
+        set_limits(forced_bytes=saved)
+
+
+def test_forced_text_of_a_long_literal_comes_in_chunks():
+    from a3agent.grammars.engine.limits import limits, set_limits
+
+    vocab = small_vocab()
+    literal = "xyz" * 400
+    grammar = compile_grammar(f'start: "{{" KEY "}}"\nKEY: "{literal}"', vocab)
+    saved = limits().forced_bytes
+    set_limits(forced_bytes=100)
+    try:
+        config, text = grammar.initial, b""
+        for _ in range(20):
+            pieces, config = grammar.forced(config)
+            if not pieces:
+                break
+            assert len(pieces[0]) <= 100
+            text += pieces[0]
+        assert text == ("{" + literal + "}").encode() and grammar.accepting(config)
+    finally:
+        set_limits(forced_bytes=saved)
 
 
 def test_forced_runs_through_a_long_literal_in_one_call():

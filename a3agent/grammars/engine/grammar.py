@@ -354,15 +354,16 @@ class Grammar:
         return nexts, specials
 
     def forced(self, config: Config) -> tuple[list[Piece], Config]:
-        """The text every continuation starts with (at most `Limits.shortest_text` bytes: a
-        grammar with no finite sentence forces forever), and the configuration after it.
+        """The text every continuation starts with, cut at `Limits.forced_bytes` (a grammar with no
+        finite sentence forces forever; a 100 kB `const` need not be walked whole every step), and
+        the configuration after it.
 
         Work is linear in the forced text: a lone hypothesis inside a terminal, short of any end,
         moves by DFA rows alone (a long `const` costs one row lookup per byte and fills no cache);
         elsewhere each byte is one memoised `step`."""
         pieces: list[Piece] = []
         run = bytearray()
-        budget = limits().shortest_text
+        budget = limits().forced_bytes
         while len(run) < budget:
             if len(config) == 1 and config[0][1] is not None:
                 stack, term, state = config[0]

@@ -41,6 +41,9 @@ class Limits:
     """States one terminal automaton may build (lazily, as text reaches them)."""
     shortest_text: int = 1_000_000
     """Bytes of the shortest text that finishes a terminal (what `completion()` may have to force)."""
+    forced_bytes: int = 1_024
+    """Bytes one `forced()` call returns at most: the decode loop asks again next step, so a long
+    `const` is fed in chunks and no step walks (or tokenises) all of it."""
     grammar_text: int = 300_000
     """Characters of grammar text handed to lark (a schema's rules, a turn's tools): lark reads
     about 100-200 KB a second here, and cannot be interrupted."""
@@ -84,6 +87,7 @@ class LimitChanges(TypedDict, total=False):
     schema_nodes: int
     dfa_states: int
     shortest_text: int
+    forced_bytes: int
     grammar_text: int
     text_length: int
     count: int
