@@ -268,7 +268,7 @@ def regex_dfa(pattern: str) -> ByteDFA | LazyDFA:
     return _from_node(nodes, parse_regex(pattern, nodes), f"regex {pattern[:80]!r}")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def literal_dfa(text: bytes) -> ByteDFA | LiteralDFA:
     """The DFA of one exact byte string (lazy when long)."""
     if not text:
@@ -283,7 +283,7 @@ def literal_dfa(text: bytes) -> ByteDFA | LiteralDFA:
     return ByteDFA(trans, accept)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def without_substrings(dfa: TerminalDFA, words: tuple[bytes, ...]) -> TerminalDFA:
     """`dfa` restricted to strings containing none of `words` (product with Aho-Corasick)."""
     if not words:

@@ -68,13 +68,13 @@ def _surrogate_pairs(lo: int, hi: int) -> Regex:
     )
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def json_chars(c: Chars) -> Regex:
     """One decoded character of `c`, in any of its JSON spellings. Example: `json_chars(char_set("a"))`."""
     return alt(*json_char_spellings(c))
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def json_char_spellings(c: Chars) -> tuple[Regex, ...]:
     """`json_chars(c)` as its separate alternatives: raw characters, short escapes, `\\uXXXX`,
     surrogate pairs (the escape parts of most character sets are the same regex, so a grammar
