@@ -187,6 +187,46 @@ def test_the_mask_caches_stay_within_their_bytes_across_grammars(monkeypatch):
     assert len(packed.items) == 40
 
 
+def test_evicted_masks_are_recycled_only_when_nobody_holds_them(monkeypatch):
+    """A mask a caller still holds (or a view of it) keeps its contents however many masks are
+    computed after it; masks nobody holds are reused, cleared, for new ones."""
+    from a3agent.grammars.engine import grammar as grammar_module
+
+    vocab = alphabet_vocab(3)
+    whole = grammar_module._ByteBoundedLRU(2 * vocab.size, spares=4)
+    monkeypatch.setattr(grammar_module, "_WHOLE_MASKS", whole)
+    monkeypatch.setattr(grammar_module, "_PACKED_MASKS", grammar_module._ByteBoundedLRU(0))
+    reused = []
+
+    class Spares(list):
+        def pop(self, *args):
+            reused.append(super().pop(*args))
+            return reused[-1]
+
+    whole.spares = Spares()
+    grammar = compile_grammar(JSON_GRAMMAR + "\n// recycled\n", vocab)
+    fresh = grammar.matcher()
+    held, copies, view = [], [], None
+    m = grammar.matcher()
+    for i, tid in enumerate(vocab.tokenize(b'{"a": [1, true, "x"], "b": {"c": null}, "d": [2]}')):
+        mask = m.mask()
+        if i % 3 == 0:
+            held.append(mask)
+            copies.append(mask.copy())
+        elif view is None:
+            view, view_copy = mask[1:], mask[1:].copy()
+        assert m.advance(tid)
+    assert reused  # evicted masks nobody held were recycled...
+    for mask, copy in zip(held, copies):  # ...and the held ones kept their contents
+        assert np.array_equal(mask, copy) and not mask.flags.writeable
+    assert np.array_equal(view, view_copy)
+    walked = fresh  # a recycled mask comes back cleared: the same answers as a fresh grammar
+    other = compile_grammar(JSON_GRAMMAR + "\n// reference\n", vocab).matcher()
+    for tid in vocab.tokenize(b'{"a": [1, true, "x"]}'):
+        assert np.array_equal(walked.mask(), other.mask())
+        assert walked.advance(tid) and other.advance(tid)
+
+
 def test_cached_tables_and_slices_drop_out_of_the_collectors_view():
     """Tables, suffix tables and slices are cached as plain tuples so that full collections do not
     walk the tens of thousands a long run gathers: once the collector has seen them, none is

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from collections import OrderedDict
 from functools import cached_property
 from collections.abc import Hashable, Iterable
@@ -112,12 +113,28 @@ def _lru_put(cache: OrderedDict[_Key, _Value], key: _Key, value: _Value, size: i
 
 
 class _ByteBoundedLRU:
-    """Arrays by key, least recently used out once their bytes pass `limit` (shared by grammars)."""
+    """Arrays by key, least recently used out once their bytes pass `limit` (shared by grammars).
 
-    def __init__(self, limit: int) -> None:
+    With `spares`, up to that many evicted arrays that nobody else holds (no view, no caller)
+    are kept for `spare()`: a fresh 128 KiB mask is above the allocator's mmap threshold, so
+    each `np.zeros` would fault its pages in again (15 µs against 4 for clearing a spare)."""
+
+    def __init__(self, limit: int, spares: int = 0) -> None:
         self.limit = limit
         self.used = 0
         self.items: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+        self.spares: list[np.ndarray] = []
+        self.max_spares = spares
+
+    def spare(self, size: int) -> np.ndarray:
+        """A writable all-False bool array of `size`, recycled when one is spare."""
+        while self.spares:
+            mask = self.spares.pop()
+            if mask.size == size:
+                mask.flags.writeable = True
+                mask.fill(False)
+                return mask
+        return np.zeros(size, dtype=bool)
 
     def get(self, key: Hashable) -> np.ndarray | None:
         value = self.items.get(key)
@@ -130,11 +147,15 @@ class _ByteBoundedLRU:
         self.used += value.nbytes - (0 if old is None else old.nbytes)
         self.items[key] = value
         while self.used > self.limit and self.items:
-            self.used -= self.items.popitem(last=False)[1].nbytes
+            evicted = self.items.popitem(last=False)[1]
+            self.used -= evicted.nbytes
+            # two references: `evicted` and getrefcount's argument; a caller's would make three
+            if len(self.spares) < self.max_spares and evicted.base is None and sys.getrefcount(evicted) == 2:
+                self.spares.append(evicted)
 
 
 _PACKED_MASKS = _ByteBoundedLRU(_PACKED_MASK_BYTES)
-_WHOLE_MASKS = _ByteBoundedLRU(_WHOLE_MASK_BYTES)
+_WHOLE_MASKS = _ByteBoundedLRU(_WHOLE_MASK_BYTES, spares=4)
 _SERIALS = itertools.count()
 """Grammar serial numbers: the mask caches' keys (an id() could be reused by a later grammar)."""
 
@@ -276,7 +297,7 @@ class Grammar:
         return mask
 
     def _compute_mask(self, config: Config) -> np.ndarray:
-        mask = np.zeros(self.vocab.size, dtype=bool)
+        mask = _WHOLE_MASKS.spare(self.vocab.size)
         for hyp in config:
             stack, term, state = hyp
             if term is not None:

@@ -93,7 +93,8 @@ class TokenTable:
 _Slice = tuple[np.ndarray, np.ndarray, np.ndarray]
 """(inside: bool over the rows of this first byte, split rows, split positions)."""
 _Stored = tuple[np.ndarray, "np.ndarray | None", np.ndarray, np.ndarray, tuple[int, ...], int]
-"""A `TokenTable` as the caches keep it (its split ranges flat: byte, start, end, byte, ...).
+"""A `TokenTable` as the caches keep it (its split ranges flat: byte, start, end, byte, ...,
+which slices and `zip` turn back into the dict without a Python-level loop).
 Caches hold slices and tables as plain tuples of arrays and ints, which Python's collector stops
 tracking (a tuple holding a dict or an object stays tracked): kept as objects, the tens of
 thousands of them a long run gathers would be walked by every full collection."""
@@ -113,7 +114,7 @@ def _loaded(stored: _Stored | None) -> TokenTable | None:
     if stored is None:
         return None
     inside_ids, inside_mask, split_rows, split_pos, ranges, serial = stored
-    split_ranges = {ranges[i]: (ranges[i + 1], ranges[i + 2]) for i in range(0, len(ranges), 3)} if ranges else {}
+    split_ranges = dict(zip(ranges[0::3], zip(ranges[1::3], ranges[2::3])))
     return TokenTable(inside_ids, inside_mask, split_rows, split_pos, split_ranges, serial)
 
 
