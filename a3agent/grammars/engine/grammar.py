@@ -187,7 +187,8 @@ class Grammar:
         self._completions: OrderedDict[Config, tuple[int, ...]] = OrderedDict()
         self._forced: OrderedDict[Config, tuple[int, ...]] = OrderedDict()
         self._shiftables: dict[Stack, tuple[tuple[str, tuple[Stack, ...]], ...]] = {}
-        self._starts_memo: dict[Stack, dict[int, tuple[Hypothesis, ...]]] = {}
+        self._starts_memo: dict[tuple[Stack, int], tuple[Hypothesis, ...]] = {}
+        self._start_terms_memo: dict[int, dict[int, tuple[str, ...]]] = {}
 
     def __repr__(self) -> str:
         return f"<Grammar: {len(self.dfas)} terminals, {len(self.special_terminals)} special>"
@@ -210,6 +211,8 @@ class Grammar:
         """(terminal, stacks after it) for every terminal `stack` can really shift (memoised)."""
         out = self._shiftables.get(stack)
         if out is None:
+            if len(self._shiftables) > _STEP_CACHE_SIZE:
+                self._shiftables.clear()
             pairs = ((term, self.table.feed(stack, term)) for term in self.table.expected(stack))
             out = self._shiftables[stack] = tuple((term, after) for term, after in pairs if after)
         return out
@@ -227,7 +230,7 @@ class Grammar:
     def _step(self, config: Config, byte: int) -> Iterator[Hypothesis]:
         for stack, term, state in config:
             if term is None:
-                yield from self._starts(stack).get(byte, ())
+                yield from self._starts(stack, byte)
                 continue
             dfa = self.dfas[term]
             nxt = dfa.rows[state][byte]
@@ -235,20 +238,35 @@ class Grammar:
                 yield (stack, term, nxt)
             if dfa.accepting[state]:
                 for boundary in self.table.feed(stack, term):
-                    yield from self._starts(boundary).get(byte, ())
+                    yield from self._starts(boundary, byte)
 
-    def _starts(self, stack: Stack) -> dict[int, tuple[Hypothesis, ...]]:
-        """By first byte: the hypotheses that begin a terminal `stack` can shift (memoised)."""
-        out = self._starts_memo.get(stack)
+    def _start_terms(self, top: int) -> dict[int, tuple[str, ...]]:
+        """By first byte: the terminals LR state `top` has an action for whose automaton can
+        begin with that byte (memoised per state; a superset of what a stack can really shift)."""
+        out = self._start_terms_memo.get(top)
         if out is None:
-            by_byte: dict[int, list[Hypothesis]] = {}
-            for term, _ in self._shiftable(stack):
+            by_byte: dict[int, list[str]] = {}
+            for term in self.table.expected((top,)):
                 dfa = self.dfas.get(term)
                 if dfa is not None:
-                    row = dfa.rows[0]
                     for b in dfa.next_bytes[0]:
-                        by_byte.setdefault(b, []).append((stack, term, row[b]))
-            out = self._starts_memo[stack] = {b: tuple(hyps) for b, hyps in by_byte.items()}
+                        by_byte.setdefault(b, []).append(term)
+            out = self._start_terms_memo[top] = {b: tuple(terms) for b, terms in by_byte.items()}
+        return out
+
+    def _starts(self, stack: Stack, byte: int) -> tuple[Hypothesis, ...]:
+        """The hypotheses that begin, with `byte`, a terminal `stack` can really shift (memoised:
+        only the terminals that start with this byte are fed to the parser, not all it expects)."""
+        key = (stack, byte)
+        out = self._starts_memo.get(key)
+        if out is None:
+            if len(self._starts_memo) > _STEP_CACHE_SIZE:
+                self._starts_memo.clear()
+            out = self._starts_memo[key] = tuple(
+                (stack, term, self.dfas[term].rows[0][byte])
+                for term in self._start_terms(stack[-1]).get(byte, ())
+                if self.table.feed(stack, term)
+            )
         return out
 
     def step_special(self, config: Config, token_id: int) -> Config:
@@ -341,11 +359,9 @@ class Grammar:
         while todo:
             table, stack, term = todo.pop()
             for boundary in self.table.feed(stack, term):
-                starts = self._starts(boundary)  # special tokens are never part of a split suffix
-                for byte in table.split_ranges.keys() & starts.keys():
-                    for _, term2, state in starts[byte]:
-                        if term2 is None:
-                            continue
+                firsts = self._start_terms(boundary[-1])  # special tokens are never part of a split suffix
+                for byte in table.split_ranges.keys() & firsts.keys():
+                    for _, term2, state in self._starts(boundary, byte):
                         sub = suffix_table(self.vocab, table, byte, self.dfas[term2], state)
                         found.append(sub.inside_ids)
                         if sub.split_ranges and (sub.serial, boundary, term2) not in seen:

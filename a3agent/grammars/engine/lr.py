@@ -39,6 +39,9 @@ __all__ = ["LRTable", "Stack", "END", "ROOT", "lark_meta_parser", "load_rules"]
 
 Stack = tuple[int, ...]
 _MAX_REDUCTIONS = 10_000
+_FEED_MEMO_SIZE = 200_000
+"""(stack, terminal) pairs whose parser moves a table keeps before it starts afresh: a document
+nested ever deeper brings a new stack with every bracket."""
 _LARK_SECONDS_PER_CHAR = 6e-6
 """lark reads schema grammar text at about 4.5 s a megabyte on the 2-core reference machine
 (`load_rules` over the MaskBench schemas of more than 20 kB); kept a little above that."""
@@ -134,6 +137,8 @@ class LRTable:
         key = (stack, terminal)
         out = self._feed_memo.get(key)
         if out is None:
+            if len(self._feed_memo) > _FEED_MEMO_SIZE:
+                self._feed_memo.clear()
             out = self._feed_memo[key] = self._feed(stack, terminal)
         return out
 
