@@ -227,6 +227,23 @@ def test_evicted_masks_are_recycled_only_when_nobody_holds_them(monkeypatch):
         assert walked.advance(tid) and other.advance(tid)
 
 
+def test_the_loaded_tables_kept_as_objects_stay_bounded(monkeypatch):
+    from a3agent.grammars.engine import token_table as token_table_module
+
+    vocab = alphabet_vocab(6)
+    monkeypatch.setattr(token_table_module, "_LIVE_TABLES", 5)
+    monkeypatch.setattr(token_table_module, "_LIVE", {})
+    grammar = compile_grammar(JSON_GRAMMAR + "\n// live tables\n", vocab)
+    m = grammar.matcher()
+    seen: set[int] = set()
+    for tid in vocab.tokenize(b'{"a": [1, true, "x"], "b": {"c": null}}'):
+        m.mask()
+        assert m.advance(tid)
+        assert len(token_table_module._LIVE) <= 5
+        seen |= token_table_module._LIVE.keys()
+    assert len(seen) > 5  # more tables than the bound went through it
+
+
 def test_cached_tables_and_slices_drop_out_of_the_collectors_view():
     """Tables, suffix tables and slices are cached as plain tuples so that full collections do not
     walk the tens of thousands a long run gathers: once the collector has seen them, none is

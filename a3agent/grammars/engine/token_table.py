@@ -110,12 +110,24 @@ def _stored(table: TokenTable) -> _Stored:
     return (table.inside_ids, table.inside_mask, table.split_rows, table.split_pos, ranges, table.serial)
 
 
+_LIVE_TABLES = 2_048
+"""Tables most recently loaded from the caches, kept as objects (first in, first out): the same
+few tables are asked for again and again along a document, and rebuilding one from its tuple
+costs more than the lookup. Bounded, so the collector sees a few thousand objects at most."""
+_LIVE: dict[int, TokenTable] = {}
+
+
 def _loaded(stored: _Stored | None) -> TokenTable | None:
     if stored is None:
         return None
-    inside_ids, inside_mask, split_rows, split_pos, ranges, serial = stored
-    split_ranges = dict(zip(ranges[0::3], zip(ranges[1::3], ranges[2::3])))
-    return TokenTable(inside_ids, inside_mask, split_rows, split_pos, split_ranges, serial)
+    table = _LIVE.get(stored[5])
+    if table is None:
+        inside_ids, inside_mask, split_rows, split_pos, ranges, serial = stored
+        split_ranges = dict(zip(ranges[0::3], zip(ranges[1::3], ranges[2::3])))
+        table = _LIVE[serial] = TokenTable(inside_ids, inside_mask, split_rows, split_pos, split_ranges, serial)
+        if len(_LIVE) > _LIVE_TABLES:
+            del _LIVE[next(iter(_LIVE))]
+    return table
 
 
 def _remember(cache: dict[tuple, _Cached], key: tuple, value: _Cached, size: int) -> None:
