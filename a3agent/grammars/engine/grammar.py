@@ -60,6 +60,8 @@ from a3agent.grammars.engine.vocab import Vocabulary
 __all__ = ["Grammar", "Config", "Piece"]
 
 Hypothesis = tuple[Stack, str | None, int]
+_Start = tuple[Stack, str, int]
+"""A hypothesis that has begun a terminal."""
 Config = tuple
 """A configuration: its distinct hypotheses in sorted order (a plain tuple of ints, strings and
 tuples, which Python's collector stops tracking, unlike a frozenset: millions of memoised
@@ -187,7 +189,7 @@ class Grammar:
         self._completions: OrderedDict[Config, tuple[int, ...]] = OrderedDict()
         self._forced: OrderedDict[Config, tuple[int, ...]] = OrderedDict()
         self._shiftables: dict[Stack, tuple[tuple[str, tuple[Stack, ...]], ...]] = {}
-        self._starts_memo: dict[tuple[Stack, int], tuple[Hypothesis, ...]] = {}
+        self._starts_memo: dict[tuple[Stack, int], tuple[_Start, ...]] = {}
         self._start_terms_memo: dict[int, dict[int, tuple[str, ...]]] = {}
 
     def __repr__(self) -> str:
@@ -254,7 +256,7 @@ class Grammar:
             out = self._start_terms_memo[top] = {b: tuple(terms) for b, terms in by_byte.items()}
         return out
 
-    def _starts(self, stack: Stack, byte: int) -> tuple[Hypothesis, ...]:
+    def _starts(self, stack: Stack, byte: int) -> tuple[_Start, ...]:
         """The hypotheses that begin, with `byte`, a terminal `stack` can really shift (memoised:
         only the terminals that start with this byte are fed to the parser, not all it expects)."""
         key = (stack, byte)
