@@ -12,6 +12,8 @@ import itertools
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lark.grammar import Rule
 
 from a3agent.errors import MalformedGrammar
@@ -149,3 +151,24 @@ def test_random_texts_read_as_lark_reads_them(seed):
 ])
 def test_text_beyond_the_subset_is_left_to_lark(text):
     assert read_grammar(text) is None
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(st.sampled_from(list('ab"/\'xXuUnftrd09{}\\é中\U0001F600\ud800 N')), min_size=1, max_size=12),
+       st.sampled_from('"/'))
+def test_literals_unescape_as_lark_unescapes_them(body, delimiter):
+    """The reader's own unescaping gives lark's pattern, or refuses where lark raises."""
+    from lark.lexer import Token
+    from lark.load_grammar import _literal_to_pattern
+
+    from a3agent.grammars.engine.ebnf import _pattern, _Unreadable
+
+    literal = delimiter + body + delimiter
+    try:
+        want = _literal_to_pattern(Token("STRING" if delimiter == '"' else "REGEXP", literal))
+    except Exception:
+        with pytest.raises(_Unreadable):
+            _pattern(literal)
+        return
+    got = _pattern(literal)
+    assert (type(got), got.value, got.flags, got.raw) == (type(want), want.value, want.flags, want.raw)
