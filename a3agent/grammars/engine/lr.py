@@ -20,7 +20,6 @@ Not handled: grammars whose empty rules let the stack grow without reading input
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 
 import lark.lexer
@@ -82,10 +81,9 @@ def load_rules(text: str) -> tuple[list[TerminalDef], list[Rule]]:
     return terminals, rules
 
 
-@dataclass(frozen=True)
-class _Reduce:
-    lhs: str
-    length: int
+_Reduce = tuple[str, int]
+"""A reduction: the rule's left-hand side and how many states it pops (a plain tuple, which the
+garbage collector stops tracking, and with it the table's rows: thousands per cached grammar)."""
 
 
 class LRTable:
@@ -128,7 +126,7 @@ class LRTable:
         """The tables of lark BNF rules (start symbol `start`), every LALR action kept."""
         terminals = {str(sym.name) for rule in rules for sym in rule.expansion if sym.is_term}
         lalr = analyse([(str(rule.origin.name), tuple(str(sym.name) for sym in rule.expansion)) for rule in rules], terminals)
-        reduces = [{la: tuple(_Reduce(lalr.rules[r][0], len(lalr.rules[r][1])) for r in rs) for la, rs in row.items()}
+        reduces = [{la: tuple((lalr.rules[r][0], len(lalr.rules[r][1])) for r in rs) for la, rs in row.items()}
                    for row in lalr.reduces]
         return cls(list(lalr.shifts), reduces, list(lalr.gotos), lalr.end_state, lalr.rules, lalr.kernels)
 
@@ -155,9 +153,9 @@ class LRTable:
             target = self._shifts[top].get(terminal)
             if target is not None:
                 results.append(st + (target,))
-            for red in self._reduces[top].get(terminal, ()):
-                base = st[: len(st) - red.length]
-                goto = self._gotos[base[-1]].get(red.lhs)
+            for lhs, length in self._reduces[top].get(terminal, ()):
+                base = st[: len(st) - length]
+                goto = self._gotos[base[-1]].get(lhs)
                 if goto is None:
                     continue
                 nxt = base + (goto,)

@@ -110,7 +110,7 @@ def _stored(table: TokenTable) -> _Stored:
     return (table.inside_ids, table.inside_mask, table.split_rows, table.split_pos, ranges, table.serial)
 
 
-_LIVE_TABLES = 2_048
+_LIVE_TABLES = 1_024
 """Tables most recently loaded from the caches, kept as objects (first in, first out): the same
 few tables are asked for again and again along a document, and rebuilding one from its tuple
 costs more than the lookup. Bounded, so the collector sees a few thousand objects at most."""
