@@ -129,6 +129,7 @@ class LazyDFA:
         self._built = np.zeros(64, dtype=bool)
         self._signatures: dict[tuple[int, int], bytes | None] = {}
         self._shortest: dict[int, bytes] = {}
+        self._descent: dict[int, tuple[int, int]] = {}
         self.rows = _Rows(self)
         self.accepting = _Accepting(self)
         self.next_bytes = _NextBytes(self)
@@ -253,13 +254,20 @@ class LazyDFA:
         if need > bound:
             raise GrammarTooComplex("", "shortest_text", bound, f"a terminal needs {need} more bytes")
         path = bytearray()
+        # per state, its first byte on a shortest path and where it leads: a completion asked every
+        # step from inside a 10,000-state chain (`(a{100}){100}`) walks it by lookups, instead of
+        # rebuilding rows the row cache cannot hold (bounded like the states, by `dfa_states`)
+        descent = self._descent
         while not self.accept[state]:
-            row = self.rows[state]
-            step = next((b for b in self.next_bytes[state] if nodes.min_len(self._keys[row[b]][0]) == need - 1), None)
-            if step is None:
-                return None
-            path.append(step)
-            state, need = row[step], need - 1
+            known = descent.get(state)
+            if known is None:
+                row = self.rows[state]
+                step = next((b for b in self.next_bytes[state] if nodes.min_len(self._keys[row[b]][0]) == need - 1), None)
+                if step is None:
+                    return None
+                known = descent[state] = (step, row[step])
+            path.append(known[0])
+            state, need = known[1], need - 1
         return bytes(path)
 
     def _search(self, state: int) -> bytes:
