@@ -4,7 +4,6 @@ import json
 import os
 import re
 import sys
-import time
 
 import pexpect
 import pytest
@@ -41,6 +40,14 @@ def chat(tools_dir, cli_zygote, request):
     yield spawn
     for child in children:
         child.close(force=True)
+
+
+def interrupt_once_answering(child: pexpect.spawn) -> None:
+    """Ctrl-C once the answer streams: until the line editor lets go of the terminal (it turns
+    bracketed paste off), ^C is a key it reads, not a signal, and a fixed wait races with it."""
+    child.expect_exact("\x1b[?2004l")
+    child.expect(r"\S")  # a first piece of the run's output
+    child.sendintr()
 
 
 def leave(child: pexpect.spawn) -> None:
@@ -100,8 +107,7 @@ def test_save_then_load_goes_on_with_the_same_conversation(chat, tmp_path):
 def test_ctrl_c_stops_a_generation_and_the_repl_goes_on(chat):
     child = chat("--model", "tiny", "--unconstrained", "--no-think")
     child.sendline("Tell me a long story.")
-    time.sleep(1.5)
-    child.sendintr()
+    interrupt_once_answering(child)
     child.expect_exact("stopped; this exchange is left out of the conversation", timeout=60)
     child.expect_exact(PROMPT)
     child.sendline("/stats")
@@ -258,8 +264,7 @@ def test_ctrl_c_keeps_the_attached_image_for_the_next_message(chat, sample_image
     child.expect_exact("attached")
     child.expect_exact(PROMPT)
     child.sendline("Describe this picture at length.")
-    time.sleep(1.5)
-    child.sendintr()
+    interrupt_once_answering(child)
     child.expect_exact("the attached images stay for your next message", timeout=60)
     child.expect_exact(PROMPT)
     child.sendline("/images")
