@@ -132,6 +132,9 @@ while _request is None:
     if _pid == 0:  # the command's process
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        # Ctrl-C as a terminal gives it to a fresh Python: a test run started in the background
+        # inherits SIGINT ignored, and Python then leaves it ignored, so no command could be stopped
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         os.setpgid(0, 0)
         for _other in (_listener, _conn, *_children.values()):
             _other.close()
