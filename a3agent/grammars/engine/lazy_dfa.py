@@ -128,7 +128,7 @@ class LazyDFA:
         self.accept = np.zeros(64, dtype=bool)
         self._built = np.zeros(64, dtype=bool)
         self._signatures: dict[tuple[int, int], bytes | None] = {}
-        self._shortest: dict[int, bytes] = {}
+        self._searched: dict[int, bytes] = {}
         self._descent: dict[int, tuple[int, int]] = {}
         self.rows = _Rows(self)
         self.accepting = _Accepting(self)
@@ -236,15 +236,17 @@ class LazyDFA:
         derivative is a byte shorter (the regex's own shortest length is exact); where a
         forbidden spelling blocks that path, a bounded breadth-first search instead.
 
+        The descent is memoised a step per state (`_descent`), so it is not kept as a string here
+        (the completer keeps the tails it hands out); a search's result is, per start state.
+
         Raises `GrammarTooComplex` past `Limits.shortest_text` bytes."""
-        out = self._shortest.get(state)
+        out = self._searched.get(state)
         if out is None:
             out = self._descend(state)
             if out is None:
-                out = self._search(state)
-            if len(self._shortest) > _ROW_CACHE:
-                self._shortest.clear()
-            self._shortest[state] = out
+                if len(self._searched) > _ROW_CACHE:
+                    self._searched.clear()
+                out = self._searched[state] = self._search(state)
         return out
 
     def _descend(self, state: int) -> bytes | None:
@@ -256,7 +258,7 @@ class LazyDFA:
         path = bytearray()
         # per state, its first byte on a shortest path and where it leads: a completion asked every
         # step from inside a 10,000-state chain (`(a{100}){100}`) walks it by lookups, instead of
-        # rebuilding rows the row cache cannot hold (bounded like the states, by `dfa_states`)
+        # rebuilding rows the row cache cannot hold (one entry per state: bounded by `dfa_states`)
         descent = self._descent
         while not self.accept[state]:
             known = descent.get(state)
