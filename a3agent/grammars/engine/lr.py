@@ -1,11 +1,11 @@
 """A non-deterministic LALR(1) recogniser over BNF rules (lark's `Rule` objects).
 
 `load_rules` reads grammar text into those rules (`ebnf.py`, or lark beyond its part); `lalr.py`
-computes the LR(0) item sets and LALR(1) lookaheads within the compile budget. Where lark would refuse a grammar (reduce/reduce) or
-silently prefer shift (shift/reduce), we keep *every* action. Running all of
-them side by side is an exact recogniser for any context-free grammar without hidden left
-recursion: LALR lookaheads over-approximate canonical LR ones, so no derivation is cut, and every
-parse that dies is only a wrong guess. Schema-generated grammars are full of such guesses
+computes the LR(0) item sets and LALR(1) lookaheads within the compile budget. Where lark would
+refuse a grammar (reduce/reduce) or silently prefer shift (shift/reduce), we keep *every* action.
+Running all of them side by side is an exact recogniser for any context-free grammar without
+hidden left recursion: LALR lookaheads over-approximate canonical LR ones, so no derivation is
+cut, and every parse that dies is only a wrong guess. Schema-generated grammars are full of such guesses
 (anyOf of objects that share a prefix), and the matcher already keeps several hypotheses.
 
 A parser configuration is a stack of state ids as a tuple: hashable (for mask caches) and cheap
