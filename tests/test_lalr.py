@@ -25,7 +25,7 @@ from lark.parsers.lalr_analysis import LALR_Analyzer
 from a3agent.errors import GrammarTooComplex, MalformedGrammar
 from a3agent.grammars.engine.lalr import analyse
 from a3agent.grammars.engine.limits import compile_budget, limits, set_limits
-from a3agent.grammars.engine.lr import load_rules
+from a3agent.grammars.engine.lr import LRTable, Stack, load_rules, stack_states
 from a3agent.grammars.schema.json_schema import schema_source
 
 Item = tuple[str, tuple[str, ...], int]
@@ -238,3 +238,33 @@ def test_the_analysis_is_charged_to_the_compile_budget():
         assert raised.value.limit == "compile_work"
     finally:
         set_limits(**{f: getattr(before, f) for f in ("compile_work",)})
+
+
+_NESTED = 'start: LPAR start RPAR | X\nLPAR: "("\nRPAR: ")"\nX: "x"\n'
+
+
+def _fed(table: LRTable, terminals: list[str]) -> Stack:
+    stack = table.initial
+    for terminal in terminals:
+        (stack,) = table.feed(stack, terminal)
+    return stack
+
+
+def test_a_push_shares_the_stack_below_at_any_depth():
+    """A stack is its top state on the stack below it, never a copy: memory grows with depth, not its square."""
+    table = LRTable.from_lark(_NESTED)
+    path = [table.initial]
+    for _ in range(2000):
+        (above,) = table.feed(path[-1], "LPAR")
+        path.append(above)
+    assert all(above[2] is below for below, above in zip(path, path[1:]))
+    assert len(stack_states(path[-1])) == 2001
+
+
+def test_stacks_reached_by_different_input_are_one_object():
+    """Interned: a stack equal to one built before is that stack, so memos keyed by it are found."""
+    table = LRTable.from_lark(_NESTED)
+    deep = _fed(table, ["LPAR", "LPAR", "X", "RPAR", "RPAR"])
+    shallow = _fed(table, ["LPAR", "X", "RPAR"])
+    assert stack_states(deep) == stack_states(shallow) and len(stack_states(deep)) == 4  # 0 ( start )
+    assert deep is shallow

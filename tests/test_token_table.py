@@ -161,7 +161,7 @@ def test_a_mask_read_back_from_the_packed_cache_equals_the_one_computed(monkeypa
         assert m.advance(tid)
     unpacked = 0
     for config, mask in computed:
-        key = (grammar._serial, config)
+        key = (grammar._serial, grammar_module._key(config))
         assert key in grammar_module._PACKED_MASKS.items
         unpacked += key not in grammar_module._WHOLE_MASKS.items
         again = grammar.mask(config)

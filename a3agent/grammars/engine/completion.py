@@ -16,7 +16,7 @@ JSON value" rules recurse. Costs are in bytes, a special token counting one.
 - **Unwinding.** A kernel item `C → α·β` of the top state costs yield(β), then `C` is reduced |α|
   states down, where the state's table says which kernel item to finish next, and so on down to
   the root item of state 0. The cost of finishing once `C` is reduced onto a level depends only
-  on the stack up to that level, so it is kept per level in a trie of the stacks seen: a decode
+  on the stack up to that level, so it is kept per level, one per stack (by its serial): a decode
   step, whose stack shares all but its top with the last one, builds a level or two, and a
   fresh stack costs a table per level, linear in its depth. (Predicted items of the top state
   never beat the kernel item that predicted them.)
@@ -49,7 +49,7 @@ Plan = tuple[tuple[str, ...], ...]
 
 _INF = math.inf
 _MAX_LEVELS = 20_000
-"""Stack levels kept in the trie of stacks seen; past it the trie starts afresh (bounded memory)."""
+"""Stack levels kept; past it they are built afresh (bounded memory)."""
 _TAIL_CACHE_SIZE = 64
 """Terminal tails kept (each at most `Limits.shortest_text` bytes)."""
 
@@ -77,16 +77,15 @@ class _StateTable:
 
 
 class _Level:
-    """One level of a stack in the trie of stacks seen: shared by every stack with this prefix."""
+    """One level of a stack: shared by every stack built on it."""
 
-    __slots__ = ("parent", "state", "best", "children")
+    __slots__ = ("parent", "state", "best")
 
     def __init__(self, parent: _Level | None, state: int) -> None:
         self.parent = parent
         self.state = state
         self.best: dict[str, tuple[Cost, _Exit]] = {}
         """U(C): the cheapest way to finish once C is reduced onto this level, and its exit."""
-        self.children: dict[int, _Level] = {}
 
 
 def _ancestor(level: _Level | None, up: int) -> _Level | None:
@@ -124,8 +123,8 @@ class Completer:
             self._by_lhs.setdefault(lhs, []).append(i)
         self._yield, self._best = self._shortest_yields()
         self._states: dict[int, _StateTable] = {}
-        self._roots: dict[int, _Level] = {}
-        self._level_count = 0
+        self._levels: dict[int, _Level] = {}
+        """Levels by stack serial (serials are never reused)."""
 
     # -- shortest yields (once per grammar) ------------------------------------------------------
 
@@ -270,24 +269,26 @@ class Completer:
     # -- unwinding a stack ---------------------------------------------------------------------------
 
     def _level(self, stack: Stack) -> _Level:
-        """The trie node of `stack`, building the levels not seen before (each once)."""
-        if self._level_count > _MAX_LEVELS:
-            self._roots.clear()
-            self._level_count = 0
-        node = self._roots.get(stack[0])
-        if node is None:
-            node = self._roots[stack[0]] = self._new_level(None, stack[0])
-        for q in stack[1:]:
-            child = node.children.get(q)
-            if child is None:
-                child = node.children[q] = self._new_level(node, q)
-            node = child
-        return node
+        """The level of `stack`, building those of it and the stacks below not built before (each once)."""
+        if len(self._levels) > _MAX_LEVELS:
+            self._levels.clear()
+        unbuilt: list[Stack] = []
+        node: Stack | None = stack
+        level: _Level | None = None
+        while node is not None:
+            level = self._levels.get(node[0])
+            if level is not None:
+                break
+            unbuilt.append(node)
+            node = node[2]
+        for serial, state, _ in reversed(unbuilt):
+            level = self._levels[serial] = self._new_level(level, state)
+        assert level is not None
+        return level
 
     def _new_level(self, parent: _Level | None, q: int) -> _Level:
         """U(level, C) for every nonterminal C reducible onto state q: its cheapest exit plus what
         the exit's left-hand side costs that many levels down (already built)."""
-        self._level_count += 1
         level = _Level(parent, q)
         for name, exits in self._state(q).exits.items():
             cost: Cost = _INF
@@ -303,12 +304,12 @@ class Completer:
     def cost(self, stack: Stack) -> tuple[Cost, Plan]:
         """The cost of the shortest completion from `stack` and the plan that spells it.
 
-        Work: a walk down the trie of stacks seen (linear in the depth, a dict lookup a level),
-        a table for each level not seen before (bounded by the grammar), and the plan, one entry
-        per item finished on the way down."""
+        Work: a table for each level of the stack not seen before (bounded by the grammar; a
+        stack seen but for its top costs one), and the plan, one entry per item finished on the
+        way down."""
         node = self._level(stack)
         best: tuple[Cost, tuple[str, ...], int, str] = (_INF, (), 0, ROOT)
-        for c, pop, lhs, rest in self._state(stack[-1]).tops:
+        for c, pop, lhs, rest in self._state(stack[1]).tops:
             total = c + _below(node, pop, lhs)
             if total < best[0]:
                 best = (total, rest, pop, lhs)

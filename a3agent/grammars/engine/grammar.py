@@ -65,17 +65,21 @@ _Start = tuple[Stack, str, int]
 Config = tuple
 """A configuration: its distinct hypotheses in sorted order (a plain tuple of ints, strings and
 tuples, which Python's collector stops tracking, unlike a frozenset: millions of memoised
-configurations would otherwise make every full collection walk them)."""
+configurations would otherwise make every full collection walk them). Never hashed itself (its
+stacks would be walked whole): memos are keyed by `_key(config)`."""
+ConfigKey = tuple
+"""A configuration as (stack serial, terminal or "", automaton state) per hypothesis."""
 
 
 def _config(hyps: Iterable[Hypothesis]) -> Config:
-    distinct = set(hyps)
-    return tuple(distinct) if len(distinct) < 2 else tuple(sorted(distinct, key=_order))
+    distinct = {(stack[0], term or "", state): (stack, term, state) for stack, term, state in hyps}
+    if len(distinct) < 2:
+        return tuple(distinct.values())
+    return tuple(distinct[k] for k in sorted(distinct))
 
 
-def _order(hyp: Hypothesis) -> tuple:
-    stack, term, state = hyp
-    return (stack, term or "", state)
+def _key(config: Config) -> ConfigKey:
+    return tuple([(stack[0], term or "", state) for stack, term, state in config])
 
 
 _PACKED_MASK_BYTES = 128 << 20
@@ -186,12 +190,12 @@ class Grammar:
         self.stop_ids = vocab.stop_ids
         self.initial: Config = ((table.initial, None, 0),)
         self._serial = next(_SERIALS)
-        self._steps: dict[tuple[Config, int], Config] = {}
-        self._splits: OrderedDict[tuple[Stack, str, int], np.ndarray] = OrderedDict()
-        self._completions: OrderedDict[Config, tuple[int, ...]] = OrderedDict()
-        self._forced: OrderedDict[Config, tuple[int, ...]] = OrderedDict()
-        self._shiftables: dict[Stack, tuple[tuple[str, tuple[Stack, ...]], ...]] = {}
-        self._starts_memo: dict[tuple[Stack, int], tuple[_Start, ...]] = {}
+        self._steps: dict[tuple[ConfigKey, int], tuple[Config, ConfigKey]] = {}
+        self._splits: OrderedDict[tuple[int, str, int], np.ndarray] = OrderedDict()
+        self._completions: OrderedDict[ConfigKey, tuple[int, ...]] = OrderedDict()
+        self._forced: OrderedDict[ConfigKey, tuple[int, ...]] = OrderedDict()
+        self._shiftables: dict[int, tuple[tuple[str, tuple[Stack, ...]], ...]] = {}
+        self._starts_memo: dict[tuple[int, int], tuple[_Start, ...]] = {}
         self._start_terms_memo: dict[int, dict[int, tuple[str, ...]]] = {}
 
     def __repr__(self) -> str:
@@ -213,22 +217,26 @@ class Grammar:
 
     def _shiftable(self, stack: Stack) -> tuple[tuple[str, tuple[Stack, ...]], ...]:
         """(terminal, stacks after it) for every terminal `stack` can really shift (memoised)."""
-        out = self._shiftables.get(stack)
+        out = self._shiftables.get(stack[0])
         if out is None:
             if len(self._shiftables) > _STEP_CACHE_SIZE:
                 self._shiftables.clear()
-            pairs = ((term, self.table.feed(stack, term)) for term in self.table.expected(stack))
-            out = self._shiftables[stack] = tuple((term, after) for term, after in pairs if after)
+            pairs = ((term, self.table.feed(stack, term)) for term in self.table.expected(stack[1]))
+            out = self._shiftables[stack[0]] = tuple((term, after) for term, after in pairs if after)
         return out
 
     def step(self, config: Config, byte: int) -> Config:
         """The configuration after one more ordinary byte (empty: illegal)."""
-        key = (config, byte)
-        out = self._steps.get(key)
+        return self._keyed_step(config, _key(config), byte)[0]
+
+    def _keyed_step(self, config: Config, key: ConfigKey, byte: int) -> tuple[Config, ConfigKey]:
+        """`step` of a configuration whose key is known, with the key of the result (memoised)."""
+        out = self._steps.get((key, byte))
         if out is None:
             if len(self._steps) > _STEP_CACHE_SIZE:
                 self._steps.clear()
-            out = self._steps[key] = _config(self._step(config, byte))
+            after = _config(self._step(config, byte))
+            out = self._steps[(key, byte)] = (after, _key(after))
         return out
 
     def _step(self, config: Config, byte: int) -> Iterator[Hypothesis]:
@@ -250,7 +258,7 @@ class Grammar:
         out = self._start_terms_memo.get(top)
         if out is None:
             by_byte: dict[int, list[str]] = {}
-            for term in self.table.expected((top,)):
+            for term in self.table.expected(top):
                 dfa = self.dfas.get(term)
                 if dfa is not None:
                     for b in dfa.next_bytes[0]:
@@ -261,26 +269,26 @@ class Grammar:
     def _starts(self, stack: Stack, byte: int) -> tuple[_Start, ...]:
         """The hypotheses that begin, with `byte`, a terminal `stack` can really shift (memoised:
         only the terminals that start with this byte are fed to the parser, not all it expects)."""
-        key = (stack, byte)
+        key = (stack[0], byte)
         out = self._starts_memo.get(key)
         if out is None:
             if len(self._starts_memo) > _STEP_CACHE_SIZE:
                 self._starts_memo.clear()
             out = self._starts_memo[key] = tuple(
                 (stack, term, self.dfas[term].rows[0][byte])
-                for term in self._start_terms(stack[-1]).get(byte, ())
+                for term in self._start_terms(stack[1]).get(byte, ())
                 if self.table.feed(stack, term)
             )
         return out
 
     def step_special(self, config: Config, token_id: int) -> Config:
         """The configuration after a special token (empty: illegal here)."""
-        out: set[Hypothesis] = set()
+        out: list[Hypothesis] = []
         for hyp in config:
             for boundary in self._boundaries(hyp):
                 for term, after in self._shiftable(boundary):
                     if self.special_terminals.get(term) == token_id:
-                        out.update((s, None, 0) for s in after)
+                        out.extend((s, None, 0) for s in after)
         return _config(out)
 
     def advance(self, config: Config, token_id: int) -> Config:
@@ -288,8 +296,9 @@ class Grammar:
         data = self.vocab.token_bytes[token_id] if 0 <= token_id < self.vocab.size else None
         if data is None:
             return self.step_special(config, token_id)
+        key = _key(config)
         for b in data:
-            config = self.step(config, b)
+            config, key = self._keyed_step(config, key, b)
             if not config:
                 break
         return config
@@ -303,7 +312,7 @@ class Grammar:
     def mask(self, config: Config) -> np.ndarray:
         """Bool mask over the vocabulary of the tokens legal in `config` (read-only; the most
         recent are kept whole, and those asked for again also packed, for every grammar together)."""
-        key = (self._serial, config)
+        key = (self._serial, _key(config))
         mask = _WHOLE_MASKS.get(key)
         if mask is not None:
             if key not in _PACKED_MASKS.items:  # it recurs: keep it once it leaves the whole ones
@@ -353,23 +362,23 @@ class Grammar:
         (so a vocabulary of long tokens makes a long worklist, never a deep recursion), and each
         (table, stack, terminal) is taken once. Memoised per (stack, terminal, table).
         """
-        key = (stack, term, table.serial)
+        key = (stack[0], term, table.serial)
         ids = _lru_get(self._splits, key)
         if ids is not None:
             return ids
         found = []
         todo = [(table, stack, term)]
-        seen = {(table.serial, stack, term)}
+        seen = {(table.serial, stack[0], term)}
         while todo:
             table, stack, term = todo.pop()
             for boundary in self.table.feed(stack, term):
-                firsts = self._start_terms(boundary[-1])  # special tokens are never part of a split suffix
+                firsts = self._start_terms(boundary[1])  # special tokens are never part of a split suffix
                 for byte in table.split_ranges.keys() & firsts.keys():
                     for _, term2, state in self._starts(boundary, byte):
                         sub = suffix_table(self.vocab, table, byte, self.dfas[term2], state)
                         found.append(sub.inside_ids)
-                        if sub.split_ranges and (sub.serial, boundary, term2) not in seen:
-                            seen.add((sub.serial, boundary, term2))
+                        if sub.split_ranges and (sub.serial, boundary[0], term2) not in seen:
+                            seen.add((sub.serial, boundary[0], term2))
                             todo.append((sub, boundary, term2))
         ids = np.concatenate(found) if found else _NO_IDS
         _lru_put(self._splits, key, ids, _SPLIT_CACHE_SIZE)
@@ -474,18 +483,20 @@ class Grammar:
     def completion_tokens(self, config: Config) -> list[int]:
         """`completion` as token ids ending with a stop token (memoised in a bounded LRU: the
         decode loop asks every step)."""
-        tokens = _lru_get(self._completions, config)
+        key = _key(config)
+        tokens = _lru_get(self._completions, key)
         if tokens is None:
             tokens = tuple(self.pieces_to_tokens(self.completion(config))) + tuple(self.stop_ids[:1])
-            _lru_put(self._completions, config, tokens)
+            _lru_put(self._completions, key, tokens)
         return list(tokens)
 
     def forced_tokens(self, config: Config) -> list[int]:
         """`forced` text as token ids (memoised like `completion_tokens`: asked every step)."""
-        tokens = _lru_get(self._forced, config)
+        key = _key(config)
+        tokens = _lru_get(self._forced, key)
         if tokens is None:
             tokens = tuple(self.pieces_to_tokens(self.forced(config)[0]))
-            _lru_put(self._forced, config, tokens)
+            _lru_put(self._forced, key, tokens)
         return list(tokens)
 
     def pieces_to_tokens(self, pieces: list[Piece]) -> list[int]:

@@ -8,8 +8,13 @@ hidden left recursion: LALR lookaheads over-approximate canonical LR ones, so no
 cut, and every parse that dies is only a wrong guess. Schema-generated grammars are full of such guesses
 (anyOf of objects that share a prefix), and the matcher already keeps several hypotheses.
 
-A parser configuration is a stack of state ids as a tuple: hashable (for mask caches) and cheap
-to branch. `feed` is memoised per (stack, terminal).
+A parser configuration is a `Stack`: the tuple `(serial, state, below)`, its top state on the
+stack below it (None under the bottom state), interned per table. Pushing is O(1) at any depth,
+and everything keyed by a stack is keyed by its serial, an int, never by the stack itself, whose
+hash would walk it whole (a tuple of all its states, as before, was copied on every push and
+hashed whole on every memo lookup, and the memos held the square of the nesting depth in states).
+Being tuples of ints all the way down, stacks and the hypotheses holding them are left alone by
+the garbage collector, like the rest of the memos. `feed` is memoised per (stack, terminal).
 
 The table also keeps the grammar's rules and each state's kernel items (`rules`, `kernels`), for
 the shortest-completion tables (`completion.py`), which need to know what each state is in the
@@ -20,6 +25,7 @@ Not handled: grammars whose empty rules let the stack grow without reading input
 
 from __future__ import annotations
 
+import itertools
 from functools import cache
 
 import lark.lexer
@@ -34,13 +40,32 @@ from a3agent.grammars.engine.ebnf import read_grammar
 from a3agent.grammars.engine.lalr import END, ROOT, analyse
 from a3agent.grammars.engine.limits import reserve
 
-__all__ = ["LRTable", "Stack", "END", "ROOT", "lark_meta_parser", "load_rules"]
+__all__ = ["LRTable", "Stack", "END", "ROOT", "lark_meta_parser", "load_rules", "stack_states"]
 
-Stack = tuple[int, ...]
 _MAX_REDUCTIONS = 10_000
 _FEED_MEMO_SIZE = 200_000
 """(stack, terminal) pairs whose parser moves a table keeps before it starts afresh: a document
 nested ever deeper brings a new stack with every bracket."""
+_INTERNED_STACKS = 200_000
+"""Stacks a table interns before it starts afresh. Afterwards a stack equal to an older one may
+get a new serial: memos keyed by the older one miss, and a configuration may hold both for a
+while, which costs time but changes no answer (the recogniser never needs equal stacks merged
+to be right, only to be fast). Serials are never reused, so no stale key can match."""
+_SERIALS = itertools.count()
+
+Stack = tuple[int, int, "Stack | None"]
+"""(serial, top state, the stack below): see the module docstring."""
+
+
+def stack_states(stack: Stack | None) -> list[int]:
+    """A stack's states from the bottom up (linear in its depth: for tests and debugging)."""
+    out: list[int] = []
+    while stack is not None:
+        out.append(stack[1])
+        stack = stack[2]
+    return out[::-1]
+
+
 _LARK_SECONDS_PER_CHAR = 6e-6
 """lark reads schema grammar text at about 4.5 s a megabyte on the 2-core reference machine
 (`load_rules` over the MaskBench schemas of more than 20 kB); kept a little above that."""
@@ -105,9 +130,11 @@ class LRTable:
         self._reduces: list[dict[str, tuple[_Reduce, ...]]] = reduces
         self._gotos: list[dict[str, int]] = gotos
         self._end_state = end_state
-        self._feed_memo: dict[tuple[Stack, str], tuple[Stack, ...]] = {}
+        self._feed_memo: dict[tuple[int, str], tuple[Stack, ...]] = {}
         self._expected_memo: dict[int, tuple[str, ...]] = {}
-        self.initial: Stack = (0,)
+        self._interned: dict[tuple[int, int], Stack] = {}
+        """Stacks by (serial of the stack below, top state)."""
+        self.initial: Stack = self.push(None, 0)
         self.terminals: frozenset[str] = frozenset(t for row in shifts + reduces for t in row) - {END}
         """Every terminal some state has an action for."""
         self.rules = rules
@@ -130,9 +157,19 @@ class LRTable:
                    for row in lalr.reduces]
         return cls(list(lalr.shifts), reduces, list(lalr.gotos), lalr.end_state, lalr.rules, lalr.kernels)
 
+    def push(self, below: Stack | None, state: int) -> Stack:
+        """The stack `below` with `state` on top (interned: the same object for the same pair)."""
+        key = (-1 if below is None else below[0], state)
+        node = self._interned.get(key)
+        if node is None:
+            if len(self._interned) > _INTERNED_STACKS:
+                self._interned.clear()
+            node = self._interned[key] = (next(_SERIALS), state, below)
+        return node
+
     def feed(self, stack: Stack, terminal: str) -> tuple[Stack, ...]:
         """Every stack after reading `terminal` (reductions first, then the shift); () if none."""
-        key = (stack, terminal)
+        key = (stack[0], terminal)
         out = self._feed_memo.get(key)
         if out is None:
             if len(self._feed_memo) > _FEED_MEMO_SIZE:
@@ -141,38 +178,43 @@ class LRTable:
         return out
 
     def _feed(self, stack: Stack, terminal: str) -> tuple[Stack, ...]:
-        results: list[Stack] = []
-        todo, seen = [stack], {stack}
+        results: dict[int, Stack] = {}
+        todo, seen = [stack], {stack[0]}
         while todo:
             if len(seen) > _MAX_REDUCTIONS:
                 raise MalformedGrammar("the grammar's empty rules let the parser stack grow without input")
             st = todo.pop()
-            top = st[-1]
+            top = st[1]
             if terminal == END and top == self._end_state:
-                results.append(st)
+                results[st[0]] = st
             target = self._shifts[top].get(terminal)
             if target is not None:
-                results.append(st + (target,))
+                shifted = self.push(st, target)
+                results[shifted[0]] = shifted
             for lhs, length in self._reduces[top].get(terminal, ()):
-                base = st[: len(st) - length]
-                goto = self._gotos[base[-1]].get(lhs)
+                base: Stack | None = st
+                for _ in range(length):
+                    assert base is not None, "a reduction pops no more states than its item has"
+                    base = base[2]
+                assert base is not None, "only the root rule reduces onto nothing, and it is never reduced"
+                goto = self._gotos[base[1]].get(lhs)
                 if goto is None:
                     continue
-                nxt = base + (goto,)
-                if nxt not in seen:
-                    seen.add(nxt)
+                nxt = self.push(base, goto)
+                if nxt[0] not in seen:
+                    seen.add(nxt[0])
                     todo.append(nxt)
-        return tuple(dict.fromkeys(results))
+        return tuple(results.values())
 
     def accepts(self, stack: Stack) -> bool:
         """True if the input read so far is a whole sentence."""
         return bool(self.feed(stack, END))
 
-    def expected(self, stack: Stack) -> tuple[str, ...]:
-        """Terminals the top state has any action for (a superset of those `feed` accepts)."""
-        top = stack[-1]
-        out = self._expected_memo.get(top)
+    def expected(self, state: int) -> tuple[str, ...]:
+        """Terminals LR `state` has any action for (a superset of those `feed` accepts on a stack
+        with that top)."""
+        out = self._expected_memo.get(state)
         if out is None:
-            names = set(self._shifts[top]) | set(self._reduces[top])
-            out = self._expected_memo[top] = tuple(sorted(n for n in names if n != END))
+            names = set(self._shifts[state]) | set(self._reduces[state])
+            out = self._expected_memo[state] = tuple(sorted(n for n in names if n != END))
         return out
