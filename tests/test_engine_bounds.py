@@ -225,18 +225,22 @@ def test_ten_thousand_closed_properties_compile_or_are_refused_in_time():
 
 
 @pytest.mark.parametrize("n", [100, 300, 1000])
-def test_many_optional_properties_compile_or_are_refused_in_time(n):
-    """Each optional key may be skipped, so the parser states after a comma grow with the keys
-    left: quadratic LALR tables, once a minute of lark's analysis at 200 keys with no way out."""
+def test_many_optional_properties_compile(n):
+    """In schema order each optional key may be skipped, so the parser states after a comma grow
+    with the keys left (once a minute of lark's analysis at 200 keys, then 1.8 s of ours); past
+    `Limits.ordered_optional_keys` they are a loop, linear (1,000 keys: 0.4 s here)."""
     outcome = compiled(f"{{'type': 'object', 'properties': {{f'customer_address_line_{{i}}': {{'type': 'string'}} "
                        f"for i in range({n})}}}}")
-    assert outcome["outcome"] == "ok" if n == 100 else outcome["outcome"] in ("ok", "GrammarTooComplex"), outcome
+    assert outcome["outcome"] == "ok", outcome
 
 
 def test_max_properties_below_the_declared_count_is_bounded():
+    """A state per (ordered key, count): 33 x 300 of them (the optional keys past the ordered
+    limit are a loop), each a rule, over the limit on rules; with every key ordered, 301 x 300
+    were over `object_states` first."""
     outcome = compiled("{'type': 'object', 'maxProperties': 299, "
                        "'properties': {f'p{i}': {'type': 'integer'} for i in range(300)}}")
-    assert (outcome["outcome"], outcome["path"], outcome["limit"]) == ("GrammarTooComplex", "", "object_states")
+    assert (outcome["outcome"], outcome["path"], outcome["limit"]) == ("GrammarTooComplex", "", "grammar_rules")
 
 
 def test_enum_of_a_thousand_strings_compiles_as_one_terminal():

@@ -16,6 +16,7 @@ from lark import Lark
 from lark.lexer import PatternRE
 
 from a3agent.errors import UnsatisfiableSchema, UnsupportedSchema
+from a3agent.grammars.engine.limits import limits
 from a3agent.grammars.regex.char_regex import to_pattern
 from a3agent.grammars.schema.json_schema import SchemaRules, check_schema, schema_to_grammar
 from a3agent.grammars.schema.json_text import ANY_JSON_STRING
@@ -186,6 +187,31 @@ def test_declared_properties_follow_schema_order() -> None:
     schema = {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}}
     assert accepted(schema, {"a": 1, "b": 2})
     assert not accepted(schema, {"b": 2, "a": 1})
+
+
+def _many_optional(extra: int, **schema: object) -> tuple[dict, list[str]]:
+    names = [f"k{i}" for i in range(limits().ordered_optional_keys + extra)]
+    return {"type": "object", "properties": {n: {"type": "integer"} for n in names}, **schema}, names
+
+
+def test_optional_keys_past_the_ordered_limit_may_come_in_any_order() -> None:
+    schema, names = _many_optional(3, required=["k0"])  # the last two optional keys are past the limit
+    late, early = names[-2:], names[1:3]
+    assert accepted(schema, {n: i for i, n in enumerate(names)})
+    assert accepted(schema, {"k0": 0, late[1]: 1, late[0]: 2})
+    assert accepted(schema, {late[1]: 1, "k0": 0, early[0]: 2})
+    assert accepts_text(schema, f'{{"k0": 0, "{late[0]}": 1, "{late[0]}": 2}}')  # as undeclared keys may
+    assert not accepted(schema, {"k0": 0, early[1]: 1, early[0]: 2})  # the first ones keep schema order
+    assert not accepts_text(schema, f'{{"k0": 0, "{early[0]}": 1, "{early[0]}": 2}}')
+    assert not accepted(schema, {late[0]: 1})  # k0 is still required
+    assert not accepted(schema, {"k0": 0, late[0]: "one"})
+
+
+def test_optional_keys_stay_in_order_where_a_repeat_could_count_towards_min_properties() -> None:
+    schema, names = _many_optional(3, minProperties=2)
+    assert accepted(schema, {names[-2]: 1, names[-1]: 2})
+    assert not accepted(schema, {names[-1]: 1, names[-2]: 2})
+    assert not accepts_text(schema, f'{{"{names[-1]}": 1, "{names[-1]}": 2}}')
 
 
 def test_json_lark_primitives_match_the_generated_regexes() -> None:

@@ -440,8 +440,9 @@ class _Compiler:
         """The members as an automaton over (slot, count so far, tracked keys present): '' if empty.
 
         `members` are (name, pair text, required, free). Slots are the non-free keys in order;
-        free keys may come between any two, once each, and so may undeclared pairs. Counts stop at
-        what min/maxProperties can tell apart; only free keys and keys named by presence rules are
+        free keys may come between any two, once each, and so may undeclared pairs, and optional
+        keys past `Limits.ordered_optional_keys` (`_loosened`). Counts stop at what
+        min/maxProperties can tell apart; only free keys and keys named by presence rules are
         tracked.
         """
         slots = [(name, pair, required) for name, pair, required, free in members if not free]
@@ -450,6 +451,8 @@ class _Compiler:
             raise UnsupportedSchema(where.path, "properties",
                                     f"more than {_MAX_FREE_KEYS} keys named outside `properties` (they may come in any order)")
         tracked = sorted(frozenset().union(*(p.names for p in s.presence), (name for name, _, _ in free)))
+        slots, loose = _loosened(slots, tracked, s)
+        extras = extras + loose
         extra = ""
         if extras:
             extra = self.owner.names.fresh(hint + "_other")
@@ -542,6 +545,23 @@ class _Compiler:
         if not body:
             return ""
         return f"({body})?" if nullable else (f"({body})" if "|" in body else body)
+
+
+def _loosened(slots: list[tuple[str, str, bool]], tracked: list[str], s: Objects) -> tuple[list[tuple[str, str, bool]], list[str]]:
+    """The slots kept in order, and the pairs of the optional keys past `Limits.ordered_optional_keys`
+    (untracked ones), which may then come anywhere, any number of times, as undeclared pairs do.
+
+    In order, each optional key may follow any earlier one up to the next required key, and the
+    LALR analysis of that chain grows faster than the square of its length (32 keys: 50 ms, 64:
+    0.2 s, 200: 1.8 s on the reference machine); a loop over a set of pairs is linear. Every
+    instance in schema order is still accepted. Not done where a repeated key could count towards
+    minProperties beyond the required keys (it would accept an object with too few distinct keys)."""
+    optional = [k for k, (name, _, required) in enumerate(slots) if not required and name not in tracked]
+    keep = limits().ordered_optional_keys
+    if len(optional) <= keep or s.min_props > sum(required for _, _, required in slots):
+        return slots, []
+    loose = set(optional[keep:])
+    return [slot for k, slot in enumerate(slots) if k not in loose], [slots[k][1] for k in sorted(loose)]
 
 
 def _mentioned(s: Objects) -> frozenset[str]:
