@@ -173,7 +173,7 @@ def test_the_mask_caches_stay_within_their_bytes_across_grammars(monkeypatch):
     from a3agent.grammars.engine import grammar as grammar_module
 
     vocab = alphabet_vocab(4)
-    packed = grammar_module._ByteBoundedLRU(40 * (vocab.size // 8 + 1))
+    packed = grammar_module._ByteBoundedLRU(40 * (vocab.size // 8 + 1 + grammar_module._ENTRY_BYTES))
     monkeypatch.setattr(grammar_module, "_PACKED_MASKS", packed)
     for seed in range(3):  # distinct grammar objects, each with its own serial
         grammar = compile_grammar(JSON_GRAMMAR + f"\n// {seed}\n", vocab)
@@ -183,7 +183,7 @@ def test_the_mask_caches_stay_within_their_bytes_across_grammars(monkeypatch):
             m.mask()  # asked again: packed
             assert m.advance(tid)
             assert packed.used <= packed.limit
-            assert packed.used == sum(a.nbytes for a in packed.items.values())
+            assert packed.used == sum(a.nbytes + grammar_module._ENTRY_BYTES for a in packed.items.values())
     assert len(packed.items) == 40
 
 
@@ -193,7 +193,7 @@ def test_evicted_masks_are_recycled_only_when_nobody_holds_them(monkeypatch):
     from a3agent.grammars.engine import grammar as grammar_module
 
     vocab = alphabet_vocab(3)
-    whole = grammar_module._ByteBoundedLRU(2 * vocab.size, spares=4)
+    whole = grammar_module._ByteBoundedLRU(2 * (vocab.size + grammar_module._ENTRY_BYTES), spares=4)
     monkeypatch.setattr(grammar_module, "_WHOLE_MASKS", whole)
     monkeypatch.setattr(grammar_module, "_PACKED_MASKS", grammar_module._ByteBoundedLRU(0))
     reused = []
@@ -281,3 +281,24 @@ def test_a_token_crossing_thousands_of_terminals_is_masked_without_recursion():
     assert np.array_equal(mask, brute_force_mask(grammar, m.config))
     assert m.advance(257)
     assert np.array_equal(m.mask(), brute_force_mask(grammar, m.config))
+
+
+def test_forced_and_completion_tokens_stay_within_their_bytes(monkeypatch):
+    """A completion is as long as what is left to write: the caches count its tokens, not entries."""
+    from a3agent.grammars.engine import grammar as grammar_module
+
+    vocab = alphabet_vocab(5)
+    text = "tf" * 600
+    limit = 3 * (len(text) * 4 + grammar_module._ENTRY_BYTES)  # about three whole completions
+    for name in ("_COMPLETION_TOKENS", "_FORCED_TOKENS"):
+        monkeypatch.setattr(grammar_module, name, grammar_module._ByteBoundedLRU(limit))
+    grammar = compile_grammar(f'start: "{text}"', vocab)
+    m = grammar.matcher()
+    for step, tid in enumerate(vocab.tokenize(text.encode())[:60]):
+        completion = m.completion()
+        assert completion == grammar.pieces_to_tokens(grammar.completion(m.config)) + list(grammar.stop_ids[:1])
+        assert m.forced() == grammar.pieces_to_tokens(grammar.forced(m.config)[0])
+        for cache in (grammar_module._COMPLETION_TOKENS, grammar_module._FORCED_TOKENS):
+            assert cache.used <= cache.limit, step
+        assert m.advance(tid)
+    assert len(grammar_module._COMPLETION_TOKENS.items) <= 3

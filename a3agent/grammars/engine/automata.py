@@ -124,14 +124,20 @@ class ByteDFA:
         return digest
 
     def shortest_from(self, state: int) -> bytes:
-        """The shortest byte string leading from `state` to acceptance."""
+        """The shortest byte string leading from `state` to acceptance (each state's first step
+        is found once and memoised: a completion asked at every step of many hypotheses walks
+        the same states again)."""
+        steps = self.__dict__.setdefault("_shortest_steps", {})
+        rows, accepting = self.rows, self.accepting
         out = bytearray()
-        while not self.accept[state]:
-            row = self.trans[state]
-            nxt = np.flatnonzero((row >= 0) & (self.distance[np.maximum(row, 0)] == self.distance[state] - 1))
-            b = int(nxt[0])
+        while not accepting[state]:
+            b = steps.get(state)
+            if b is None:
+                row = self.trans[state]
+                nxt = np.flatnonzero((row >= 0) & (self.distance[np.maximum(row, 0)] == self.distance[state] - 1))
+                b = steps[state] = int(nxt[0])
             out.append(b)
-            state = int(row[b])
+            state = rows[state][b]
         return bytes(out)
 
     def run(self, state: int, data: bytes) -> int:

@@ -301,21 +301,29 @@ class Completer:
                 level.best[name] = (cost, chosen)
         return level
 
-    def cost(self, stack: Stack) -> tuple[Cost, Plan]:
-        """The cost of the shortest completion from `stack` and the plan that spells it.
+    def cost(self, stack: Stack) -> Cost:
+        """The cost of the shortest completion from `stack`.
 
         Work: a table for each level of the stack not seen before (bounded by the grammar; a
-        stack seen but for its top costs one), and the plan, one entry per item finished on the
-        way down."""
+        stack seen but for its top costs one), then one lookup per kernel item of the top."""
+        return self._cheapest(stack)[0]
+
+    def _cheapest(self, stack: Stack) -> tuple[Cost, tuple[str, ...], int, str, _Level]:
+        """(cost, rest, pop, lhs) of the top's cheapest kernel item, and the stack's level."""
         node = self._level(stack)
         best: tuple[Cost, tuple[str, ...], int, str] = (_INF, (), 0, ROOT)
         for c, pop, lhs, rest in self._state(stack[1]).tops:
             total = c + _below(node, pop, lhs)
             if total < best[0]:
                 best = (total, rest, pop, lhs)
-        total, rest, pop, lhs = best
+        return (*best, node)
+
+    def plan(self, stack: Stack) -> Plan:
+        """The symbol sequences that spell the shortest completion from `stack` (`cost` of them):
+        one entry per item finished on the way down, so linear in the depth it unwinds."""
+        total, rest, pop, lhs, node = self._cheapest(stack)
         if total == _INF:
-            return total, ()
+            return ()
         plan = [rest]
         level = _ancestor(node, pop)
         while lhs != ROOT:  # follow the choices down the stack
@@ -327,7 +335,7 @@ class Completer:
                 name, symbols = back[name]
                 plan.append(symbols)
             level, lhs = _ancestor(level, e.pop), e.lhs
-        return total, tuple(plan)
+        return tuple(plan)
 
     def pieces(self, plan: Plan, prefix: bytes = b"") -> list[Piece]:
         """`prefix`, then the text of a plan: each symbol's shortest yield, bytes runs joined.

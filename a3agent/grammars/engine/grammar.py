@@ -22,9 +22,10 @@ How the engine works (the whole design in one place):
   state of each terminal the stack can shift. Token and suffix tables are shared across grammars
   by sub-automaton signature (`token_table.py`); split results are cached per (stack, terminal,
   table); masks per configuration (the same few configurations recur all along a JSON document)
-  in bounded LRUs shared by every matcher: the most recent whole, those that recur also packed
-  eight tokens a byte. Both are bounded in bytes for the whole process (`_PACKED_MASK_BYTES`,
-  `_WHOLE_MASK_BYTES`).
+  in LRUs shared by every matcher: the most recent whole, those that recur also packed eight
+  tokens a byte. These caches, and those of forced and completion tokens, are bounded in bytes
+  for the whole process (`_PACKED_MASK_BYTES`, `_WHOLE_MASK_BYTES`, `_SPLIT_IDS_BYTES`,
+  `_TOKENS_BYTES`), so the compile cache's grammars cannot multiply them.
 - **Forced text.** Where only one byte (or one special) can follow, it is forced; runs of forced
   bytes are tokenised greedily for the decode loop's fast-forward.
 - **Completion.** The fewest bytes to finish: the terminal in progress to its nearest accepting
@@ -43,7 +44,7 @@ import sys
 from collections import OrderedDict
 from functools import cached_property
 from collections.abc import Hashable, Iterable
-from typing import Iterator, TypeVar
+from typing import Iterator
 
 import numpy as np
 
@@ -90,34 +91,19 @@ The same few configurations recur all along a document: handing out a whole one 
 unpacking one a pass over the vocabulary, and packing one costs as much, so only masks that
 recur are packed. The whole ones are bounded, so their memory is reused rather than fresh.
 Bounded per process, not per grammar, so the compile cache's 64 grammars cannot multiply them."""
-_COMPLETION_CACHE_SIZE = 4096
-"""Configurations whose forced and completion tokens are kept (each cache, least recently used out)."""
+_TOKENS_BYTES = 16 << 20
+"""Forced and completion tokens kept per configuration, for every grammar together (each of the
+two caches): a completion is as long as what is left to write, all 100 kB of a `const` among
+them, so the bound is in bytes, not entries (4,096 entries each grammar kept 1.1 GB there)."""
 _STEP_CACHE_SIZE = 50_000
 """Entries each per-grammar memo of steps, stacks' starts and stacks' shiftable terminals holds
 before it starts afresh (an ever-deeper document brings a new stack with every bracket)."""
-_SPLIT_CACHE_SIZE = 8192
-"""(stack, terminal, table) triples whose viable split tokens are kept per grammar (each a few
-hundred ids as a rule; the least recently used go first)."""
+_SPLIT_IDS_BYTES = 32 << 20
+"""Viable split tokens kept per (stack, terminal, table), for every grammar together (a few
+hundred ids each as a rule; stack serials are unique across grammars)."""
+_ENTRY_BYTES = 256
+"""What a cache entry costs beside its array (key, dictionary slot): an empty array counts too."""
 _NO_IDS = np.zeros(0, np.int64)
-
-
-_Key = TypeVar("_Key", bound=Hashable)
-_Value = TypeVar("_Value")
-
-
-def _lru_get(cache: OrderedDict[_Key, _Value], key: _Key) -> _Value | None:
-    """The cached value (now most recently used), or None."""
-    value = cache.get(key)
-    if value is not None:
-        cache.move_to_end(key)
-    return value
-
-
-def _lru_put(cache: OrderedDict[_Key, _Value], key: _Key, value: _Value, size: int = _COMPLETION_CACHE_SIZE) -> None:
-    """Cache `value`, dropping the least recently used entry past `size`."""
-    cache[key] = value
-    if len(cache) > size:
-        cache.popitem(last=False)
 
 
 class _ByteBoundedLRU:
@@ -152,11 +138,11 @@ class _ByteBoundedLRU:
 
     def put(self, key: Hashable, value: np.ndarray) -> None:
         old = self.items.pop(key, None)
-        self.used += value.nbytes - (0 if old is None else old.nbytes)
+        self.used += value.nbytes - (-_ENTRY_BYTES if old is None else old.nbytes)
         self.items[key] = value
         while self.used > self.limit and self.items:
             evicted = self.items.popitem(last=False)[1]
-            self.used -= evicted.nbytes
+            self.used -= evicted.nbytes + _ENTRY_BYTES
             # two references: `evicted` and getrefcount's argument; a caller's would make three
             if len(self.spares) < self.max_spares and evicted.base is None and sys.getrefcount(evicted) == 2:
                 self.spares.append(evicted)
@@ -164,6 +150,9 @@ class _ByteBoundedLRU:
 
 _PACKED_MASKS = _ByteBoundedLRU(_PACKED_MASK_BYTES)
 _WHOLE_MASKS = _ByteBoundedLRU(_WHOLE_MASK_BYTES, spares=4)
+_SPLIT_IDS = _ByteBoundedLRU(_SPLIT_IDS_BYTES)
+_COMPLETION_TOKENS = _ByteBoundedLRU(_TOKENS_BYTES)
+_FORCED_TOKENS = _ByteBoundedLRU(_TOKENS_BYTES)
 _SERIALS = itertools.count()
 """Grammar serial numbers: the mask caches' keys (an id() could be reused by a later grammar)."""
 
@@ -191,9 +180,6 @@ class Grammar:
         self.initial: Config = ((table.initial, None, 0),)
         self._serial = next(_SERIALS)
         self._steps: dict[tuple[ConfigKey, int], tuple[Config, ConfigKey]] = {}
-        self._splits: OrderedDict[tuple[int, str, int], np.ndarray] = OrderedDict()
-        self._completions: OrderedDict[ConfigKey, tuple[int, ...]] = OrderedDict()
-        self._forced: OrderedDict[ConfigKey, tuple[int, ...]] = OrderedDict()
         self._shiftables: dict[int, tuple[tuple[str, tuple[Stack, ...]], ...]] = {}
         self._starts_memo: dict[tuple[int, int], tuple[_Start, ...]] = {}
         self._start_terms_memo: dict[int, dict[int, tuple[str, ...]]] = {}
@@ -363,7 +349,7 @@ class Grammar:
         (table, stack, terminal) is taken once. Memoised per (stack, terminal, table).
         """
         key = (stack[0], term, table.serial)
-        ids = _lru_get(self._splits, key)
+        ids = _SPLIT_IDS.get(key)
         if ids is not None:
             return ids
         found = []
@@ -381,7 +367,7 @@ class Grammar:
                             seen.add((sub.serial, boundary[0], term2))
                             todo.append((sub, boundary, term2))
         ids = np.concatenate(found) if found else _NO_IDS
-        _lru_put(self._splits, key, ids, _SPLIT_CACHE_SIZE)
+        _SPLIT_IDS.put(key, ids)
         return ids
 
     # -- forced text and completion -----------------------------------------------------------
@@ -466,38 +452,37 @@ class Grammar:
         for stack, term, state in config:
             tail = b"" if term is None else completer.tail(term, state)
             for after in (stack,) if term is None else self.table.feed(stack, term):
-                cost, plan = completer.cost(after)
-                total = len(tail) + cost
+                total = len(tail) + completer.cost(after)
                 if best is None or total < best[0]:
-                    best = (total, tail, plan)
+                    best = (total, tail, after)
         if best is None:
             return []
-        total, tail, plan = best
+        total, tail, after = best
         if total == math.inf:
             raise MalformedGrammar("no finite text finishes the sentence from here: some rule derives no finite string")
         limit = limits().shortest_text
         if total > limit:
             raise GrammarTooComplex("", "shortest_text", limit, f"the shortest completion here is {total} bytes")
-        return completer.pieces(plan, tail)
+        return completer.pieces(completer.plan(after), tail)
 
     def completion_tokens(self, config: Config) -> list[int]:
-        """`completion` as token ids ending with a stop token (memoised in a bounded LRU: the
-        decode loop asks every step)."""
-        key = _key(config)
-        tokens = _lru_get(self._completions, key)
+        """`completion` as token ids ending with a stop token (memoised in an LRU bounded in bytes
+        for every grammar together: the decode loop asks every step)."""
+        key = (self._serial, _key(config))
+        tokens = _COMPLETION_TOKENS.get(key)
         if tokens is None:
-            tokens = tuple(self.pieces_to_tokens(self.completion(config))) + tuple(self.stop_ids[:1])
-            _lru_put(self._completions, key, tokens)
-        return list(tokens)
+            tokens = np.array(self.pieces_to_tokens(self.completion(config)) + list(self.stop_ids[:1]), np.int32)
+            _COMPLETION_TOKENS.put(key, tokens)
+        return tokens.tolist()
 
     def forced_tokens(self, config: Config) -> list[int]:
         """`forced` text as token ids (memoised like `completion_tokens`: asked every step)."""
-        key = _key(config)
-        tokens = _lru_get(self._forced, key)
+        key = (self._serial, _key(config))
+        tokens = _FORCED_TOKENS.get(key)
         if tokens is None:
-            tokens = tuple(self.pieces_to_tokens(self.forced(config)[0]))
-            _lru_put(self._forced, key, tokens)
-        return list(tokens)
+            tokens = np.array(self.pieces_to_tokens(self.forced(config)[0]), np.int32)
+            _FORCED_TOKENS.put(key, tokens)
+        return tokens.tolist()
 
     def pieces_to_tokens(self, pieces: list[Piece]) -> list[int]:
         """Token ids for forced/completion pieces (bytes tokenised greedily)."""
