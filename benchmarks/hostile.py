@@ -4,7 +4,8 @@
     python benchmarks/hostile.py maxLength-400
 
 Each case runs in its own interpreter (so one case's caches do not help another) under a 60 s
-guard; a typed refusal is a result, printed with its limit.
+guard; a typed refusal is a result, printed with its limit. The process's peak memory is printed
+with each result (the tokenizer and its tables are about 600 MB of it).
 """
 
 from __future__ import annotations
@@ -35,12 +36,16 @@ CASES = {
     "optional-200": ({"type": "object", "properties": {f"customer_address_line_{i}": {"type": "string"}
                                                        for i in range(200)}},
                      '{"customer_address_line_7": "a", "customer_address_line_193": "b"}'),
+    "optional-1000": ({"type": "object", "properties": {f"customer_address_line_{i}": {"type": "string"}
+                                                        for i in range(1000)}},
+                      '{"customer_address_line_7": "a", "customer_address_line_993": "b"}'),
+    "nested-2000": ({"type": "object", "properties": {"x": {}}}, '{"x": ' + "[" * 2000 + "]" * 2000 + "}"),
     "array-depth-100": ({"type": "array", "items": __import__("functools").reduce(
         lambda s, _: {"type": "array", "items": s}, range(99), {"type": "integer"})}, "[[[[1]]]]"),
 }
 
 _CHILD = """
-import gc, json, sys, time
+import gc, json, resource, sys, time
 from a3agent.errors import A3AgentError
 from a3agent.grammars import compile_json_schema
 from a3agent.model.tokenizer import offline_tokenizer
@@ -70,7 +75,8 @@ for token in tok.encode(text, add_special_tokens=False) + [None]:
         worst[name] = max(worst[name], time.perf_counter() - t)
     if token is None or not m.advance(token):
         break
-print(json.dumps({"compile_s": compile_s, **{f"worst_{k}_ms": v * 1000 for k, v in worst.items()}}))
+print(json.dumps({"compile_s": compile_s, **{f"worst_{k}_ms": v * 1000 for k, v in worst.items()},
+                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
@@ -90,7 +96,7 @@ def run(name: str) -> str:
         return f"{name:18s} refused in {out['compile_s']:.2f} s: {out['refused']} ({out['limit']})"
     return (f"{name:18s} compile {out['compile_s']:.2f} s; worst step: mask {out['worst_mask_ms']:.1f} ms, "
             f"forced {out['worst_forced_ms']:.1f} ms, completion {out['worst_completion_ms']:.1f} ms "
-            f"(process {time.perf_counter() - started:.0f} s)")
+            f"(process {time.perf_counter() - started:.0f} s, max RSS {out['max_rss_mb']:.0f} MB)")
 
 
 def main() -> None:
