@@ -63,6 +63,35 @@ def test_masks_with_many_dead_prefixes_equal_token_by_token_checks():
                     break
 
 
+def test_masks_are_exact_when_every_memo_keeps_only_a_few_entries(monkeypatch):
+    """The stack interning and the memos keyed by stacks start afresh when full: afterwards a stack
+    equal to an older one may be a new object (another serial), and a configuration may hold both.
+    That costs time, never an answer: with limits of a few entries, the masks equal token-by-token
+    checks and a deep document still parses."""
+    from a3agent.grammars.engine import grammar as grammar_module, lr as lr_module
+
+    monkeypatch.setattr(lr_module, "_INTERNED_STACKS", 3)
+    monkeypatch.setattr(lr_module, "_FEED_MEMO_SIZE", 3)
+    monkeypatch.setattr(grammar_module, "_STEP_CACHE_SIZE", 3)
+    vocab = alphabet_vocab(7)
+    grammar = compile_grammar(JSON_GRAMMAR + "\n// tiny memos\n", vocab)
+    rng = random.Random(7)
+    for _ in range(6):
+        m = grammar.matcher()
+        for _ in range(30):
+            mask = m.mask()
+            assert np.array_equal(mask, brute_force_mask(grammar, m.config))
+            tid = rng.choice(np.flatnonzero(mask).tolist())
+            assert m.advance(tid)
+            if m.stopped:
+                break
+    m = grammar.matcher()
+    for tid in vocab.tokenize(b"[" * 40 + b"1" + b"]" * 40):
+        assert np.array_equal(m.mask(), brute_force_mask(grammar, m.config))
+        assert m.advance(tid)
+    assert m.accepting()
+
+
 def test_trie_walk_equals_the_row_walk():
     from a3agent.grammars.engine.token_table import _row_walk, _trie_walk
 
