@@ -92,6 +92,35 @@ def test_masks_are_exact_when_every_memo_keeps_only_a_few_entries(monkeypatch):
     assert m.accepting()
 
 
+def test_split_tokens_reused_across_stacks_that_share_their_top_states_are_exact():
+    """Split tokens are memoised by the top states the parser read, not by the stack: the same
+    member ending at every depth of a recursive schema (new stacks, shared tops) must still give
+    exactly the token-by-token masks, keys and values whose continuation differs with depth included."""
+    from a3agent.grammars import compile_json_schema
+
+    vocab = alphabet_vocab(13, alphabet='{}[]",: 0123-nkids')
+    schema = {"type": "object", "required": ["n"], "additionalProperties": False, "properties": {
+        "n": {"type": "integer"}, "kids": {"type": "array", "items": {"$ref": "#"}}, "id": {"type": "string"}}}
+    grammar = compile_json_schema(schema, vocab)
+    rng = random.Random(13)
+    scripted = b'{"n": 1, "kids": [{"n": 2, "kids": [{"n": 3, "id": "k"}, {"n": 4}]}, {"n": 5, "kids": []}], "id": "s"}'
+    walks = [vocab.tokenize(scripted)] + [None] * 5
+    for ids in walks:
+        m = grammar.matcher()
+        for step in range(60):
+            mask = m.mask()
+            assert np.array_equal(mask, brute_force_mask(grammar, m.config)), step
+            if ids is not None:
+                if step == len(ids):
+                    break
+                tid = ids[step]
+            else:
+                tid = rng.choice(np.flatnonzero(mask).tolist())
+            assert m.advance(tid)
+            if m.stopped:
+                break
+
+
 def test_trie_walk_equals_the_row_walk():
     from a3agent.grammars.engine.token_table import _row_walk, _trie_walk
 
