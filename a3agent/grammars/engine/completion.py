@@ -281,8 +281,8 @@ class Completer:
                 break
             unbuilt.append(node)
             node = node[2]
-        for node in reversed(unbuilt):
-            level = self._levels[node[0]] = self._new_level(level, node[1])
+        for serial, state, _ in reversed(unbuilt):
+            level = self._levels[serial] = self._new_level(level, state)
         assert level is not None
         return level
 

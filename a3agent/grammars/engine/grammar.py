@@ -99,10 +99,8 @@ _STEP_CACHE_SIZE = 50_000
 """Entries each per-grammar memo of steps, stacks' starts and stacks' shiftable terminals holds
 before it starts afresh (an ever-deeper document brings a new stack with every bracket)."""
 _SPLIT_IDS_BYTES = 32 << 20
-"""Viable split tokens kept per (grammar, terminal, table, top states read), for every grammar
-together (a few hundred ids each as a rule)."""
-_SPLIT_REACH = 64
-"""Top states up to which split tokens are keyed by the states themselves (see `_split_tokens`)."""
+"""Viable split tokens kept per (stack, terminal, table), for every grammar together (a few
+hundred ids each as a rule; stack serials are unique across grammars)."""
 _ENTRY_BYTES = 256
 """What a cache entry costs beside its array (key, dictionary slot): an empty array counts too."""
 _NO_IDS = np.zeros(0, np.int64)
@@ -183,9 +181,7 @@ class Grammar:
         self._serial = next(_SERIALS)
         self._steps: dict[tuple[ConfigKey, int], tuple[Config, ConfigKey]] = {}
         self._shiftables: dict[int, tuple[tuple[str, tuple[Stack, ...]], ...]] = {}
-        self._starts_memo: dict[tuple[int, int], tuple[tuple[_Start, ...], int]] = {}
-        self._split_reach: dict[tuple[str, int, int], int] = {}
-        """How many top states of a stack the split tokens of (terminal, table, top state) read last time."""
+        self._starts_memo: dict[tuple[int, int], tuple[_Start, ...]] = {}
         self._start_terms_memo: dict[int, dict[int, tuple[str, ...]]] = {}
 
     def __repr__(self) -> str:
@@ -259,22 +255,16 @@ class Grammar:
     def _starts(self, stack: Stack, byte: int) -> tuple[_Start, ...]:
         """The hypotheses that begin, with `byte`, a terminal `stack` can really shift (memoised:
         only the terminals that start with this byte are fed to the parser, not all it expects)."""
-        return self._starts_reading(stack, byte)[0]
-
-    def _starts_reading(self, stack: Stack, byte: int) -> tuple[tuple[_Start, ...], int]:
-        """`_starts`, and the lowest depth of `stack` whose state it read (see `LRTable.feed_reading`)."""
         key = (stack[0], byte)
         out = self._starts_memo.get(key)
         if out is None:
             if len(self._starts_memo) > _STEP_CACHE_SIZE:
                 self._starts_memo.clear()
-            starts, low = [], stack[3]
-            for term in self._start_terms(stack[1]).get(byte, ()):
-                after, read = self.table.feed_reading(stack, term)
-                low = min(low, read)
-                if after:
-                    starts.append((stack, term, self.dfas[term].rows[0][byte]))
-            out = self._starts_memo[key] = (tuple(starts), low)
+            out = self._starts_memo[key] = tuple(
+                (stack, term, self.dfas[term].rows[0][byte])
+                for term in self._start_terms(stack[1]).get(byte, ())
+                if self.table.feed(stack, term)
+            )
         return out
 
     def step_special(self, config: Config, token_id: int) -> Config:
@@ -356,59 +346,29 @@ class Grammar:
         suffixes starting with one of its first bytes end inside it and which split again; only
         those go on, the same way, from the stacks after it. Each level reads at least a byte
         (so a vocabulary of long tokens makes a long worklist, never a deep recursion), and each
-        (table, stack, terminal) is taken once.
-
-        The answer depends on `stack` only through the states the parser read, its top few as a
-        rule, so it is memoised by those (`_split_reach` says how many, from the last time): the
-        same member ending in every element of an array, or in the next document, is a lookup
-        although each stack is new. A computation that reads the same states reads nothing else,
-        so any stack sharing them gets the same tokens.
+        (table, stack, terminal) is taken once. Memoised per (stack, terminal, table).
         """
-        reach_key = (term, table.serial, stack[1])
-        reach = self._split_reach.get(reach_key)
-        if reach is not None and reach <= stack[3]:
-            ids = _SPLIT_IDS.get(self._split_key(stack, term, table, reach))
-            if ids is not None:
-                return ids
+        key = (stack[0], term, table.serial)
+        ids = _SPLIT_IDS.get(key)
+        if ids is not None:
+            return ids
         found = []
-        low = stack[3]
         todo = [(table, stack, term)]
         seen = {(table.serial, stack[0], term)}
         while todo:
-            t, st, tm = todo.pop()
-            boundaries, read = self.table.feed_reading(st, tm)
-            low = min(low, read)
-            for boundary in boundaries:
-                low = min(low, boundary[3])
+            table, stack, term = todo.pop()
+            for boundary in self.table.feed(stack, term):
                 firsts = self._start_terms(boundary[1])  # special tokens are never part of a split suffix
-                for byte in t.split_ranges.keys() & firsts.keys():
-                    starts, read = self._starts_reading(boundary, byte)
-                    low = min(low, read)
-                    for _, term2, state in starts:
-                        sub = suffix_table(self.vocab, t, byte, self.dfas[term2], state)
+                for byte in table.split_ranges.keys() & firsts.keys():
+                    for _, term2, state in self._starts(boundary, byte):
+                        sub = suffix_table(self.vocab, table, byte, self.dfas[term2], state)
                         found.append(sub.inside_ids)
                         if sub.split_ranges and (sub.serial, boundary[0], term2) not in seen:
                             seen.add((sub.serial, boundary[0], term2))
                             todo.append((sub, boundary, term2))
         ids = np.concatenate(found) if found else _NO_IDS
-        if len(self._split_reach) > _STEP_CACHE_SIZE:
-            self._split_reach.clear()
-        reach = self._split_reach[reach_key] = stack[3] - low + 1
-        _SPLIT_IDS.put(self._split_key(stack, term, table, reach), ids)
+        _SPLIT_IDS.put(key, ids)
         return ids
-
-    def _split_key(self, stack: Stack, term: str, table: TokenTable, reach: int) -> tuple:
-        """The split tokens' cache key: the top `reach` states, or the stack's serial past
-        `_SPLIT_REACH` of them (a parser that reduced that deep; walking them would cost more)."""
-        if reach > _SPLIT_REACH:
-            return (self._serial, term, table.serial, stack[0])
-        states = []
-        node: Stack | None = stack
-        for _ in range(reach):
-            assert node is not None
-            states.append(node[1])
-            node = node[2]
-        return (self._serial, term, table.serial, tuple(states))
 
     # -- forced text and completion -----------------------------------------------------------
 

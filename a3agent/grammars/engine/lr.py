@@ -8,14 +8,13 @@ hidden left recursion: LALR lookaheads over-approximate canonical LR ones, so no
 cut, and every parse that dies is only a wrong guess. Schema-generated grammars are full of such guesses
 (anyOf of objects that share a prefix), and the matcher already keeps several hypotheses.
 
-A parser configuration is a `Stack`: the tuple `(serial, state, below, depth)`, its top state on
-the stack below it (None under the bottom state), interned per table. Pushing is O(1) at any depth,
+A parser configuration is a `Stack`: the tuple `(serial, state, below)`, its top state on the
+stack below it (None under the bottom state), interned per table. Pushing is O(1) at any depth,
 and everything keyed by a stack is keyed by its serial, an int, never by the stack itself, whose
 hash would walk it whole (a tuple of all its states, as before, was copied on every push and
 hashed whole on every memo lookup, and the memos held the square of the nesting depth in states).
 Being tuples of ints all the way down, stacks and the hypotheses holding them are left alone by
-the garbage collector, like the rest of the memos. `feed` is memoised per (stack, terminal), with the lowest depth it read a state at: callers whose own results depend
-on the stack only through such reads key them by the states above it (`Grammar._split_tokens`).
+the garbage collector, like the rest of the memos. `feed` is memoised per (stack, terminal).
 
 The table also keeps the grammar's rules and each state's kernel items (`rules`, `kernels`), for
 the shortest-completion tables (`completion.py`), which need to know what each state is in the
@@ -55,8 +54,8 @@ while, which costs time but changes no answer (the recogniser never needs equal 
 to be right, only to be fast). Serials are never reused, so no stale key can match."""
 _SERIALS = itertools.count()
 
-Stack = tuple[int, int, "Stack | None", int]
-"""(serial, top state, the stack below, depth): see the module docstring."""
+Stack = tuple[int, int, "Stack | None"]
+"""(serial, top state, the stack below): see the module docstring."""
 
 
 def stack_states(stack: Stack | None) -> list[int]:
@@ -132,7 +131,7 @@ class LRTable:
         self._reduces: list[dict[str, tuple[_Reduce, ...]]] = reduces
         self._gotos: list[dict[str, int]] = gotos
         self._end_state = end_state
-        self._feed_memo: dict[tuple[int, str], tuple[tuple[Stack, ...], int]] = {}
+        self._feed_memo: dict[tuple[int, str], tuple[Stack, ...]] = {}
         self._expected_memo: dict[int, tuple[str, ...]] = {}
         self._interned: dict[tuple[int, int], Stack] = {}
         """Stacks by (serial of the stack below, top state)."""
@@ -166,16 +165,11 @@ class LRTable:
         if node is None:
             if len(self._interned) > _INTERNED_STACKS:
                 self._interned.clear()
-            node = self._interned[key] = (next(_SERIALS), state, below, 1 if below is None else below[3] + 1)
+            node = self._interned[key] = (next(_SERIALS), state, below)
         return node
 
     def feed(self, stack: Stack, terminal: str) -> tuple[Stack, ...]:
         """Every stack after reading `terminal` (reductions first, then the shift); () if none."""
-        return self.feed_reading(stack, terminal)[0]
-
-    def feed_reading(self, stack: Stack, terminal: str) -> tuple[tuple[Stack, ...], int]:
-        """`feed`, and the lowest depth of a stack whose state it read (the answer depends on
-        `stack` only through its states from there up)."""
         key = (stack[0], terminal)
         out = self._feed_memo.get(key)
         if out is None:
@@ -184,17 +178,14 @@ class LRTable:
             out = self._feed_memo[key] = self._feed(stack, terminal)
         return out
 
-    def _feed(self, stack: Stack, terminal: str) -> tuple[tuple[Stack, ...], int]:
+    def _feed(self, stack: Stack, terminal: str) -> tuple[Stack, ...]:
         results: dict[int, Stack] = {}
         todo, seen = [stack], {stack[0]}
-        low = stack[3]
         while todo:
             if len(seen) > _MAX_REDUCTIONS:
                 raise MalformedGrammar("the grammar's empty rules let the parser stack grow without input")
             st = todo.pop()
             top = st[1]
-            if st[3] < low:
-                low = st[3]
             if terminal == END and top == self._end_state:
                 results[st[0]] = st
             target = self._shifts[top].get(terminal)
@@ -207,8 +198,6 @@ class LRTable:
                     assert base is not None, "a reduction pops no more states than its item has"
                     base = base[2]
                 assert base is not None, "only the root rule reduces onto nothing, and it is never reduced"
-                if base[3] < low:
-                    low = base[3]
                 goto = self._gotos[base[1]].get(lhs)
                 if goto is None:
                     continue
@@ -216,7 +205,7 @@ class LRTable:
                 if nxt[0] not in seen:
                     seen.add(nxt[0])
                     todo.append(nxt)
-        return tuple(results.values()), low
+        return tuple(results.values())
 
     def accepts(self, stack: Stack) -> bool:
         """True if the input read so far is a whole sentence."""
