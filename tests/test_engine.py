@@ -57,22 +57,33 @@ def walk(grammar, ids):
     return m
 
 
-def test_mask_equals_brute_force_along_random_json():
-    vocab = small_vocab()
-    grammar = compile_grammar(JSON_GRAMMAR, vocab)
-    rng = random.Random(0)
-    for _ in range(25):
+def assert_exact_masks_along(grammar, ids):
+    """Feed `ids`, every mask on the way (and the one after the last) equal to token-by-token checks."""
+    m = grammar.matcher()
+    for tid in ids:
+        assert np.array_equal(m.mask(), brute_force_mask(grammar, m.config))
+        assert m.advance(tid)
+    assert np.array_equal(m.mask(), brute_force_mask(grammar, m.config))
+    return m
+
+
+def assert_exact_masks_along_random_walks(grammar, rng: random.Random, walks: int, steps: int) -> None:
+    """`walks` walks of up to `steps` tokens drawn from each mask, every mask equal to token-by-token checks."""
+    for _ in range(walks):
         m = grammar.matcher()
-        for _ in range(40):
+        for _ in range(steps):
             mask = m.mask()
             assert np.array_equal(mask, brute_force_mask(grammar, m.config))
             allowed = np.flatnonzero(mask)
             if not len(allowed):
                 break
-            tid = int(rng.choice(allowed))
-            assert m.advance(tid)
+            assert m.advance(int(rng.choice(allowed)))
             if m.stopped:
                 break
+
+
+def test_mask_equals_brute_force_along_random_json():
+    assert_exact_masks_along_random_walks(compile_grammar(JSON_GRAMMAR, small_vocab()), random.Random(0), 25, 40)
 
 
 def test_random_walks_produce_json_that_parses():

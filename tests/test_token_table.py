@@ -11,7 +11,7 @@ from a3agent.grammars import compile_grammar
 from a3agent.grammars.engine.automata import regex_dfa
 from a3agent.grammars.engine.token_table import token_table
 from a3agent.grammars.engine.vocab import Vocabulary
-from test_engine import JSON_GRAMMAR, brute_force_mask
+from test_engine import JSON_GRAMMAR, assert_exact_masks_along, assert_exact_masks_along_random_walks, brute_force_mask
 
 
 def alphabet_vocab(seed: int, alphabet: str = '{}[]",: tfalsenu0123.-e') -> Vocabulary:
@@ -49,18 +49,7 @@ def test_shared_tables_equal_a_fresh_walk_of_every_token():
 
 def test_masks_with_many_dead_prefixes_equal_token_by_token_checks():
     for seed in range(3):
-        vocab = alphabet_vocab(seed)
-        grammar = compile_grammar(JSON_GRAMMAR, vocab)
-        rng = random.Random(seed)
-        for _ in range(8):
-            m = grammar.matcher()
-            for _ in range(25):
-                mask = m.mask()
-                assert np.array_equal(mask, brute_force_mask(grammar, m.config))
-                tid = rng.choice(np.flatnonzero(mask).tolist())
-                assert m.advance(tid)
-                if m.stopped:
-                    break
+        assert_exact_masks_along_random_walks(compile_grammar(JSON_GRAMMAR, alphabet_vocab(seed)), random.Random(seed), 8, 25)
 
 
 def test_masks_are_exact_when_every_memo_keeps_only_a_few_entries(monkeypatch):
@@ -75,21 +64,8 @@ def test_masks_are_exact_when_every_memo_keeps_only_a_few_entries(monkeypatch):
     monkeypatch.setattr(grammar_module, "_STEP_CACHE_SIZE", 3)
     vocab = alphabet_vocab(7)
     grammar = compile_grammar(JSON_GRAMMAR + "\n// tiny memos\n", vocab)
-    rng = random.Random(7)
-    for _ in range(6):
-        m = grammar.matcher()
-        for _ in range(30):
-            mask = m.mask()
-            assert np.array_equal(mask, brute_force_mask(grammar, m.config))
-            tid = rng.choice(np.flatnonzero(mask).tolist())
-            assert m.advance(tid)
-            if m.stopped:
-                break
-    m = grammar.matcher()
-    for tid in vocab.tokenize(b"[" * 40 + b"1" + b"]" * 40):
-        assert np.array_equal(m.mask(), brute_force_mask(grammar, m.config))
-        assert m.advance(tid)
-    assert m.accepting()
+    assert_exact_masks_along_random_walks(grammar, random.Random(7), 6, 30)
+    assert assert_exact_masks_along(grammar, vocab.tokenize(b"[" * 40 + b"1" + b"]" * 40)).accepting()
 
 
 def test_masks_along_a_recursive_schema_equal_token_by_token_checks():
@@ -103,23 +79,9 @@ def test_masks_along_a_recursive_schema_equal_token_by_token_checks():
     schema = {"type": "object", "required": ["n"], "additionalProperties": False, "properties": {
         "n": {"type": "integer"}, "kids": {"type": "array", "items": {"$ref": "#"}}, "id": {"type": "string"}}}
     grammar = compile_json_schema(schema, vocab)
-    rng = random.Random(13)
     scripted = b'{"n": 1, "kids": [{"n": 2, "kids": [{"n": 3, "id": "k"}, {"n": 4}]}, {"n": 5, "kids": []}], "id": "s"}'
-    walks = [vocab.tokenize(scripted)] + [None] * 5
-    for ids in walks:
-        m = grammar.matcher()
-        for step in range(60):
-            mask = m.mask()
-            assert np.array_equal(mask, brute_force_mask(grammar, m.config)), step
-            if ids is not None:
-                if step == len(ids):
-                    break
-                tid = ids[step]
-            else:
-                tid = rng.choice(np.flatnonzero(mask).tolist())
-            assert m.advance(tid)
-            if m.stopped:
-                break
+    assert assert_exact_masks_along(grammar, vocab.tokenize(scripted)).accepting()
+    assert_exact_masks_along_random_walks(grammar, random.Random(13), 5, 60)
 
 
 def test_trie_walk_equals_the_row_walk():
