@@ -138,7 +138,7 @@ class _ByteBoundedLRU:
 
     def put(self, key: Hashable, value: np.ndarray) -> None:
         old = self.items.pop(key, None)
-        self.used += value.nbytes - (-_ENTRY_BYTES if old is None else old.nbytes)
+        self.used += value.nbytes + (_ENTRY_BYTES if old is None else -old.nbytes)
         self.items[key] = value
         while self.used > self.limit and self.items:
             evicted = self.items.popitem(last=False)[1]
