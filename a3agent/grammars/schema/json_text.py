@@ -46,8 +46,21 @@ _ASTRAL = chars((0x10000, 0x10FFFF))
 _LOW_SURROGATES = (0xDC00, 0xDFFF)
 
 
+@lru_cache(maxsize=1024)
 def _hex4(lo: int, hi: int) -> Regex:
     return fixed_width_range(lo, hi, 4, 16)
+
+
+@lru_cache(maxsize=256)
+def _escapes(short: str, bmp: tuple[tuple[int, int], ...], astral: tuple[tuple[int, int], ...]) -> tuple[Regex, ...]:
+    """The escaped spellings of a character set, by its parts (memoised apart from the set: most
+    sets escape alike, and the trees shared between them are fewer objects for every collection
+    of Python's garbage collector to walk)."""
+    return (
+        seq(literal("\\"), char_set(short)) if short else alt(),
+        seq(literal("\\u"), alt(*(_hex4(lo, hi) for lo, hi in bmp))) if bmp else alt(),
+        *(_surrogate_pairs(lo, hi) for lo, hi in astral),
+    )
 
 
 def _surrogate_pairs(lo: int, hi: int) -> Regex:
@@ -82,12 +95,7 @@ def json_char_spellings(c: Chars) -> tuple[Regex, ...]:
     short = "".join(letter for ch, letter in _SHORT_ESCAPES.items() if ord(ch) in c)
     bmp = intersect_chars(c, _BMP_ESCAPABLE)
     astral = intersect_chars(c, _ASTRAL)
-    parts = [
-        intersect_chars(c, _RAW_OK),
-        seq(literal("\\"), char_set(short)) if short else alt(),
-        seq(literal("\\u"), alt(*(_hex4(lo, hi) for lo, hi in bmp.ranges))) if bmp.ranges else alt(),
-        *(_surrogate_pairs(lo, hi) for lo, hi in astral.ranges),
-    ]
+    parts = [intersect_chars(c, _RAW_OK), *_escapes(short, bmp.ranges, astral.ranges)]
     return tuple(part for part in parts if part not in (alt(), Chars(())))
 
 
