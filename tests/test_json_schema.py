@@ -17,9 +17,9 @@ from lark.lexer import PatternRE
 
 from a3agent.errors import UnsatisfiableSchema, UnsupportedSchema
 from a3agent.grammars.engine.limits import limits
-from a3agent.grammars.regex.char_regex import to_pattern
 from a3agent.grammars.schema.json_schema import SchemaRules, check_schema, schema_to_grammar
-from a3agent.grammars.schema.json_text import ANY_JSON_STRING
+from a3agent.grammars.regex.char_regex import char_set, complement, to_pattern
+from a3agent.grammars.schema.json_text import ANY_JSON_STRING, json_char_spellings
 from a3agent.grammars.schema.lark_text import load_lark
 from a3agent.grammars.schema.number_text import INTEGER_TEXT, NUMBER_TEXT
 from schema_oracle import MASKBENCH, accepts, check_file, instance_texts, parser
@@ -170,6 +170,15 @@ def test_strings_accept_every_escape_but_ascii_as_unicode_escapes() -> None:
     assert all(accepts_text(schema, t) for t in ['"\\u00e9"', '"\\u00E9"', '"\\ud83d\\ude00"', '"\\/"', '"\\n"'])
     assert not accepts_text(schema, '"\\u0041"'), "printable ASCII is never written as \\uXXXX"
     assert not accepts_text(schema, '"\\ud800"'), "a lone surrogate is not a character"
+
+
+def test_character_sets_that_escape_alike_share_their_escape_trees() -> None:
+    """The compiler's memo caches keep a tree per character set; sets that escape alike must
+    hold one escape tree between them, not a copy each for the garbage collector to walk."""
+    first, second = json_char_spellings(complement(char_set("x"))), json_char_spellings(complement(char_set("y")))
+    assert first[0] != second[0], "the raw characters differ"
+    assert len(first) == len(second) > 1 and all(a is b for a, b in zip(first[1:], second[1:]))
+    assert json_char_spellings(complement(char_set('"x')))[1:] != first[1:], "without the quote, no \\\" escape"
 
 
 def test_literals_accept_ensure_ascii_spelling() -> None:
