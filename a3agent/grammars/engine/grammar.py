@@ -69,7 +69,10 @@ tuples, which Python's collector stops tracking, unlike a frozenset: millions of
 configurations would otherwise make every full collection walk them). Never hashed itself (its
 stacks would be walked whole): memos are keyed by `_key(config)`."""
 ConfigKey = tuple
-"""A configuration as (stack serial, terminal or "", automaton state) per hypothesis."""
+"""A configuration as stack serial, terminal or "", automaton state, hypothesis after hypothesis, in
+one flat tuple: ints and strings only, so the collector untracks it at its first collection
+wherever it is kept (a tuple of tuples held by an old memo is reordered behind its children by the
+collector and untracked a level per collection, long enough to reach the oldest generation)."""
 
 
 def _config(hyps: Iterable[Hypothesis]) -> Config:
@@ -80,7 +83,10 @@ def _config(hyps: Iterable[Hypothesis]) -> Config:
 
 
 def _key(config: Config) -> ConfigKey:
-    return tuple([(stack[0], term or "", state) for stack, term, state in config])
+    if len(config) == 1:
+        ((stack, term, state),) = config
+        return (stack[0], term or "", state)
+    return tuple([x for stack, term, state in config for x in (stack[0], term or "", state)])
 
 
 _PACKED_MASK_BYTES = 128 << 20
@@ -179,7 +185,11 @@ class Grammar:
         self.stop_ids = vocab.stop_ids
         self.initial: Config = ((table.initial, None, 0),)
         self._serial = next(_SERIALS)
-        self._steps: dict[tuple[ConfigKey, int], tuple[Config, ConfigKey]] = {}
+        self._steps: dict[tuple[ConfigKey, int], ConfigKey] = {}
+        self._configs: dict[ConfigKey, Config] = {}
+        """The configurations `_steps` leads to, by key (apart, so that no memo value nests three
+        tuples deep: the collector would untrack such a value only after it reached its oldest
+        generation, where every full collection walks it)."""
         self._shiftables: dict[int, tuple[tuple[str, tuple[Stack, ...]], ...]] = {}
         self._starts_memo: dict[tuple[int, int], tuple[_Start, ...]] = {}
         self._start_terms_memo: dict[int, dict[int, tuple[str, ...]]] = {}
@@ -217,13 +227,15 @@ class Grammar:
 
     def _keyed_step(self, config: Config, key: ConfigKey, byte: int) -> tuple[Config, ConfigKey]:
         """`step` of a configuration whose key is known, with the key of the result (memoised)."""
-        out = self._steps.get((key, byte))
-        if out is None:
+        after_key = self._steps.get((key, byte))
+        if after_key is None:
             if len(self._steps) > _STEP_CACHE_SIZE:
                 self._steps.clear()
+                self._configs.clear()
             after = _config(self._step(config, byte))
-            out = self._steps[(key, byte)] = (after, _key(after))
-        return out
+            after_key = self._steps[(key, byte)] = _key(after)
+            self._configs.setdefault(after_key, after)
+        return self._configs[after_key], after_key
 
     def _step(self, config: Config, byte: int) -> Iterator[Hypothesis]:
         for stack, term, state in config:
