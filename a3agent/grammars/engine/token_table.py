@@ -130,6 +130,14 @@ def _loaded(stored: _Stored | None) -> TokenTable | None:
     return table
 
 
+def _private(dfa: TerminalDFA, name: str) -> OrderedDict:
+    """The automaton's own cache `name`, made on first use (not made and dropped on every lookup)."""
+    cache = dfa.__dict__.get(name)
+    if cache is None:
+        cache = dfa.__dict__[name] = OrderedDict()
+    return cache
+
+
 def _remember(cache: dict[tuple, _Cached], key: tuple, value: _Cached, size: int) -> None:
     """Store; the shared (ordered) caches drop their least recently used entry when full."""
     cache[key] = value
@@ -205,7 +213,7 @@ def _compute(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable:
     row = dfa.rows[state]
     horizon = vocab.max_len
     signatures = {t: dfa.signature(t, horizon) for t in set(row) if t >= 0}
-    private = dfa.__dict__.setdefault("_private_slices", OrderedDict())
+    private = _private(dfa, "_private_slices")
     starts = vocab.first_byte_start
     found: dict[int, _Slice] = {}
     missing: list[tuple[int, int, dict, tuple]] = []
@@ -290,18 +298,18 @@ def token_table(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable:
 
 def _table_of(vocab: Vocabulary, dfa: TerminalDFA, state: int, patch: bool) -> TokenTable:
     """`token_table`; `patch`: a table missing from the caches may be patched from a successor's."""
-    private = dfa.__dict__.setdefault("_private_tables", OrderedDict())
+    private = _private(dfa, "_private_tables")
     own = (vocab.fingerprint, dfa.private_key(state, vocab.max_len))
     table = _loaded(private.get(own))
     if table is not None:
         return table
-    dense = dfa.__dict__.setdefault("_not_sparse", set())
-    if own not in dense and len(dfa.next_bytes[state]) <= _SPARSE_BYTES:
+    if own not in dfa.__dict__.get("_not_sparse", ()) and len(dfa.next_bytes[state]) <= _SPARSE_BYTES:
         table = _sparse_table(vocab, dfa, state)
         if table is not None:
             _remember(private, own, _stored(table), _TABLE_CACHE_SIZE)
             return table
-        dense.add(own)
+        dfa.__dict__.setdefault("_not_sparse", set()).add(own)  # made only when needed: an empty set
+        # is one more object for every full collection to walk, and most automata would hold one
     digest = dfa.signature(state, vocab.max_len)
     if digest is None:
         table = (patch and _patched(vocab, dfa, state)) or _compute(vocab, dfa, state)
@@ -397,7 +405,7 @@ def suffix_table(vocab: Vocabulary, table: TokenTable, byte: int, dfa: TerminalD
     few = z - a <= _FEW_ROWS
     digest = None if few else dfa.signature(state, vocab.max_len)
     if digest is None:
-        cache = dfa.__dict__.setdefault("_private_suffix_tables", OrderedDict())
+        cache = _private(dfa, "_private_suffix_tables")
         key: tuple = (table.serial, byte, dfa.private_key(state, vocab.max_len))
     else:
         cache, key = _SUFFIX_TABLES, (table.serial, byte, digest)
