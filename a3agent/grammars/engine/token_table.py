@@ -230,8 +230,8 @@ def _compute(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable:
             found[b] = hit
     if missing:
         walked = _walk(vocab, dfa, [m[0] for m in missing], [m[1] for m in missing])
-        for (b, _, cache, key), piece in zip(missing, walked):
-            _remember(cache, key, piece, _SLICE_CACHE_SIZE)
+        for (b, _, into, key), piece in zip(missing, walked):
+            _remember(into, key, piece, _SLICE_CACHE_SIZE)
             found[b] = piece
     inside = np.zeros(int(starts[256]), dtype=bool)
     for b, (piece_inside, _, _) in found.items():
