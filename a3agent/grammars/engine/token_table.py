@@ -278,10 +278,9 @@ def _table(vocab: Vocabulary, inside_ids: np.ndarray, mask: np.ndarray | None, r
     first = vocab.matrix[rows, pos]
     order = np.argsort(first, kind="stable")
     rows, pos, first = rows[order], pos[order], first[order]
-    bounds = np.flatnonzero(np.diff(first)) + 1
-    starts = np.concatenate([[0], bounds])
-    ends = np.concatenate([bounds, [len(first)]])
-    ranges = {int(first[a]): (int(a), int(b)) for a, b in zip(starts, ends)}
+    starts = np.flatnonzero(np.concatenate([[True], first[1:] != first[:-1]]))
+    ends = np.append(starts[1:], len(first))
+    ranges = dict(zip(first[starts].tolist(), zip(starts.tolist(), ends.tolist())))  # no numpy scalars
     return TokenTable(inside_ids, mask, rows, pos, ranges)
 
 
