@@ -84,12 +84,25 @@ def test_masks_along_a_recursive_schema_equal_token_by_token_checks():
     assert_exact_masks_along_random_walks(grammar, random.Random(13), 5, 60)
 
 
+def _lazy_dfa(pattern: str):
+    from a3agent.grammars.engine.byte_regex import Nodes, parse_regex
+    from a3agent.grammars.engine.lazy_dfa import LazyDFA
+
+    nodes = Nodes()
+    dfa = LazyDFA(nodes, parse_regex(pattern, nodes))
+    dfa.explore(64)
+    return dfa
+
+
 def test_trie_walk_equals_the_row_walk():
+    """Eager automata walk with a dead state padded on (where the last real state may accept);
+    lazy ones build rows as the walk reaches them."""
     from a3agent.grammars.engine.token_table import _row_walk, _trie_walk
 
     vocab = alphabet_vocab(5)
-    for pattern in [r'"[^"\\]*"', r"[a-z ]+,", r"(?:true|false|null)[,\]}]", r'"(?:[^"\\a]|\\.)*a[^"]*"']:
-        dfa = regex_dfa(pattern)
+    patterns = [r'"[^"\\]*"', r"[a-z ]+,", r"(?:true|false|null)[,\]}]", r'"(?:[^"\\a]|\\.)*a[^"]*"']
+    assert any(regex_dfa(pattern).accepting[-1] for pattern in patterns)
+    for dfa in [regex_dfa(pattern) for pattern in patterns] + [_lazy_dfa(pattern) for pattern in patterns]:
         for state in range(dfa.n_states):
             row = dfa.rows[state]
             firsts = [b for b in range(256) if row[b] >= 0]

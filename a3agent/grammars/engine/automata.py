@@ -90,6 +90,13 @@ class ByteDFA:
 
     lazy = False
 
+    @cached_property
+    def dead_padded(self) -> tuple[np.ndarray, np.ndarray]:
+        """`trans` flattened and `accept`, each with one dead state appended: a walk's dead
+        entries (-1) then index that state, so a vectorised step (`token_trie.trie_walk`) is
+        one gather, not a clamp, a gather and a select."""
+        return np.append(self.trans.ravel(), np.full(256, DEAD, self.trans.dtype)), np.append(self.accept, False)
+
     def ensure(self, states: np.ndarray) -> None:
         """Nothing to build: every row of an eager automaton is there (see `LazyDFA.ensure`)."""
 

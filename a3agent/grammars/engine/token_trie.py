@@ -19,12 +19,9 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-if TYPE_CHECKING:
-    from a3agent.grammars.engine.automata import TerminalDFA
+from a3agent.grammars.engine.automata import ByteDFA, TerminalDFA
 
 __all__ = ["PrefixTree", "TokenTrie", "build_prefix_tree", "build_trie", "delta_walk", "sparse_walk", "trie_walk"]
 
@@ -88,12 +85,16 @@ def trie_walk(trie: TokenTrie, dfa: TerminalDFA, first: np.ndarray, n_rows: int)
     split_rows: list[np.ndarray] = []
     split_pos: list[np.ndarray] = []
     state = first.astype(np.int64)
+    padded = dfa.dead_padded if isinstance(dfa, ByteDFA) else None  # lazy ones grow as they are walked
     depth = 1
     while True:
         alive = state >= 0
         ends = trie.ending_nodes[depth - 1]
         inside[trie.ending_rows[depth - 1][alive[ends]]] = True
-        accepting = np.flatnonzero(alive & dfa.accept[np.maximum(state, 0)])
+        if padded is None:
+            accepting = np.flatnonzero(alive & dfa.accept[np.maximum(state, 0)])
+        else:
+            accepting = np.flatnonzero(padded[1][state])
         if len(accepting):
             nodes = trie.deeper_nodes[depth - 1]
             lo = np.searchsorted(nodes, accepting, "left")
@@ -106,8 +107,11 @@ def trie_walk(trie: TokenTrie, dfa: TerminalDFA, first: np.ndarray, n_rows: int)
         if depth >= len(trie.parents) or not alive.any():
             break
         parent_state = state[trie.parents[depth]]
-        dfa.ensure(parent_state)
-        state = np.where(parent_state >= 0, dfa.trans[np.maximum(parent_state, 0), trie.last_bytes[depth]], -1)
+        if padded is None:
+            dfa.ensure(parent_state)
+            state = np.where(parent_state >= 0, dfa.trans[np.maximum(parent_state, 0), trie.last_bytes[depth]], -1)
+        else:
+            state = padded[0][parent_state * 256 + trie.last_bytes[depth]]
         depth += 1
     empty = np.zeros(0, np.int64)
     return (
