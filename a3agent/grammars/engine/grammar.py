@@ -44,7 +44,7 @@ import sys
 from collections import OrderedDict
 from functools import cached_property
 from collections.abc import Hashable, Iterable
-from typing import Iterator
+from typing import Iterator, cast
 
 import numpy as np
 
@@ -62,12 +62,14 @@ __all__ = ["Grammar", "Config", "Piece"]
 
 Hypothesis = tuple[Stack, str | None, int]
 _Start = tuple[Stack, str, int]
-"""A hypothesis that has begun a terminal."""
+"""A hypothesis that has begun a terminal (what `_starts` holds, flat)."""
 Config = tuple
-"""A configuration: its distinct hypotheses in sorted order (a plain tuple of ints, strings and
-tuples, which Python's collector stops tracking, unlike a frozenset: millions of memoised
-configurations would otherwise make every full collection walk them). Never hashed itself (its
-stacks would be walked whole): memos are keyed by `_key(config)`."""
+"""A configuration: its distinct hypotheses in sorted order, flat (stack, terminal, state, then the
+next hypothesis's three; `_hyps` reads them back). Its items are shared stacks, strings and ints,
+so Python's collector untracks it at the first collection it meets, wherever it is kept (a tuple
+of hypothesis tuples held by an old memo was untracked a level per collection and reached the
+oldest generation, which every full collection walks). Never hashed itself (its stacks would be
+walked whole): memos are keyed by `_key(config)`."""
 ConfigKey = tuple
 """A configuration as stack serial, terminal or "", automaton state, hypothesis after hypothesis, in
 one flat tuple: ints and strings only, so the collector untracks it at its first collection
@@ -75,18 +77,24 @@ wherever it is kept (a tuple of tuples held by an old memo is reordered behind i
 collector and untracked a level per collection, long enough to reach the oldest generation)."""
 
 
+def _hyps(flat: tuple) -> Iterator[Hypothesis]:
+    """The hypotheses of a flat configuration (or of `_starts`' flat result), three items each."""
+    items = iter(flat)
+    return zip(items, items, items)
+
+
 def _config(hyps: Iterable[Hypothesis]) -> Config:
     distinct = {(stack[0], term or "", state): (stack, term, state) for stack, term, state in hyps}
     if len(distinct) < 2:
-        return tuple(distinct.values())
-    return tuple(distinct[k] for k in sorted(distinct))
+        return next(iter(distinct.values()), ())
+    return tuple([x for k in sorted(distinct) for x in distinct[k]])
 
 
 def _key(config: Config) -> ConfigKey:
-    if len(config) == 1:
-        ((stack, term, state),) = config
+    if len(config) == 3:
+        stack, term, state = config
         return (stack[0], term or "", state)
-    return tuple([x for stack, term, state in config for x in (stack[0], term or "", state)])
+    return tuple([x for stack, term, state in _hyps(config) for x in (stack[0], term or "", state)])
 
 
 _PACKED_MASK_BYTES = 128 << 20
@@ -183,7 +191,7 @@ class Grammar:
         self.dfas = dfas
         self.special_terminals = specials
         self.stop_ids = vocab.stop_ids
-        self.initial: Config = ((table.initial, None, 0),)
+        self.initial: Config = (table.initial, None, 0)
         self._serial = next(_SERIALS)
         self._steps: dict[tuple[ConfigKey, int], ConfigKey] = {}
         self._configs: dict[ConfigKey, Config] = {}
@@ -191,7 +199,7 @@ class Grammar:
         tuples deep: the collector would untrack such a value only after it reached its oldest
         generation, where every full collection walks it)."""
         self._shiftables: dict[int, tuple[tuple[str, tuple[Stack, ...]], ...]] = {}
-        self._starts_memo: dict[tuple[int, int], tuple[_Start, ...]] = {}
+        self._starts_memo: dict[tuple[int, int], tuple] = {}
         self._start_terms_memo: dict[int, dict[int, tuple[str, ...]]] = {}
 
     def __repr__(self) -> str:
@@ -238,9 +246,9 @@ class Grammar:
         return self._configs[after_key], after_key
 
     def _step(self, config: Config, byte: int) -> Iterator[Hypothesis]:
-        for stack, term, state in config:
+        for stack, term, state in _hyps(config):
             if term is None:
-                yield from self._starts(stack, byte)
+                yield from _hyps(self._starts(stack, byte))
                 continue
             dfa = self.dfas[term]
             nxt = dfa.rows[state][byte]
@@ -248,7 +256,7 @@ class Grammar:
                 yield (stack, term, nxt)
             if dfa.accepting[state]:
                 for boundary in self.table.feed(stack, term):
-                    yield from self._starts(boundary, byte)
+                    yield from _hyps(self._starts(boundary, byte))
 
     def _start_terms(self, top: int) -> dict[int, tuple[str, ...]]:
         """By first byte: the terminals LR state `top` has an action for whose automaton can
@@ -264,25 +272,27 @@ class Grammar:
             out = self._start_terms_memo[top] = {b: tuple(terms) for b, terms in by_byte.items()}
         return out
 
-    def _starts(self, stack: Stack, byte: int) -> tuple[_Start, ...]:
-        """The hypotheses that begin, with `byte`, a terminal `stack` can really shift (memoised:
-        only the terminals that start with this byte are fed to the parser, not all it expects)."""
+    def _starts(self, stack: Stack, byte: int) -> tuple:
+        """The hypotheses that begin, with `byte`, a terminal `stack` can really shift, flat like a
+        configuration (memoised: only the terminals that start with this byte are fed to the
+        parser, not all it expects)."""
         key = (stack[0], byte)
         out = self._starts_memo.get(key)
         if out is None:
             if len(self._starts_memo) > _STEP_CACHE_SIZE:
                 self._starts_memo.clear()
             out = self._starts_memo[key] = tuple(
-                (stack, term, self.dfas[term].rows[0][byte])
+                x
                 for term in self._start_terms(stack[1]).get(byte, ())
                 if self.table.feed(stack, term)
+                for x in (stack, term, self.dfas[term].rows[0][byte])
             )
         return out
 
     def step_special(self, config: Config, token_id: int) -> Config:
         """The configuration after a special token (empty: illegal here)."""
         out: list[Hypothesis] = []
-        for hyp in config:
+        for hyp in _hyps(config):
             for boundary in self._boundaries(hyp):
                 for term, after in self._shiftable(boundary):
                     if self.special_terminals.get(term) == token_id:
@@ -303,7 +313,7 @@ class Grammar:
 
     def accepting(self, config: Config) -> bool:
         """True if the text so far is a whole sentence (a stop token is legal)."""
-        return any(self.table.accepts(b) for hyp in config for b in self._boundaries(hyp))
+        return any(self.table.accepts(b) for hyp in _hyps(config) for b in self._boundaries(hyp))
 
     # -- masks --------------------------------------------------------------------------------
 
@@ -327,7 +337,7 @@ class Grammar:
 
     def _compute_mask(self, config: Config) -> np.ndarray:
         mask = _WHOLE_MASKS.spare(self.vocab.size)
-        for hyp in config:
+        for hyp in _hyps(config):
             stack, term, state = hyp
             if term is not None:
                 self._add_terminal_tokens(mask, stack, term, state)
@@ -372,7 +382,7 @@ class Grammar:
             for boundary in self.table.feed(stack, term):
                 firsts = self._start_terms(boundary[1])  # special tokens are never part of a split suffix
                 for byte in table.split_ranges.keys() & firsts.keys():
-                    for _, term2, state in self._starts(boundary, byte):
+                    for _, term2, state in cast("Iterator[_Start]", _hyps(self._starts(boundary, byte))):
                         sub = suffix_table(self.vocab, table, byte, self.dfas[term2], state)
                         found.append(sub.inside_ids)
                         if sub.split_ranges and (sub.serial, boundary[0], term2) not in seen:
@@ -388,7 +398,7 @@ class Grammar:
         """The ordinary bytes and special ids that can come next."""
         nexts: set[int] = set()
         specials: set[int] = set()
-        for hyp in config:
+        for hyp in _hyps(config):
             stack, term, state = hyp
             if term is not None:
                 nexts.update(self.dfas[term].next_bytes[state])
@@ -413,8 +423,8 @@ class Grammar:
         run = bytearray()
         budget = limits().forced_bytes
         while len(run) < budget:
-            if len(config) == 1 and config[0][1] is not None:
-                stack, term, state = config[0]
+            if len(config) == 3 and config[1] is not None:
+                stack, term, state = config
                 dfa = self.dfas[term]
                 moved = False
                 while len(run) < budget and not dfa.accepting[state] and len(dfa.next_bytes[state]) == 1:
@@ -423,7 +433,7 @@ class Grammar:
                     state = dfa.rows[state][b]
                     moved = True
                 if moved:
-                    config = ((stack, term, state),)
+                    config = (stack, term, state)
                     continue
             if self.accepting(config):
                 break
@@ -461,7 +471,7 @@ class Grammar:
         (rules that derive no finite text, which the recogniser cannot see coming)."""
         completer = self._completer
         best = None
-        for stack, term, state in config:
+        for stack, term, state in _hyps(config):
             tail = b"" if term is None else completer.tail(term, state)
             for after in (stack,) if term is None else self.table.feed(stack, term):
                 total = len(tail) + completer.cost(after)
