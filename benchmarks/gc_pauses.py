@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import sys
 import time
 from collections import Counter
@@ -26,26 +25,20 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import maskbench  # noqa: E402
 
-from a3agent.errors import GrammarError  # noqa: E402
 from a3agent.grammars import compile_json_schema  # noqa: E402
 
 
-class _Pauses:
-    """A `gc.callbacks` entry recording each full collection's pause and oldest generation."""
+class _Pauses(maskbench.FullCollections):
+    """`FullCollections` that also counts the oldest generation as each full collection starts."""
 
     def __init__(self) -> None:
-        self.pauses: list[float] = []
+        super().__init__()
         self.old_objects: list[int] = []
-        self._started = 0.0
 
     def __call__(self, phase: str, info: dict) -> None:
-        if info["generation"] != 2:
-            return
-        if phase == "start":
+        if info["generation"] == 2 and phase == "start":
             self.old_objects.append(len(gc.get_objects(2)))  # counted before the clock starts
-            self._started = time.perf_counter()
-        else:
-            self.pauses.append(time.perf_counter() - self._started)
+        super().__call__(phase, info)
 
 
 def main() -> None:
@@ -58,20 +51,9 @@ def main() -> None:
     compile_json_schema({"type": "object"}, tokenizer)  # the vocabulary, before the freeze
     gc.collect()
     gc.freeze()
-    pauses = _Pauses()
-    gc.callbacks.append(pauses)
     started = time.perf_counter()
-    for case in cases:
-        try:
-            grammar = compile_json_schema(case.schema, tokenizer)
-        except GrammarError:
-            continue
-        for test in case.tests:
-            matcher = grammar.matcher()
-            for tid in encode(json.dumps(test["data"], separators=maskbench.DEFAULT_SEPARATORS)):
-                if not matcher.mask()[tid] or not matcher.advance(tid):
-                    break
-    gc.callbacks.remove(pauses)
+    with _Pauses() as pauses:
+        maskbench.feed_with_a3agent(cases, tokenizer, encode)
     seconds = time.perf_counter() - started
     ms = np.array(pauses.pauses) * 1e3
     print(f"{len(cases)} schemas in {seconds:.1f} s; full collections {len(ms)}")

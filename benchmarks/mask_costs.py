@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import sys
 import time
 from collections import Counter
@@ -24,8 +23,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import maskbench
 
-from a3agent.errors import GrammarError
-from a3agent.grammars import compile_json_schema
 from a3agent.grammars.engine import grammar as grammar_module
 
 SPENT: Counter[str] = Counter()
@@ -59,16 +56,7 @@ def main() -> None:
     _timed(grammar_module.Grammar, "mask", "all")
     gc.collect()
     gc.freeze()
-    for case in maskbench.load_cases(every=args.every):
-        try:
-            grammar = compile_json_schema(case.schema, tokenizer)
-        except GrammarError:  # refusals are masks.py's business
-            continue
-        for test in case.tests:
-            matcher = grammar.matcher()
-            for tid in encode(json.dumps(test["data"], separators=maskbench.DEFAULT_SEPARATORS)):
-                if not matcher.mask()[tid] or not matcher.advance(tid):
-                    break
+    maskbench.feed_with_a3agent(maskbench.load_cases(every=args.every), tokenizer, encode)
     first, visits = SPENT["first visits"], CALLS["first visits"]
     print(f"mask calls {CALLS['all']}, CPU mean {SPENT['all'] / CALLS['all'] * 1e6:.0f} us; first visits "
           f"{visits} ({visits / CALLS['all']:.0%}), {first / visits * 1e6:.0f} us each")

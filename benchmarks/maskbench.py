@@ -180,6 +180,25 @@ def _run_case(case: Case, report: Report, compile_schema, encode, separators, re
             report.invalid_accepted.append(f"{case.name}#{i}")
 
 
+def feed_with_a3agent(cases: list[Case], tokenizer: Any, encode: Callable[[str], list[int]]) -> None:
+    """Compile each schema with this engine (refusals skipped: they are `masks.py`'s business) and
+    feed every instance token by token, mask then advance, while it stays legal: the load the
+    profiling scripts (`mask_costs.py`, `gc_pauses.py`) measure around."""
+    from a3agent.errors import GrammarError
+    from a3agent.grammars import compile_json_schema
+
+    for case in cases:
+        try:
+            grammar = compile_json_schema(case.schema, tokenizer)
+        except GrammarError:
+            continue
+        for test in case.tests:
+            matcher = grammar.matcher()
+            for tid in encode(json.dumps(test["data"], separators=DEFAULT_SEPARATORS)):
+                if not matcher.mask()[tid] or not matcher.advance(tid):
+                    break
+
+
 def tekken_tokenizer():
     """The real Tekken vocabulary shipped in mistral-common, as an HF tokenizer."""
     import mistral_common
