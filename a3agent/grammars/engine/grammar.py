@@ -195,9 +195,8 @@ class Grammar:
         self._serial = next(_SERIALS)
         self._steps: dict[tuple[ConfigKey, int], ConfigKey] = {}
         self._configs: dict[ConfigKey, Config] = {}
-        """The configurations `_steps` leads to, by key (apart, so that no memo value nests three
-        tuples deep: the collector would untrack such a value only after it reached its oldest
-        generation, where every full collection walks it)."""
+        """The configurations `_steps` leads to, one per key (apart, so that each memo value is a
+        single flat tuple, which the collector untracks at the first collection it meets)."""
         self._shiftables: dict[int, tuple[tuple[str, tuple[Stack, ...]], ...]] = {}
         self._starts_memo: dict[tuple[int, int], tuple] = {}
         self._start_terms_memo: dict[int, dict[int, tuple[str, ...]]] = {}

@@ -307,8 +307,9 @@ def _table_of(vocab: Vocabulary, dfa: TerminalDFA, state: int, patch: bool) -> T
         if table is not None:
             _remember(private, own, _stored(table), _TABLE_CACHE_SIZE)
             return table
-        dfa.__dict__.setdefault("_not_sparse", set()).add(own)  # made only when needed: an empty set
-        # is one more object for every full collection to walk, and most automata would hold one
+        # made only when it gets a member: most automata would hold an empty set otherwise, one
+        # more object for every full collection to walk
+        dfa.__dict__.setdefault("_not_sparse", set()).add(own)
     digest = dfa.signature(state, vocab.max_len)
     if digest is None:
         table = (patch and _patched(vocab, dfa, state)) or _compute(vocab, dfa, state)
