@@ -48,10 +48,11 @@ _FEED_MEMO_SIZE = 50_000
 nested ever deeper brings a new stack with every bracket (about 10 MB a table at the bound, and
 the compile cache keeps 64 grammars)."""
 _INTERNED_STACKS = 50_000
-"""Stacks a table interns before it starts afresh (a few MB at the bound). Afterwards a stack equal to an older one may
-get a new serial: memos keyed by the older one miss, and a configuration may hold both for a
-while, which costs time but changes no answer (the recogniser never needs equal stacks merged
-to be right, only to be fast). Serials are never reused, so no stale key can match."""
+"""Stacks a table interns before it starts afresh (a few MB at the bound). Afterwards a stack
+equal to an older one may get a new serial: memos keyed by the older one miss, and a
+configuration may hold both for a while, which costs time but changes no answer (the recogniser
+never needs equal stacks merged to be right, only to be fast). Serials are never reused, so no
+stale key can match."""
 _SERIALS = itertools.count()
 
 Stack = tuple[int, int, "Stack | None"]

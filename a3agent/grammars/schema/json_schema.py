@@ -556,7 +556,8 @@ def _loosened(slots: list[tuple[str, str, bool]], tracked: list[str], s: Objects
     0.2 s, 200: 1.8 s on the reference machine); a loop over a set of pairs is linear. Every
     instance in schema order is still accepted. Not done where a repeated key could count towards
     minProperties beyond the required keys (it would accept an object with too few distinct keys)."""
-    optional = [k for k, (name, _, required) in enumerate(slots) if not required and name not in tracked]
+    tracked_names = set(tracked)
+    optional = [k for k, (name, _, required) in enumerate(slots) if not required and name not in tracked_names]
     keep = limits().ordered_optional_keys
     if len(optional) <= keep or s.min_props > sum(required for _, _, required in slots):
         return slots, []
