@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from a3agent.grammars import compile_grammar
-from a3agent.grammars.engine.automata import regex_dfa
+from a3agent.grammars.engine.automata import ByteDFA, regex_dfa
 from a3agent.grammars.engine.token_table import token_table
 from a3agent.grammars.engine.vocab import Vocabulary
 from test_engine import JSON_GRAMMAR, assert_exact_masks_along, assert_exact_masks_along_random_walks, brute_force_mask
@@ -30,6 +30,56 @@ def test_equal_sub_automata_of_different_dfas_have_one_signature():
     assert quoted.signature(after_quote) == keyed.signature(after_k)  # both: [a-z]*"
     assert quoted.signature(0) != keyed.signature(0)
     assert quoted.signature(after_quote) != regex_dfa(r'"[a-y]*"').signature(after_quote)
+
+
+def _random_dfa(rng: random.Random, n: int) -> ByteDFA:
+    """Rows of a few runs (as real automata have) over a few states, some accepting."""
+    trans = np.full((n, 256), -1, dtype=np.int32)
+    for row in trans:
+        cuts = sorted(rng.sample(range(1, 256), rng.randint(0, 5)))
+        for lo, hi in zip([0, *cuts], [*cuts, 256]):
+            row[lo:hi] = rng.choice([-1, *range(n)])
+    return ByteDFA(trans, np.array([rng.random() < 0.4 for _ in range(n)]))
+
+
+def _canonical(dfa: ByteDFA, state: int) -> tuple:
+    """The automaton reachable from `state`, numbered breadth first (successors by first byte),
+    as whole rows: what two states' signatures must agree on."""
+    order, number = [state], {state: 0}
+    for s in order:
+        for t in dfa.trans[s].tolist():
+            if t >= 0 and t not in number:
+                number[t] = len(order)
+                order.append(t)
+    return tuple((bool(dfa.accept[s]), tuple(number.get(t, -1) for t in dfa.trans[s].tolist())) for s in order)
+
+
+def test_signatures_are_equal_exactly_for_equal_reachable_automata():
+    rng = random.Random(7)
+    dfas = [_random_dfa(rng, rng.randint(1, 4)) for _ in range(150)]
+    states = [(dfa, s) for dfa in dfas for s in range(dfa.n_states)]
+    by_signature: dict[bytes | None, set[tuple]] = {}
+    for dfa, s in states:
+        by_signature.setdefault(dfa.signature(s), set()).add(_canonical(dfa, s))
+    assert None not in by_signature
+    assert all(len(shapes) == 1 for shapes in by_signature.values())  # equal signature: equal automaton
+    assert len(by_signature) == len({_canonical(dfa, s) for dfa, s in states})  # and the converse
+    assert len(by_signature) > 50  # the draw is varied enough to mean something
+    renumbered = dfas[0]
+    perm = np.array(rng.sample(range(renumbered.n_states), renumbered.n_states), dtype=np.int32)
+    trans = np.full_like(renumbered.trans, -1)
+    live = renumbered.trans >= 0
+    trans[perm] = np.where(live, perm[np.maximum(renumbered.trans, 0)], -1)
+    accept = np.zeros_like(renumbered.accept)
+    accept[perm] = renumbered.accept
+    copy = ByteDFA(trans, accept)
+    assert all(copy.signature(int(perm[s])) == renumbered.signature(s) for s in range(renumbered.n_states))
+
+
+def test_a_state_reaching_too_many_states_has_no_signature():
+    chain = regex_dfa("a{40}")
+    assert chain.signature(0) is None
+    assert chain.signature(chain.run(0, b"a" * 20)) is not None  # 21 states left
 
 
 def test_shared_tables_equal_a_fresh_walk_of_every_token():

@@ -17,6 +17,7 @@ builders never emit them).
 from __future__ import annotations
 
 import hashlib
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -66,9 +67,18 @@ class ByteDFA:
         return tuple(self.accept.tolist())
 
     @cached_property
-    def successors(self) -> tuple[tuple[int, ...], ...]:
-        """Each state's distinct successors, in the order of the first byte reaching them."""
-        return tuple(tuple(dict.fromkeys(row[row >= 0].tolist())) for row in self.trans)
+    def runs(self) -> tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]:
+        """Each state's row as runs of one target: (first byte of each run, its target). Rows are
+        a few long runs, so a walk over them (`signature`) does a few steps a state, not 256;
+        made for every state in one vectorised pass."""
+        trans = self.trans
+        begins = np.ones(trans.shape, dtype=bool)
+        np.not_equal(trans[:, 1:], trans[:, :-1], out=begins[:, 1:])
+        states, firsts = np.nonzero(begins)
+        targets = trans[states, firsts].tolist()
+        firsts_list = firsts.tolist()
+        bounds = np.searchsorted(states, np.arange(len(trans) + 1)).tolist()
+        return tuple((tuple(firsts_list[a:z]), tuple(targets[a:z])) for a, z in zip(bounds, bounds[1:]))
 
     @cached_property
     def acyclic(self) -> bool:
@@ -108,25 +118,29 @@ class ByteDFA:
         """A digest equal for two states (of any DFAs) iff the automata reachable from them are
         the same, by canonical numbering (breadth first, successors in byte order); None when that
         automaton is too large to be worth comparing. Memoised."""
-        memo = self.__dict__.setdefault("_signatures", {})
-        if state in memo:
+        memo = self.__dict__.get("_signatures")
+        if memo is None:
+            memo = self.__dict__["_signatures"] = {}
+        elif state in memo:
             return memo[state]
-        order, number = [state], {state: 0}
+        runs = self.runs
+        order, number = [state], {state: 0, DEAD: DEAD}
         for s in order:
-            for t in self.successors[s]:
+            for t in runs[s][1]:  # successors in the order of the first byte reaching them
                 if t not in number:
                     if len(order) >= _MAX_SIGNED_STATES:
                         memo[state] = None
                         return None
                     number[t] = len(order)
                     order.append(t)
-        remap = np.full(self.n_states + 1, DEAD, dtype=np.int32)
-        remap[order] = np.arange(len(order), dtype=np.int32)
-        canonical = remap[self.trans[order]].ravel()  # DEAD indexes the last slot: stays DEAD
-        runs = np.flatnonzero(np.diff(canonical)) + 1  # run-length form: rows are long runs
-        data = b"".join((len(order).to_bytes(4, "little"), runs.tobytes(), canonical[runs].tobytes(),
-                         canonical[:1].tobytes(), self.accept[order].tobytes()))
-        digest = hashlib.blake2b(data, digest_size=16).digest()
+        data = array("i", [len(order)])  # then per state: accepts, number of runs, runs' bytes, targets
+        accepting = self.accepting
+        for s in order:
+            firsts, targets = runs[s]
+            data.extend((accepting[s], len(firsts)))
+            data.extend(firsts)
+            data.extend([number[t] for t in targets])
+        digest = hashlib.blake2b(b"B" + data.tobytes(), digest_size=16).digest()
         memo[state] = digest
         return digest
 
