@@ -37,7 +37,11 @@ from a3agent.grammars.engine.vocab import Vocabulary, vocabulary_for
 __all__ = ["compile_grammar", "compile_json_schema", "compile_turn", "CHAT_MARKERS"]
 
 _CACHE: OrderedDict[tuple, Grammar] = OrderedDict()
-_CACHE_SIZE = 64
+_CACHE_SIZE = 16
+"""Grammars kept: an application's tool sets and turn grammars. Each cached grammar keeps its
+tables and memos alive, thousands of Python objects that every full garbage collection walks,
+whichever call it pauses (64 kept made those pauses about twice as long on MaskBench,
+`benchmarks/gc_pauses.py`)."""
 
 
 def _prepare(tokenizer: Any) -> Vocabulary:

@@ -104,7 +104,7 @@ Tekken, 512 of them) and those asked for more than once also packed (16 KiB each
 The same few configurations recur all along a document: handing out a whole one is a lookup,
 unpacking one a pass over the vocabulary, and packing one costs as much, so only masks that
 recur are packed. The whole ones are bounded, so their memory is reused rather than fresh.
-Bounded per process, not per grammar, so the compile cache's 64 grammars cannot multiply them."""
+Bounded per process, not per grammar, so the compile cache's grammars cannot multiply them."""
 _TOKENS_BYTES = 16 << 20
 """Forced and completion tokens kept per configuration, for every grammar together (each of the
 two caches): a completion is as long as what is left to write, all 100 kB of a `const` among

@@ -46,7 +46,7 @@ _MAX_REDUCTIONS = 10_000
 _FEED_MEMO_SIZE = 50_000
 """(stack, terminal) pairs whose parser moves a table keeps before it starts afresh: a document
 nested ever deeper brings a new stack with every bracket (about 10 MB a table at the bound, and
-the compile cache keeps 64 grammars)."""
+the compile cache keeps 16 grammars)."""
 _INTERNED_STACKS = 50_000
 """Stacks a table interns before it starts afresh (a few MB at the bound). Afterwards a stack
 equal to an older one may get a new serial: memos keyed by the older one miss, and a
