@@ -13,6 +13,7 @@ import gc
 import json
 import statistics
 import time
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -45,6 +46,13 @@ def load_cases(limit: int | None = None, every: int = 1) -> list[Case]:
     return cases
 
 
+def seconds() -> array:
+    """A timing series kept as raw doubles: a list would hold one float object per sample, and
+    every full garbage collection during the run walks the list (70k samples an engine), a
+    pause charged to whichever engine call it lands in."""
+    return array("d")
+
+
 @dataclass
 class Report:
     engine: str
@@ -55,14 +63,14 @@ class Report:
     valid_rejected: list[str] = field(default_factory=list)
     invalid_accepted: list[str] = field(default_factory=list)
     instances: int = 0
-    compile_s: list[float] = field(default_factory=list)
-    mask_s: list[float] = field(default_factory=list)
-    mask_gc: list[bool] = field(default_factory=list)
+    compile_s: array = field(default_factory=seconds)
+    mask_s: array = field(default_factory=seconds)
+    mask_gc: array = field(default_factory=lambda: array("b"))
     """Per mask call: a full garbage collection of the interpreter ran inside it."""
-    gc_pauses: list[float] = field(default_factory=list)
+    gc_pauses: array = field(default_factory=seconds)
 
     def summary(self) -> dict:
-        def pct(xs: list[float], q: float) -> float:
+        def pct(xs: array, q: float) -> float:
             return float(np.percentile(xs, q)) if xs else float("nan")
 
         return {
@@ -95,7 +103,7 @@ class FullCollections:
 
     def __init__(self) -> None:
         self.count = 0
-        self.pauses: list[float] = []
+        self.pauses = seconds()
         self._started = 0.0
 
     def __call__(self, phase: str, info: dict) -> None:
@@ -116,8 +124,8 @@ class FullCollections:
 
 
 def run_instance(
-    matcher: Any, ids: Iterable[int], times: list[float], collections: FullCollections | None = None,
-    interrupted: list[bool] | None = None,
+    matcher: Any, ids: Iterable[int], times: array, collections: FullCollections | None = None,
+    interrupted: array | None = None,
 ) -> bool:
     """True if every token is in its mask and the matcher accepts at the end. With
     `collections`, `interrupted` gets, per mask call, whether a full collection ran inside it."""

@@ -29,6 +29,7 @@ import os
 import sys
 import tempfile
 import time
+from array import array
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ class _Timed:
     them) inside `advance`, at the configuration the harness has just masked: the decode loop's
     order (mask, then what to dictate, then commit), and the mask timings stay the mask's own."""
 
-    def __init__(self, compiled, times: dict[str, list[float]]) -> None:
+    def __init__(self, compiled, times: dict[str, array]) -> None:
         self.compiled = compiled
         self.times = times
 
@@ -67,7 +68,7 @@ class _Timed:
         return M()
 
 
-def _per_token(xs: list[float]) -> str:
+def _per_token(xs) -> str:
     if not xs:
         return "n/a (no equivalent)"
     return (f"us median {np.percentile(xs, 50) * 1e6:.0f} mean {np.mean(xs) * 1e6:.0f} "
@@ -265,7 +266,7 @@ def main() -> None:
         except ImportError as e:
             print(f"{name}: skipped ({e}); install the bench extra")
             continue
-        times: dict[str, list[float]] = {"forced": [], "completion": []}
+        times = {"forced": maskbench.seconds(), "completion": maskbench.seconds()}
         if not args.mask_only:
             compile_schema = (lambda plain: lambda schema: _Timed(plain(schema), times))(compile_schema)
         report = maskbench.run(name, compile_schema, encode, cases, separators, refusal)
