@@ -134,15 +134,19 @@ class _ByteBoundedLRU:
         self.spares: list[np.ndarray] = []
         self.max_spares = spares
 
-    def spare(self, size: int) -> np.ndarray:
-        """A writable all-False bool array of `size`, recycled when one is spare."""
+    def spare(self, size: int, start: np.ndarray | None = None) -> np.ndarray:
+        """A writable bool array of `size`, all False or a copy of `start`, recycled when one is
+        spare (starting from a copy spares a pass over the array)."""
         while self.spares:
             mask = self.spares.pop()
             if mask.size == size:
                 mask.flags.writeable = True
-                mask.fill(False)
+                if start is None:
+                    mask.fill(False)
+                else:
+                    np.copyto(mask, start)
                 return mask
-        return np.zeros(size, dtype=bool)
+        return np.zeros(size, dtype=bool) if start is None else start.copy()
 
     def get(self, key: Hashable) -> np.ndarray | None:
         value = self.items.get(key)
@@ -335,29 +339,34 @@ class Grammar:
         return mask
 
     def _compute_mask(self, config: Config) -> np.ndarray:
-        mask = _WHOLE_MASKS.spare(self.vocab.size)
+        parts: list[tuple[TokenTable, Stack, str]] = []
+        specials: list[int] = []
         for hyp in _hyps(config):
             stack, term, state = hyp
             if term is not None:
-                self._add_terminal_tokens(mask, stack, term, state)
+                parts.append((token_table(self.vocab, self.dfas[term], state), stack, term))
             for boundary in self._boundaries(hyp):
                 for term2, _ in self._shiftable(boundary):
                     special = self.special_terminals.get(term2)
                     if special is not None:
-                        mask[special] = True
+                        specials.append(special)
                     else:
-                        self._add_terminal_tokens(mask, boundary, term2, 0)
+                        parts.append((token_table(self.vocab, self.dfas[term2], 0), boundary, term2))
+        # a dense table's inside tokens are copied in, not OR-ed into a cleared mask
+        dense = next((table.inside_mask for table, _, _ in parts if table.inside_mask is not None), None)
+        mask = _WHOLE_MASKS.spare(self.vocab.size, dense)
+        for table, stack, term in parts:
+            if table.inside_mask is None or table.inside_mask is not dense:
+                table.add_inside(mask)
+            if table.split_ranges:
+                ids = self._split_tokens(table, stack, term)
+                if len(ids):
+                    mask[ids] = True
+        if specials:
+            mask[specials] = True
         if self.accepting(config):
             mask[list(self.stop_ids)] = True
         return mask
-
-    def _add_terminal_tokens(self, mask: np.ndarray, stack: Stack, term: str, state: int) -> None:
-        table = token_table(self.vocab, self.dfas[term], state)
-        table.add_inside(mask)
-        if table.split_ranges:
-            ids = self._split_tokens(table, stack, term)
-            if len(ids):
-                mask[ids] = True
 
     def _split_tokens(self, table: TokenTable, stack: Stack, term: str) -> np.ndarray:
         """Ids of the split tokens of `table` that stay viable once `term` ends on `stack`.
