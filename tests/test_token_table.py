@@ -231,44 +231,41 @@ def test_tables_patched_from_a_successor_equal_the_full_walks(monkeypatch, nodes
         assert m.advance(tid)
 
 
-def test_a_mask_read_back_from_the_packed_cache_equals_the_one_computed(monkeypatch):
+def test_a_mask_asked_again_after_it_left_the_cache_equals_the_one_computed(monkeypatch):
     from a3agent.grammars.engine import grammar as grammar_module
 
     vocab = alphabet_vocab(3)
-    monkeypatch.setattr(grammar_module._WHOLE_MASKS, "limit", 2 * vocab.size)  # so masks leave the whole ones
+    monkeypatch.setattr(grammar_module._WHOLE_MASKS, "limit", 2 * vocab.size)  # so masks leave
     grammar = compile_grammar(JSON_GRAMMAR, vocab)
     m = grammar.matcher()
     computed = []
     for tid in vocab.tokenize(b'{"a": [1, true, "x"]}'):
         computed.append((m.config, m.mask().copy()))
-        m.mask()  # asked again while whole: packed from now on
         assert m.advance(tid)
-    unpacked = 0
+    left = 0
     for config, mask in computed:
         key = (grammar._serial, grammar_module._key(config))
-        assert key in grammar_module._PACKED_MASKS.items
-        unpacked += key not in grammar_module._WHOLE_MASKS.items
+        left += key not in grammar_module._WHOLE_MASKS.items
         again = grammar.mask(config)
         assert np.array_equal(again, mask) and again.dtype == bool and not again.flags.writeable
-    assert unpacked >= len(computed) - 2
+    assert left >= len(computed) - 2
 
 
-def test_the_mask_caches_stay_within_their_bytes_across_grammars(monkeypatch):
+def test_the_mask_cache_stays_within_its_bytes_across_grammars(monkeypatch):
     from a3agent.grammars.engine import grammar as grammar_module
 
     vocab = alphabet_vocab(4)
-    packed = grammar_module._ByteBoundedLRU(40 * (vocab.size // 8 + 1 + grammar_module._ENTRY_BYTES))
-    monkeypatch.setattr(grammar_module, "_PACKED_MASKS", packed)
+    whole = grammar_module._ByteBoundedLRU(40 * (vocab.size + grammar_module._ENTRY_BYTES), spares=4)
+    monkeypatch.setattr(grammar_module, "_WHOLE_MASKS", whole)
     for seed in range(3):  # distinct grammar objects, each with its own serial
         grammar = compile_grammar(JSON_GRAMMAR + f"\n// {seed}\n", vocab)
         m = grammar.matcher()
         for tid in vocab.tokenize(b'{"a": [1, true, "x"], "b": {"c": null}}'):
             m.mask()
-            m.mask()  # asked again: packed
             assert m.advance(tid)
-            assert packed.used <= packed.limit
-            assert packed.used == sum(a.nbytes + grammar_module._ENTRY_BYTES for a in packed.items.values())
-    assert len(packed.items) == 40
+            assert whole.used <= whole.limit
+            assert whole.used == sum(a.nbytes + grammar_module._ENTRY_BYTES for a in whole.items.values())
+    assert len(whole.items) == 40
 
 
 def test_evicted_masks_are_recycled_only_when_nobody_holds_them(monkeypatch):
@@ -279,7 +276,6 @@ def test_evicted_masks_are_recycled_only_when_nobody_holds_them(monkeypatch):
     vocab = alphabet_vocab(3)
     whole = grammar_module._ByteBoundedLRU(2 * (vocab.size + grammar_module._ENTRY_BYTES), spares=4)
     monkeypatch.setattr(grammar_module, "_WHOLE_MASKS", whole)
-    monkeypatch.setattr(grammar_module, "_PACKED_MASKS", grammar_module._ByteBoundedLRU(0))
     reused = []
 
     class Spares(list):

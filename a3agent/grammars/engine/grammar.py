@@ -22,9 +22,8 @@ How the engine works (the whole design in one place):
   state of each terminal the stack can shift. Token and suffix tables are shared across grammars
   by sub-automaton signature (`token_table.py`); split results are cached per (stack, terminal,
   table); masks per configuration (the same few configurations recur all along a JSON document)
-  in LRUs shared by every matcher: the most recent whole, those that recur also packed eight
-  tokens a byte. These caches, and those of forced and completion tokens, are bounded in bytes
-  for the whole process (`_PACKED_MASK_BYTES`, `_WHOLE_MASK_BYTES`, `_SPLIT_IDS_BYTES`,
+  in an LRU shared by every matcher. These caches, and those of forced and completion tokens,
+  are bounded in bytes for the whole process (`_WHOLE_MASK_BYTES`, `_SPLIT_IDS_BYTES`,
   `_TOKENS_BYTES`), so the compile cache's grammars cannot multiply them.
 - **Forced text.** Where only one byte (or one special) can follow, it is forced; runs of forced
   bytes are tokenised greedily for the decode loop's fast-forward.
@@ -97,14 +96,15 @@ def _key(config: Config) -> ConfigKey:
     return tuple([x for stack, term, state in _hyps(config) for x in (stack[0], term or "", state)])
 
 
-_PACKED_MASK_BYTES = 128 << 20
 _WHOLE_MASK_BYTES = 64 << 20
-"""Masks kept for every grammar of the process together: the most recent whole (128 KiB each for
-Tekken, 512 of them) and those asked for more than once also packed (16 KiB each, 8,192 of them).
-The same few configurations recur all along a document: handing out a whole one is a lookup,
-unpacking one a pass over the vocabulary, and packing one costs as much, so only masks that
-recur are packed. The whole ones are bounded, so their memory is reused rather than fresh.
-Bounded per process, not per grammar, so the compile cache's grammars cannot multiply them."""
+"""Masks kept for every grammar of the process together, the most recent (128 KiB each for Tekken,
+512 of them): the same few configurations recur all along a document, and handing one out is a
+lookup. One asked for again after it left is computed again from the token tables and split
+results, which are cached apart (37 µs on average on MaskBench configurations, against 19 µs to
+unpack a packed copy, but a copy costs a 20-40 µs pack whenever a mask recurs: a packed tier was
+read back 49 times in 17,205 calls and cost 7 % of the mask mean). Bounded, so the memory of the
+masks that leave is reused rather than fresh; per process, not per grammar, so the compile
+cache's grammars cannot multiply it."""
 _TOKENS_BYTES = 16 << 20
 """Forced and completion tokens kept per configuration, for every grammar together (each of the
 two caches): a completion is as long as what is left to write, all 100 kB of a `const` among
@@ -166,7 +166,6 @@ class _ByteBoundedLRU:
                 self.spares.append(evicted)
 
 
-_PACKED_MASKS = _ByteBoundedLRU(_PACKED_MASK_BYTES)
 _WHOLE_MASKS = _ByteBoundedLRU(_WHOLE_MASK_BYTES, spares=4)
 _SPLIT_IDS = _ByteBoundedLRU(_SPLIT_IDS_BYTES)
 _COMPLETION_TOKENS = _ByteBoundedLRU(_TOKENS_BYTES)
@@ -322,18 +321,12 @@ class Grammar:
 
     def mask(self, config: Config) -> np.ndarray:
         """Bool mask over the vocabulary of the tokens legal in `config` (read-only; the most
-        recent are kept whole, and those asked for again also packed, for every grammar together)."""
+        recent are kept, for every grammar together)."""
         key = (self._serial, _key(config))
         mask = _WHOLE_MASKS.get(key)
         if mask is not None:
-            if key not in _PACKED_MASKS.items:  # it recurs: keep it once it leaves the whole ones
-                _PACKED_MASKS.put(key, np.packbits(mask))
             return mask
-        packed = _PACKED_MASKS.get(key)
-        if packed is not None:
-            mask = np.unpackbits(packed, count=self.vocab.size).view(bool)
-        else:
-            mask = self._compute_mask(config)
+        mask = self._compute_mask(config)
         mask.flags.writeable = False
         _WHOLE_MASKS.put(key, mask)
         return mask
