@@ -29,7 +29,7 @@ Caches hold tables and slices as plain tuples, which Python's collector stops tr
 from __future__ import annotations
 
 import itertools
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -335,11 +335,12 @@ def _patched(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable | No
     is shared by every grammar."""
     row = dfa.rows[state]
     best: tuple[int, list[int]] | None = None
-    for other, _ in Counter(row).most_common(_PATCH_CANDIDATES):
+    # the most frequent successors, ties in first-seen order (counted in C, not by a Counter)
+    for other in sorted(dict.fromkeys(row), key=row.count, reverse=True)[:_PATCH_CANDIDATES]:
         if other < 0 or other == state:
             continue
         other_row = dfa.rows[other]
-        diff = [b for b in range(256) if row[b] != other_row[b]]
+        diff = [b for b, (x, y) in enumerate(zip(row, other_row)) if x != y]
         if len(diff) <= _PATCH_BYTES and (best is None or len(diff) < len(best[1])):
             best = (other, diff)
     if best is None:
@@ -379,6 +380,9 @@ def _patched(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable | No
             on.append(vocab.ids[starts[b] + np.flatnonzero(inside)])
             add_rows.append(split_rows)
             add_pos.append(split_pos)
+    same_splits = not (add_rows or dropped.any())
+    if same_splits and not (on or off):
+        return base  # the walks parted, yet no token fares otherwise: the same table
     if base.inside_mask is not None:
         mask = base.inside_mask.copy()
         for ids in off:
@@ -390,6 +394,8 @@ def _patched(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable | No
         mask = None
         kept_ids = base.inside_ids[~np.isin(base.inside_ids, np.concatenate(off))] if off else base.inside_ids
         inside_ids = np.concatenate([kept_ids, *on])
+    if same_splits:  # no need to sort the splits again
+        return TokenTable(inside_ids, mask, base.split_rows, base.split_pos, base.split_ranges)
     rows = np.concatenate([base.split_rows[~dropped], *add_rows])
     pos = np.concatenate([base.split_pos[~dropped], *add_pos])
     return _table(vocab, inside_ids, mask, rows, pos)
