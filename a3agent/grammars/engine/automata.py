@@ -114,14 +114,17 @@ class ByteDFA:
         """The key of a state's token table within this automaton when it has no signature."""
         return state
 
+    @cached_property
+    def _signatures(self) -> dict[int, bytes | None]:
+        """`signature`'s memo, made on first use."""
+        return {}
+
     def signature(self, state: int, horizon: int = 0) -> bytes | None:
         """A digest equal for two states (of any DFAs) iff the automata reachable from them are
         the same, by canonical numbering (breadth first, successors in byte order); None when that
         automaton is too large to be worth comparing. Memoised."""
-        memo = self.__dict__.get("_signatures")
-        if memo is None:
-            memo = self.__dict__["_signatures"] = {}
-        elif state in memo:
+        memo = self._signatures
+        if state in memo:
             return memo[state]
         runs = self.runs
         order, number = [state], {state: 0, DEAD: DEAD}
