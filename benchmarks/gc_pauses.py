@@ -13,7 +13,6 @@ lands in (a mask, a compile) takes that much longer.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import sys
 import time
@@ -24,8 +23,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import maskbench  # noqa: E402
-
-from a3agent.grammars import compile_json_schema  # noqa: E402
 
 
 class _Pauses(maskbench.FullCollections):
@@ -42,15 +39,7 @@ class _Pauses(maskbench.FullCollections):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--every", type=int, default=2, help="take every n-th schema")
-    args = parser.parse_args()
-    tokenizer = maskbench.tekken_tokenizer()
-    encode = maskbench.hf_encoder(tokenizer)
-    cases = maskbench.load_cases(every=args.every)
-    compile_json_schema({"type": "object"}, tokenizer)  # the vocabulary, before the freeze
-    gc.collect()
-    gc.freeze()
+    cases, tokenizer, encode = maskbench.profiling_start(__doc__, every=2)
     started = time.perf_counter()
     with _Pauses() as pauses:
         maskbench.feed_with_a3agent(cases, tokenizer, encode)

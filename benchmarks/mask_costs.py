@@ -13,8 +13,6 @@ lookups).
 
 from __future__ import annotations
 
-import argparse
-import gc
 import sys
 import time
 from collections import Counter
@@ -45,18 +43,12 @@ def _timed(owner: object, name: str, label: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--every", type=int, default=10, help="take every n-th schema")
-    args = parser.parse_args()
-    tokenizer = maskbench.tekken_tokenizer()
-    encode = maskbench.hf_encoder(tokenizer)
+    cases, tokenizer, encode = maskbench.profiling_start(__doc__, every=10)
     _timed(grammar_module, "token_table", "tables")
     _timed(grammar_module.Grammar, "_split_tokens", "splits")
     _timed(grammar_module.Grammar, "_compute_mask", "first visits")
     _timed(grammar_module.Grammar, "mask", "all")
-    gc.collect()
-    gc.freeze()
-    maskbench.feed_with_a3agent(maskbench.load_cases(every=args.every), tokenizer, encode)
+    maskbench.feed_with_a3agent(cases, tokenizer, encode)
     first, visits = SPENT["first visits"], CALLS["first visits"]
     print(f"mask calls {CALLS['all']}, CPU mean {SPENT['all'] / CALLS['all'] * 1e6:.0f} us; first visits "
           f"{visits} ({visits / CALLS['all']:.0%}), {first / visits * 1e6:.0f} us each")

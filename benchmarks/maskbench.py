@@ -188,6 +188,25 @@ def _run_case(case: Case, report: Report, compile_schema, encode, separators, re
             report.invalid_accepted.append(f"{case.name}#{i}")
 
 
+def profiling_start(doc: str, every: int) -> tuple[list[Case], Any, Callable[[str], list[int]]]:
+    """What the profiling scripts (`mask_costs.py`, `gc_pauses.py`) start with: `--every` parsed
+    (default `every`), the cases, the Tekken tokenizer and its encoder, this engine's vocabulary
+    built, and the start-up heap then frozen out of the collector's view, as `masks.py` does."""
+    import argparse
+
+    from a3agent.grammars import compile_json_schema
+
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--every", type=int, default=every, help="take every n-th schema")
+    args = parser.parse_args()
+    tokenizer = tekken_tokenizer()
+    cases = load_cases(every=args.every)
+    compile_json_schema({"type": "object"}, tokenizer)  # the vocabulary, before the freeze
+    gc.collect()
+    gc.freeze()
+    return cases, tokenizer, hf_encoder(tokenizer)
+
+
 def feed_with_a3agent(cases: list[Case], tokenizer: Any, encode: Callable[[str], list[int]]) -> None:
     """Compile each schema with this engine (refusals skipped: they are `masks.py`'s business) and
     feed every instance token by token, mask then advance, while it stays legal: the load the
