@@ -88,3 +88,40 @@ def cli_zygote(a3agent_home_dir, tmp_path_factory):
     zygote = CliZygote(os.environ | {"TERM": "xterm", "LANG": "C.UTF-8"}, tmp_path_factory.mktemp("cli-zygote"))
     yield zygote
     zygote.close()
+
+
+class _SchemaServer:
+    """A local HTTP server that answers every GET with `{"type": "integer"}` and records the paths."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        requests: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                requests.append(self.path)
+                body = b'{"type": "integer"}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.requests = requests
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def schema_server():
+    """A server a `$ref` could be fetched from: tests assert it never is (`.requests` stays empty)."""
+    server = _SchemaServer()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()

@@ -655,3 +655,10 @@ def test_the_tools_room_imports_no_downstream_room():
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
                 assert not any(name.startswith(downstream) for name in names), f"{path.name} imports {names}"
+
+
+def test_a_remote_ref_in_a_tool_schema_is_never_fetched(schema_server):
+    definition = ToolDefinition("f", "", {"type": "object", "properties": {"a": {"$ref": f"{schema_server.url}/a.json"}}})
+    with pytest.raises(ToolDefinitionError, match="does not resolve"):
+        Tool(definition, lambda a: a).to_kwargs({"a": 1})
+    assert schema_server.requests == []

@@ -23,11 +23,12 @@ def run(box: Toolbox, name: str, **arguments):
 
 def test_a_schema_the_validator_cannot_finish_is_an_error_result_not_an_exception():
     # a $ref loop is refused when the tool is defined (test_tools_schema_cycles.py); a remote one
-    # passes the definition and cannot be resolved offline
+    # passes the definition and is never fetched (test_tools.py)
     spec = {"name": "f", "parameters": {
         "type": "object", "properties": {"x": {"$ref": "https://example.invalid/a.json"}}}}
     result = run(Toolbox([Tool.from_schema(spec, lambda x: "ran")]), "f", x=1)
-    assert result.is_error and "cannot check its arguments (" in result.text and "Unresolvable: https:" in result.text
+    assert result.is_error and "cannot check its arguments (" in result.text
+    assert "$ref 'https://example.invalid/a.json' does not resolve within it" in result.text
 
 
 NESTED_LISTS = {"name": "nest", "parameters": {

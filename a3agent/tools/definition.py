@@ -138,17 +138,26 @@ class Tool:
         return CONTEXT_PARAMETER in inspect.signature(self.function).parameters
 
     def to_kwargs(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        """Validate a call's arguments into the function's keyword arguments; raises ToolArgumentsError."""
-        errors = sorted(self._validator.iter_errors(arguments), key=lambda error: list(map(str, error.absolute_path)))
+        """Validate a call's arguments into the function's keyword arguments; raises ToolArgumentsError.
+
+        A pattern that cannot be matched within `argument_validator.PATTERN_SECONDS` refuses the
+        argument. A `$ref` is never fetched: one that does not resolve within the schema is the
+        definition's fault (`ToolDefinitionError`)."""
+        import referencing.exceptions
+
+        try:
+            errors = sorted(self._validator.iter_errors(arguments), key=lambda error: list(map(str, error.absolute_path)))
+        except referencing.exceptions.Unresolvable as exc:
+            raise ToolDefinitionError(f"tool {self.name!r}: its schema's $ref {exc.ref!r} does not resolve within it") from None
         if errors:
             raise ToolArgumentsError("; ".join(_describe(error) for error in errors[:_MAX_REPORTED_ERRORS]))
         return self.signature.to_kwargs(arguments) if self.signature is not None else dict(arguments)
 
     @cached_property
     def _validator(self) -> jsonschema.protocols.Validator:
-        import jsonschema
+        from a3agent.tools.argument_validator import bounded_validator
 
-        return jsonschema.validators.validator_for(self.definition.parameters)(self.definition.parameters)
+        return bounded_validator(self.definition.parameters)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the function directly, so a decorated function stays usable as one."""

@@ -1,0 +1,97 @@
+"""jsonschema validators that never fetch a `$ref` and match patterns in bounded time.
+
+jsonschema, as it comes, fetches an `http` `$ref` it cannot resolve (a request from the machine
+running the tool, to wherever the schema's author points) and matches `pattern`,
+`patternProperties` and the patterns `additionalProperties` looks at with Python's backtracking
+`re` (`^(\\w+\\s?)*$` takes a minute on 30 characters that do not match). Here references resolve
+within the schema and to the drafts' meta-schemas only, and those three keywords take their
+matcher, `found(pattern, text)`: by default the `regex` module under a time limit, past which the
+value is refused as unchecked; the grammar compiler passes its own ECMA-262 automata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import cache
+from typing import Any
+
+import jsonschema
+import regex
+from jsonschema.exceptions import ValidationError
+from jsonschema_specifications import REGISTRY as SPECIFICATIONS
+
+__all__ = ["bounded_validator", "PATTERN_SECONDS"]
+
+PATTERN_SECONDS = 1.0
+"""Time one pattern may take on one string before the string is refused as unchecked."""
+
+Found = Callable[[str, str], bool]
+"""Whether a pattern is found in a string."""
+
+
+def bounded_validator(schema: Any, found: Found | None = None, format_checker: jsonschema.FormatChecker | None = None) -> Any:
+    """A validator of `schema`'s draft (2020-12 when it names none) matching patterns with `found`
+    and resolving no reference outside the schema (`referencing.exceptions.Unresolvable`)."""
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    return _with_patterns(cls, found or _found_in_time)(schema, format_checker=format_checker, registry=SPECIFICATIONS)
+
+
+class _Unchecked(Exception):
+    """A pattern ran past `PATTERN_SECONDS` on a string."""
+
+
+def _found_in_time(pattern: str, text: str) -> bool:
+    try:
+        return regex.search(pattern, text, timeout=PATTERN_SECONDS) is not None
+    except TimeoutError:
+        raise _Unchecked(f"{text[:40]!r} could not be matched against {pattern!r} within {PATTERN_SECONDS} s") from None
+
+
+@cache
+def _with_patterns(cls: Any, found: Found) -> Any:
+    def pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Iterator[ValidationError]:
+        if validator.is_type(instance, "string"):
+            try:
+                if not found(pattern, instance):
+                    yield ValidationError(f"{instance!r} does not match {pattern!r}")
+            except _Unchecked as e:
+                yield ValidationError(str(e))
+
+    def pattern_properties(validator: Any, patterns: dict, instance: Any, schema: dict) -> Iterator[ValidationError]:
+        if validator.is_type(instance, "object"):
+            for key, value in instance.items():
+                for hit in (p for p in patterns if _decided(found, p, key, undecided=True)):
+                    yield from validator.descend(value, patterns[hit], path=key, schema_path=hit)
+
+    def additional_properties(validator: Any, additional: Any, instance: Any, schema: dict) -> Iterator[ValidationError]:
+        if not validator.is_type(instance, "object"):
+            return
+        declared, patterns = schema.get("properties", {}), schema.get("patternProperties", {})
+        extras = sorted((k for k in instance if k not in declared
+                         and not any(_decided(found, p, k, undecided=False) for p in patterns)), key=str)
+        if validator.is_type(additional, "object"):
+            for extra in extras:
+                yield from validator.descend(instance[extra], additional, path=extra)
+        elif not additional and extras:  # jsonschema's own wording
+            listed = ", ".join(repr(extra) for extra in extras)
+            if patterns:
+                verb = "does" if len(extras) == 1 else "do"
+                names = ", ".join(repr(p) for p in sorted(patterns))
+                yield ValidationError(f"{listed} {verb} not match any of the regexes: {names}")
+            else:
+                verb = "was" if len(extras) == 1 else "were"
+                yield ValidationError(f"Additional properties are not allowed ({listed} {verb} unexpected)")
+
+    return jsonschema.validators.extend(
+        cls, {"pattern": pattern, "patternProperties": pattern_properties, "additionalProperties": additional_properties}
+    )
+
+
+def _decided(found: Found, pattern: str, key: str, undecided: bool) -> bool:
+    """`found`, or `undecided` when it ran out of time: the stricter reading for the keyword
+    asking (a key a pattern may match is judged by that pattern's schema, and is not taken for
+    one that `additionalProperties` lets by)."""
+    try:
+        return found(pattern, key)
+    except _Unchecked:
+        return undecided
