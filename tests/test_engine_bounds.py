@@ -395,3 +395,34 @@ def test_person_tool_call_finishes():
         assert [c.arguments for c in result.calls] == [arguments], result.calls
     """)
     assert outcome == {"outcome": "ok"}
+
+
+# -- strings a schema names are matched against its patterns by automata, not by backtracking ----
+
+WORDS = "'^(\\\\w+\\\\s?)*$'"  # a backtracking matcher takes a minute on 30 characters that do not match
+
+
+def test_an_enum_value_against_a_backtracking_pattern_is_checked_in_linear_time():
+    assert compiled(f"{{'enum': ['a' * 40 + '!', 'ab cd'], 'pattern': {WORDS}}}") == {"outcome": "ok"}
+
+
+def test_a_declared_property_name_against_a_backtracking_pattern_property_is_matched_in_linear_time():
+    assert compiled(f"{{'type': 'object', 'properties': {{'a' * 40 + '!': {{'type': 'integer'}}}}, "
+                    f"'patternProperties': {{{WORDS}: {{'type': 'string'}}}}}}") == {"outcome": "ok"}
+
+
+def test_a_tool_argument_against_a_backtracking_pattern_is_checked_in_linear_time():
+    outcome = run_case(f"""
+        from a3agent.errors import ToolArgumentsError
+        from a3agent.tools import Tool, ToolDefinition
+        words = ToolDefinition("words", "", {{"type": "object", "properties": {{"text": {{"type": "string", "pattern": {WORDS}}}}}}})
+        tool = Tool(words, lambda text: text)
+        assert tool.to_kwargs({{"text": "ab cd"}}) == {{"text": "ab cd"}}
+        try:
+            tool.to_kwargs({{"text": "a" * 40 + "!"}})
+        except ToolArgumentsError:
+            pass
+        else:
+            raise AssertionError("the argument does not match, yet it was let through")
+    """)
+    assert outcome == {"outcome": "ok"}

@@ -194,3 +194,64 @@ def test_hundreds_of_properties_are_counted_without_a_state_each():
     schema = {"type": "object", "minProperties": 700}
     assert accepted_text(schema, json.dumps({f"k{i}": 0 for i in range(700)}))
     assert not accepted_text(schema, json.dumps({f"k{i}": 0 for i in range(699)}))
+
+
+# -- values checked against a schema use the grammar's pattern dialect (ECMA-262), not Python's ---
+
+@pytest.mark.parametrize("schema, kept, dropped", [
+    ({"enum": ["a", "a\n"], "pattern": "^a$"}, "a", "a\n"),  # Python's `$` matches before a final newline
+    ({"enum": ["3", "\u0663"], "pattern": "^\\d$"}, "3", "\u0663"),  # Python's `\d` takes any Unicode digit
+    ({"enum": [{"x": 1}, {"\u00e9": 1}], "patternProperties": {"^\\w$": {}}, "additionalProperties": False},
+     {"x": 1}, {"\u00e9": 1}),  # ECMA's `\w` is ASCII
+    ({"enum": [{"x": 1}, {"\u00e9": 1}], "patternProperties": {"^\\w$": {"type": "string"}}}, {"\u00e9": 1}, {"x": 1}),
+])
+def test_enum_values_meet_patterns_as_ecma_262_reads_them(schema, kept, dropped):
+    assert accepted_text(schema, json.dumps(kept))
+    assert not accepted_text(schema, json.dumps(dropped))
+
+
+@pytest.mark.parametrize("schema, path, keyword", [
+    ({"const": {"a": 1}, "allOf": [{"$ref": "#/definitions/nowhere"}]}, "", "$ref"),
+    ({"properties": {"a": {"enum": [1, 2], "$ref": "#/nope"}}}, "/properties/a", "$ref"),
+    ({"const": 1, "allOf": [{"$ref": "http://127.0.0.1:9/remote.json"}]}, "", "$ref"),
+    ({"const": 1, "allOf": [{"$ref": "#anchor"}]}, "", "$ref"),
+    ({"const": "abc", "pattern": "\\p{L}+"}, "", "pattern"),
+    ({"const": 5, "minimum": "x"}, "", "minimum"),
+    ({"const": {"a": 1}, "required": 5}, "", "required"),
+    ({"const": {"a": 1}, "properties": 5}, "", "properties"),
+    ({"const": 1, "multipleOf": 0}, "", "multipleOf"),
+    ({"const": {"a": 1}, "dependentRequired": {"a": 5}}, "", "dependentRequired"),
+    ({"enum": [1, 2], "not": {"$ref": "#/$defs/a"}, "$defs": {"a": {"not": {"$ref": "#/$defs/a"}}}}, "/$defs/a", "$ref"),
+])
+def test_a_schema_the_value_check_fails_on_is_refused_with_its_keyword(schema, path, keyword):
+    with pytest.raises(UnsupportedSchema) as refused:
+        COMPILE(schema)
+    assert (refused.value.path, refused.value.keyword) == (path, keyword)
+
+
+def test_a_remote_ref_is_never_fetched_while_values_are_checked(schema_server):
+    with pytest.raises(UnsupportedSchema) as refused:
+        COMPILE({"const": 1, "allOf": [{"$ref": f"{schema_server.url}/integer.json"}]})
+    assert refused.value.keyword == "$ref"
+    assert schema_server.requests == []
+
+
+def test_a_panic_of_jsonschemas_maps_at_the_recursion_limit_is_refused_as_too_deep(monkeypatch):
+    """rpds, under jsonschema, panics (a BaseException) where Python's recursion limit strikes inside it."""
+    from a3agent.errors import GrammarTooComplex
+    from a3agent.grammars.schema import normalizer
+
+    class PanicException(BaseException):
+        pass
+
+    class Panicking:
+        def evolve(self, schema):
+            return self
+
+        def is_valid(self, value):
+            raise PanicException("__eq__ failed!: RecursionError")
+
+    monkeypatch.setattr(normalizer, "reference_validator", lambda schema, formats: Panicking())
+    with pytest.raises(GrammarTooComplex) as refused:
+        COMPILE({"enum": [1, 2, 3], "minimum": 0, "title": "panics"})
+    assert refused.value.limit == "schema_depth"

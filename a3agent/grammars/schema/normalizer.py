@@ -20,13 +20,16 @@ from functools import cached_property
 from typing import Any, overload
 
 import jsonschema
+import referencing.exceptions
 
-from a3agent.errors import UnsupportedSchema
+from a3agent.errors import GrammarError, GrammarTooComplex, UnsupportedSchema
 from a3agent.grammars.regex.char_regex import Regex
 from a3agent.grammars.regex.ecma_regex import PatternError, pattern_language
 from a3agent.grammars.schema.formats import format_language
+from a3agent.grammars.schema.reference_validator import reference_validator
+from a3agent.tools.schema_cycles import find_ref_cycle
 from a3agent.grammars.schema.number_text import step_lcm
-from a3agent.grammars.engine.limits import charge, check_count
+from a3agent.grammars.engine.limits import charge, check_count, limits
 from a3agent.grammars.regex.regular import TooComplex
 from a3agent.grammars.schema.schema_shapes import (
     EVERY_TYPE,
@@ -60,7 +63,8 @@ from a3agent.grammars.schema.schema_shapes import (
     with_presence,
     without_values,
 )
-from a3agent.grammars.schema.string_sets import ANY_STRING, StringSet, matches
+from a3agent.grammars.regex.matching import matches
+from a3agent.grammars.schema.string_sets import ANY_STRING, StringSet
 
 __all__ = ["Normalizer"]
 
@@ -132,16 +136,48 @@ class Normalizer:
     @cached_property
     def validator(self) -> Any:
         """The reference validator for the root's draft (built only when some value needs checking),
-        checking `format` by the same languages the grammar uses."""
-        cls = jsonschema.validators.validator_for(self.root.schema, default=jsonschema.Draft202012Validator)
-        return cls(self.root.schema, format_checker=_ExactFormats())
+        checking `format` and patterns by the same languages the grammar uses. A schema whose
+        `$ref`s loop on one value is refused first: the validator would recurse on it until
+        Python's limit, where jsonschema's maps (rpds) may panic instead of raising."""
+        cycle = find_ref_cycle(self.root.schema) if isinstance(self.root.schema, dict) else None
+        if cycle is not None:
+            raise UnsupportedSchema(cycle[0][1:], "$ref", f"the references loop on one value: {' -> '.join(cycle)}")
+        return reference_validator(self.root.schema, _ExactFormats())
 
     def valid(self, node: Node, value: Any) -> bool:
-        """Whether `value` validates against `node`, by the reference validator."""
+        """Whether `value` validates against `node`, by the reference validator. What stops that
+        validator is the schema's fault, and refused as such: a `$ref` that does not resolve, a
+        pattern the compiler does not support, a keyword whose value is malformed."""
         try:
             return self.validator.evolve(schema=node.schema).is_valid(value)
+        except GrammarError:
+            raise
         except _UnknownFormat as e:
             raise UnsupportedSchema(node.path, "format", f"unknown format {e}") from None
+        except PatternError as e:
+            raise UnsupportedSchema(node.path, "pattern", str(e)) from None
+        except referencing.exceptions.Unresolvable as e:
+            ref = e.ref or f"#{getattr(e, 'anchor', '')}"  # an anchor's error names it apart
+            raise UnsupportedSchema(node.path, "$ref", f"{ref!r} does not resolve in this schema") from None
+        except (TypeError, AttributeError, ValueError, ArithmeticError, LookupError) as e:
+            raise self._malformed(node, e) from None
+        except BaseException as e:
+            if type(e).__name__ != "PanicException":
+                raise
+            # Python's recursion limit struck inside rpds (jsonschema's maps), which panics on it
+            raise GrammarTooComplex(node.path, "schema_depth", limits().schema_depth,
+                                    "checking a value against the schema recursed too deep") from None
+
+    def _malformed(self, node: Node, error: Exception) -> UnsupportedSchema:
+        """The refusal for a node the reference validator failed on: the keyword its draft's
+        meta-schema faults, else the failure itself."""
+        cls = type(self.validator)
+        fault = jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(node.schema))
+        if fault is None or not fault.absolute_path:
+            return UnsupportedSchema(node.path, "schema", f"the values cannot be checked against it ({type(error).__name__}: {error})")
+        steps = [str(step) for step in fault.absolute_path]
+        where = f" (at {'/'.join(steps)})" if len(steps) > 1 else ""
+        return UnsupportedSchema(node.path, steps[0], fault.message + where)
 
     def resolve(self, node: Node, ref: str) -> Node:
         """The node a local `$ref` points to."""

@@ -12,9 +12,8 @@ Not handled here: how the regex is spelled inside JSON (`json_text`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 from a3agent.grammars.regex.char_regex import (
     ANY_CHAR,
@@ -26,26 +25,15 @@ from a3agent.grammars.regex.char_regex import (
     complement,
     length_bounds,
     literal,
-    render,
     repeat,
     seq,
 )
 from interegular.fsm import FSM
 
+from a3agent.grammars.regex.matching import matches
 from a3agent.grammars.regex.regular import TooComplex, everything_but, from_fsm, intersect, to_fsm
 
-__all__ = ["StringSet", "ANY_STRING", "strings_except", "matches"]
-
-
-@lru_cache(maxsize=256)
-def _compiled(r: Regex) -> re.Pattern | None:
-    return None if r == NOTHING else re.compile(render(r))
-
-
-def matches(r: Regex, text: str) -> bool:
-    """Whether `text` is in the language of `r` (full match)."""
-    compiled = _compiled(r)
-    return compiled is not None and compiled.fullmatch(text) is not None
+__all__ = ["StringSet", "ANY_STRING", "strings_except"]
 
 
 def strings_except(words: frozenset[str]) -> Regex:
