@@ -222,8 +222,14 @@ def test_enum_values_meet_patterns_as_ecma_262_reads_them(schema, kept, dropped)
     ({"const": 1, "multipleOf": 0}, "", "multipleOf"),
     ({"const": {"a": 1}, "dependentRequired": {"a": 5}}, "", "dependentRequired"),
     ({"enum": [1, 2], "not": {"$ref": "#/$defs/a"}, "$defs": {"a": {"not": {"$ref": "#/$defs/a"}}}}, "/$defs/a", "$ref"),
+    # a malformed keyword the compiler reads, with no value to check: the draft's meta-schema names it
+    ({"type": "number", "allOf": True}, "", "allOf"),
+    ({"type": "object", "dependentSchemas": 1e308}, "", "dependentSchemas"),
+    ({"type": "object", "dependencies": None}, "", "dependencies"),
+    ({"type": "object", "properties": {"a": {"type": "string"}}, "oneOf": True}, "", "oneOf"),
+    ({"allOf": [{"$ref": "#/defs/p0"}], "defs": {"p0": {"allOf": 5}}}, "/defs/p0", "allOf"),  # under a key no draft knows
 ])
-def test_a_schema_the_value_check_fails_on_is_refused_with_its_keyword(schema, path, keyword):
+def test_a_malformed_schema_is_refused_with_its_keyword(schema, path, keyword):
     with pytest.raises(UnsupportedSchema) as refused:
         COMPILE(schema)
     assert (refused.value.path, refused.value.keyword) == (path, keyword)

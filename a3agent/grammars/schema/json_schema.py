@@ -35,9 +35,10 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any, Iterator, NamedTuple
 
+import jsonschema
 from interegular.fsm import FSM
 
-from a3agent.errors import GrammarTooComplex, UnsatisfiableSchema, UnsupportedSchema
+from a3agent.errors import GrammarError, GrammarTooComplex, UnsatisfiableSchema, UnsupportedSchema
 from a3agent.grammars.engine.automata import ByteDFA, regex_dfa
 from a3agent.grammars.engine.byte_regex import Nodes
 from a3agent.grammars.engine.limits import charge, check_count, compile_budget, limits
@@ -65,6 +66,7 @@ from a3agent.grammars.schema.lark_text import RuleNames, co_reachable, lark_stri
 from a3agent.grammars.schema.number_text import INTEGER_TEXT, NUMBER_TEXT, numeric_language
 from a3agent.grammars.regex.regular import TooComplex, dfa_edges, everything_but, from_fsm, intersect, to_fsm
 from a3agent.grammars.schema.normalizer import Normalizer
+from a3agent.grammars.schema.reference_validator import meta_schema_fault
 from a3agent.grammars.schema.schema_shapes import AnyValue, Arrays, Constants, Node, Numbers, Objects, Reference, Strings
 from a3agent.grammars.schema.string_sets import ANY_STRING, StringSet
 
@@ -785,9 +787,22 @@ def schema_to_grammar(schema: Any) -> str:
 
 
 def schema_source(schema: Any) -> GrammarSource:
-    """`schema_to_grammar`'s language as the compiler reads it (see `SchemaRules.compiled_text`)."""
-    rules = SchemaRules()
-    root = rules.add(schema, "root")
+    """`schema_to_grammar`'s language as the compiler reads it (see `SchemaRules.compiled_text`).
+
+    The compiler reads the keywords it knows as their draft defines them; one whose value is
+    malformed (`"required": 5`, `"allOf": true`) may fail it anywhere. Such a failure is refused
+    as the draft's meta-schema sees the schema (`UnsupportedSchema` naming the keyword); on a
+    schema the meta-schema accepts it is the compiler's own fault, and raised as it is."""
+    try:
+        rules = SchemaRules()
+        root = rules.add(schema, "root")
+    except GrammarError:
+        raise
+    except (TypeError, AttributeError, ValueError, LookupError, ArithmeticError, jsonschema.exceptions.UnknownType):
+        fault = meta_schema_fault(schema)
+        if fault is None:
+            raise
+        raise fault from None
     return with_json_primitives(f"start: {root}\n\n{rules.compiled_text()}", rules.automata)
 
 

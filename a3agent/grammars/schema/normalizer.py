@@ -26,7 +26,7 @@ from a3agent.errors import GrammarError, GrammarTooComplex, UnsupportedSchema
 from a3agent.grammars.regex.char_regex import Regex
 from a3agent.grammars.regex.ecma_regex import PatternError, pattern_language
 from a3agent.grammars.schema.formats import format_language
-from a3agent.grammars.schema.reference_validator import reference_validator
+from a3agent.grammars.schema.reference_validator import meta_schema_fault, reference_validator
 from a3agent.tools.schema_cycles import find_ref_cycle
 from a3agent.grammars.schema.number_text import step_lcm
 from a3agent.grammars.engine.limits import charge, check_count, limits
@@ -171,13 +171,10 @@ class Normalizer:
     def _malformed(self, node: Node, error: Exception) -> UnsupportedSchema:
         """The refusal for a node the reference validator failed on: the keyword its draft's
         meta-schema faults, else the failure itself."""
-        cls = type(self.validator)
-        fault = jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(node.schema))
-        if fault is None or not fault.absolute_path:
-            return UnsupportedSchema(node.path, "schema", f"the values cannot be checked against it ({type(error).__name__}: {error})")
-        steps = [str(step) for step in fault.absolute_path]
-        where = f" (at {'/'.join(steps)})" if len(steps) > 1 else ""
-        return UnsupportedSchema(node.path, steps[0], fault.message + where)
+        fault = meta_schema_fault(node.schema, node.path)
+        if fault is not None:
+            return fault
+        return UnsupportedSchema(node.path, "schema", f"the values cannot be checked against it ({type(error).__name__}: {error})")
 
     def resolve(self, node: Node, ref: str) -> Node:
         """The node a local `$ref` points to."""

@@ -8,7 +8,8 @@ matched in time linear in the string (`regex.matching`), on the tools room's val
 fetches a `$ref` (`tools.argument_validator`).
 
 Raises `PatternError` for a pattern the compiler does not support, and lets jsonschema's own errors
-through (an unresolvable `$ref`, a keyword whose value is malformed): callers say what they mean.
+through (an unresolvable `$ref`, a keyword whose value is malformed): callers say what they mean,
+`meta_schema_fault` naming the malformed keyword by the draft's meta-schema.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from typing import Any
 
 import jsonschema
 
+from a3agent.errors import UnsupportedSchema
 from a3agent.grammars.regex.char_regex import Regex
 from a3agent.grammars.regex.ecma_regex import pattern_language
 from a3agent.grammars.regex.matching import matches
 from a3agent.tools.argument_validator import bounded_validator
 
-__all__ = ["reference_validator"]
+__all__ = ["reference_validator", "meta_schema_fault"]
 
 
 def reference_validator(schema: Any, format_checker: jsonschema.FormatChecker | None = None) -> Any:
@@ -39,3 +41,71 @@ def _language(pattern: str) -> Regex:
 
 def _found(pattern: str, text: str) -> bool:
     return matches(_language(pattern), text)
+
+
+def meta_schema_fault(schema: Any, path: str = "") -> UnsupportedSchema | None:
+    """The refusal of `schema` (at JSON pointer `path`) by its draft's meta-schema, naming the
+    keyword at fault; None when the meta-schema finds none. The subschemas its local `$ref`s
+    point at are checked too (the meta-schema does not look under keys it does not know, such as
+    `"defs"`). Asked once something has failed on a schema: cost linear in its size."""
+    try:
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    except (TypeError, AttributeError):  # `$schema` that is no string
+        return UnsupportedSchema(path, "$schema", "must be the URI of a JSON Schema draft")
+    meta = cls(cls.META_SCHEMA)
+    for pointer, subschema in [("", schema), *_ref_targets(schema)]:
+        fault = jsonschema.exceptions.best_match(meta.iter_errors(subschema))
+        if fault is not None:
+            node, keyword = _keyword_at([str(step) for step in fault.absolute_path])
+            return UnsupportedSchema(path + pointer + node, keyword, fault.message)
+    return None
+
+
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies"})
+_SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems", "items"})
+_SCHEMAS = frozenset({"not", "if", "then", "else", "items", "additionalItems", "additionalProperties", "contains",
+                      "propertyNames", "unevaluatedItems", "unevaluatedProperties"})
+
+
+def _keyword_at(steps: list[str]) -> tuple[str, str]:
+    """(JSON pointer of the subschema, keyword) holding the value at `steps` from the root: down
+    through the keywords that hold subschemas, to the first one that holds a value."""
+    node, keyword, i = "", "type", 0
+    while i < len(steps):
+        keyword = steps[i]
+        child = steps[i + 1] if i + 1 < len(steps) else None
+        if child is not None and (keyword in _SCHEMA_MAPS or (keyword in _SCHEMA_LISTS and child.isdigit())):
+            node, i = f"{node}/{keyword}/{child}", i + 2
+        elif child is not None and keyword in _SCHEMAS:
+            node, i = f"{node}/{keyword}", i + 1
+        else:
+            break
+    return node, keyword
+
+
+def _ref_targets(schema: Any) -> list[tuple[str, Any]]:
+    """(JSON pointer, subschema) for each local `$ref` of `schema` that resolves."""
+    out, todo = [], [schema]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, dict):
+            ref = value.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/"):
+                target = _at(schema, ref[1:])
+                if target is not None:
+                    out.append((ref[1:], target))
+            todo.extend(value.values())
+        elif isinstance(value, list):
+            todo.extend(value)
+    return out
+
+
+def _at(schema: Any, pointer: str) -> Any:
+    """The value at a JSON pointer, or None."""
+    for raw in pointer.split("/")[1:]:
+        step = raw.replace("~1", "/").replace("~0", "~")
+        try:
+            schema = schema[int(step)] if isinstance(schema, list) else schema[step]
+        except (KeyError, IndexError, ValueError, TypeError):
+            return None
+    return schema
