@@ -42,6 +42,10 @@ CASES = {
     "nested-2000": ({"type": "object", "properties": {"x": {}}}, '{"x": ' + "[" * 2000 + "]" * 2000 + "}"),
     "array-depth-100": ({"type": "array", "items": __import__("functools").reduce(
         lambda s, _: {"type": "array", "items": s}, range(99), {"type": "integer"})}, "[[[[1]]]]"),
+    "not-ref-root": ({"properties": {"a": {"not": {"$ref": "#"}}}}, '{"a": 1}'),
+    "enum-items-2e63": ({"type": "array", "items": {"enum": ["average_review_rating", "age_range", "genre"]},
+                         "minItems": 2**63}, '["genre"'),
+    "enum-value-backtracking": ({"enum": ["a" * 40 + "!", "ab cd"], "pattern": "^(\\w+\\s?)*$"}, '"ab cd"'),
 }
 
 _CHILD = """

@@ -426,3 +426,14 @@ def test_a_tool_argument_against_a_backtracking_pattern_is_checked_in_linear_tim
             raise AssertionError("the argument does not match, yet it was let through")
     """)
     assert outcome == {"outcome": "ok"}
+
+
+@pytest.mark.parametrize("schema", [
+    pytest.param("{'properties': {'a': {'not': {'$ref': '#'}}}}", id="not-ref-root"),
+    pytest.param("{'properties': {'a': {'if': {'$ref': '#'}}}}", id="if-ref-root"),
+])
+def test_a_negated_reference_to_the_root_is_refused_by_the_budget(schema):
+    # each level subtracts the root from itself again, a larger synthetic schema every time: the
+    # budget must see that work (it once ran on without a check)
+    outcome = compiled(schema)
+    assert outcome["outcome"] == "GrammarTooComplex" and outcome["limit"] in ("compile_seconds", "compile_work")

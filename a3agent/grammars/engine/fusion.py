@@ -37,10 +37,15 @@ _MAX_POSITIONS = 4000
 """NFA positions one fused nonterminal may have (beyond: left to the parser)."""
 _MAX_STATES = 2000
 """DFA states one fused terminal may have before minimisation."""
+_MAX_ELEMENTS = 8192
+"""States of the terminal automata on a fused nonterminal's moves, all together (each is a row of
+256 in the combined table: 16 MB at the bound; MaskBench's largest has about 5,000)."""
 _MAX_NESTING = 150
 """Nonterminals nested inside one another in one fused terminal (a long key's trie is a chain)."""
 _MAX_REFINEMENTS = 40
 """Rounds of merging equivalent positions; a chain needs one per level, so past this none merge."""
+_CELLS_A_UNIT = 256
+"""(element, byte class) cells of a fused state's row that count as one unit of compile work."""
 _FINAL = 0
 
 
@@ -269,22 +274,34 @@ class _NFA:
             here = nxt
 
     def closure(self, position: int) -> set[int]:
+        """The positions reached by empty moves (charged by their count: every position's closure
+        is taken, and a chain of nested rules makes them thousands long)."""
         seen, todo = {position}, [position]
         while todo:
             for q in self.empty[todo.pop()]:
                 if q not in seen:
                     seen.add(q)
                     todo.append(q)
+        charge(len(seen))
         return seen
+
+
+def _closure_moves(nfa: _NFA, closure: set[int]) -> list[tuple[str, int]]:
+    """The terminal moves out of a closure's positions (charged: closures nest thousands deep)."""
+    out = [move for r in closure for move in nfa.moves[r]]
+    charge(1 + len(out))
+    return out
 
 
 def _position_classes(nfa: _NFA, closures: list[set[int]]) -> list[int]:
     """Classes of NFA positions with the same future (bisimulation by partition refinement); every
     position alone when that does not settle within `_MAX_REFINEMENTS` rounds (sound, less shared)."""
-    moves = [[(t, q) for r in c for t, q in nfa.moves[r]] for c in closures]
+    moves = [_closure_moves(nfa, c) for c in closures]
+    size = len(closures) + sum(map(len, moves))
     classes = [int(_FINAL in c) for c in closures]
     count = len(set(classes))
     for _ in range(_MAX_REFINEMENTS):
+        charge(size)
         keys: dict[tuple, int] = {}
         refined = [
             keys.setdefault((classes[p], frozenset((t, classes[q]) for t, q in moves[p])), len(keys))
@@ -313,6 +330,8 @@ def _fused_dfa(
         if not dfas[term].acyclic and any(nfa.moves[r] for r in closures[q]):
             return None  # an unbounded terminal with more input after it: keep it shared
     sizes = np.array([dfas[term].n_states for term, _ in edges], dtype=np.int64)
+    if sizes.sum() > _MAX_ELEMENTS:
+        return None
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     step = np.concatenate(
         [np.where(dfas[t].trans >= 0, dfas[t].trans.astype(np.int64) + off, -1) for (t, _), off in zip(edges, offsets)]
@@ -321,21 +340,15 @@ def _fused_dfa(
     # the per-character terminals of a key trie then share their escape and UTF-8 states
     future = _position_classes(nfa, closures)
     canon: dict[tuple, int] = {}
-    same = np.fromiter(
-        (
-            canon.setdefault((dfas[t].signature(s) or (t, s), future[q]), e)
-            for e, (t, q, s) in enumerate((t, q, s) for t, q in edges for s in range(dfas[t].n_states))
-        ),
-        dtype=np.int64,
-        count=int(sizes.sum()),
-    )
+    same = np.zeros(int(sizes.sum()), dtype=np.int64)
+    for (t, q), offset, size in zip(edges, offsets.tolist(), sizes.tolist()):
+        for s in range(size):
+            charge(1)  # a signature: tens of microseconds
+            same[offset + s] = canon.setdefault((dfas[t].signature(s) or (t, s), future[q]), offset + s)
     step = np.where(step >= 0, same[np.maximum(step, 0)], -1)
     accepting = np.concatenate([dfas[t].accept for t, _ in edges])
     target = np.repeat([q for _, q in edges], sizes)
-    starts = [
-        frozenset(int(same[offsets[edge_index[(t, q)]]]) for r in closures[p] for t, q in nfa.moves[r])
-        for p in range(len(nfa.moves))
-    ]
+    starts = [frozenset(int(same[offsets[edge_index[move]]]) for move in _closure_moves(nfa, c)) for c in closures]
     finals = [_FINAL in c for c in closures]
 
     def expand(elements: set[int]) -> frozenset[int]:
@@ -353,6 +366,7 @@ def _fused_dfa(
     rows: list[np.ndarray] = []
     while len(rows) < len(order):
         elements = np.fromiter(order[len(rows)], dtype=np.int64)
+        charge(1 + len(elements) * len(first_byte) // _CELLS_A_UNIT)  # a state of thousands of elements is no unit
         lut = np.full(len(first_byte), -1, dtype=np.int32)
         for k, column in enumerate(step[elements][:, first_byte].T.tolist()):
             alive = {e for e in column if e >= 0}

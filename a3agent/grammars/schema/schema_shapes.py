@@ -20,6 +20,7 @@ from fractions import Fraction
 from typing import Any, Hashable, Iterable
 
 from a3agent.errors import UnsupportedSchema
+from a3agent.grammars.engine.limits import charge
 from a3agent.grammars.regex.char_regex import Regex
 from a3agent.grammars.schema.number_text import Bound
 from a3agent.grammars.regex.regular import TooComplex
@@ -34,6 +35,11 @@ __all__ = [
 ]
 
 
+_KEY_BYTES_A_UNIT = 256
+"""Bytes of a node's JSON text that count as one unit of compile work (about a microsecond of
+`json.dumps`)."""
+
+
 @dataclass(frozen=True)
 class Node:
     """A subschema (dict or bool) with its JSON pointer; equal when the schemas are equal."""
@@ -44,7 +50,12 @@ class Node:
 
     @staticmethod
     def of(schema: Any, path: str) -> Node:
-        return Node(schema, path, json.dumps(schema, sort_keys=True))
+        """The node, keyed by its JSON text: charged by that text's length, since subtracting or
+        intersecting recursive schemas (`{"not": {"$ref": "#"}}` under a property) makes ever
+        larger synthetic ones, and the compile budget must see that work to stop it in time."""
+        key = json.dumps(schema, sort_keys=True)
+        charge(1 + len(key) // _KEY_BYTES_A_UNIT)
+        return Node(schema, path, key)
 
     def child(self, schema: Any, *steps: str | int) -> Node:
         suffix = "".join("/" + str(s).replace("~", "~0").replace("/", "~1") for s in steps)
