@@ -5,6 +5,7 @@ import asyncio
 import enum
 import io
 import json
+import re
 import threading
 from pathlib import Path
 from typing import Annotated, Literal, Optional
@@ -662,3 +663,13 @@ def test_a_remote_ref_in_a_tool_schema_is_never_fetched(schema_server):
     with pytest.raises(ToolDefinitionError, match="does not resolve"):
         Tool(definition, lambda a: a).to_kwargs({"a": 1})
     assert schema_server.requests == []
+
+
+
+@pytest.mark.parametrize("parameters, message", [
+    ({"type": "object", "$schema": 5}, "its $schema is no draft URI"),
+    ({"type": "object", "allOf": [{"$ref": "#/defs/p"}], "defs": {"p": {"allOf": 5}}}, "at #/defs/p: 5 is not of type 'array'"),
+])
+def test_a_malformed_parameters_schema_is_refused_where_the_meta_schema_cannot_see_it(parameters, message):
+    with pytest.raises(ToolDefinitionError, match=re.escape(message)):
+        ToolDefinition("f", "", parameters)

@@ -22,6 +22,7 @@ def parameters(x, defs):
     ({"type": "object", "properties": {}, "oneOf": [{"$ref": "#"}]}, ["#", "#/oneOf/0", "#"]),
     (parameters({"$ref": "#/$defs/a~1b"}, {"a/b": {"if": {"$ref": "#/$defs/a~1b"}}}),
      ["#/$defs/a~1b", "#/$defs/a~1b/if", "#/$defs/a~1b"]),
+    ({"type": "object", "$ref": ""}, ["#", "#"]),  # the empty reference is the document itself
 ])
 def test_a_ref_loop_on_one_value_is_found_with_its_pointers(schema, cycle):
     assert find_ref_cycle(schema) == cycle

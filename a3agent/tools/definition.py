@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from a3agent.errors import ToolArgumentsError, ToolDefinitionError
 from a3agent.tools.docstrings import parse_docstring
-from a3agent.tools.schema_cycles import find_ref_cycle
+from a3agent.tools.schema_cycles import find_ref_cycle, ref_targets
 from a3agent.tools.schema_from_signature import CONTEXT_PARAMETER, SignatureArguments
 from a3agent.tools.schema_transforms import normalise_schema
 
@@ -143,12 +143,16 @@ class Tool:
         A pattern that cannot be matched within `argument_validator.PATTERN_SECONDS` refuses the
         argument. A `$ref` is never fetched: one that does not resolve within the schema is the
         definition's fault (`ToolDefinitionError`)."""
+        import jsonschema
         import referencing.exceptions
 
         try:
             errors = sorted(self._validator.iter_errors(arguments), key=lambda error: list(map(str, error.absolute_path)))
         except referencing.exceptions.Unresolvable as exc:
             raise ToolDefinitionError(f"tool {self.name!r}: its schema's $ref {exc.ref!r} does not resolve within it") from None
+        except (TypeError, AttributeError, ValueError, LookupError, jsonschema.exceptions.UnknownType) as exc:
+            # a keyword the meta-schema check could not see, e.g. under a key no draft knows
+            raise ToolDefinitionError(f"tool {self.name!r}: its schema cannot check arguments ({type(exc).__name__}: {exc})") from None
         if errors:
             raise ToolArgumentsError("; ".join(_describe(error) for error in errors[:_MAX_REPORTED_ERRORS]))
         return self.signature.to_kwargs(arguments) if self.signature is not None else dict(arguments)
@@ -168,9 +172,15 @@ def _check_schema_document(name: str, parameters: dict[str, Any]) -> None:
     import jsonschema  # here, not at the top: tools made from signatures never need it to be defined
 
     try:
-        jsonschema.validators.validator_for(parameters).check_schema(parameters)
-    except jsonschema.SchemaError as exc:
-        raise ToolDefinitionError(f"tool {name!r}: invalid parameters schema: {exc.message}") from None
+        meta = jsonschema.validators.validator_for(parameters)
+    except (TypeError, AttributeError) as exc:  # a `$schema` that is no string
+        raise ToolDefinitionError(f"tool {name!r}: invalid parameters schema: its $schema is no draft URI ({exc})") from None
+    for pointer, subschema in [("#", parameters), *ref_targets(parameters)]:
+        try:
+            meta.check_schema(subschema)
+        except jsonschema.SchemaError as exc:
+            where = "" if pointer == "#" else f" at {pointer}"
+            raise ToolDefinitionError(f"tool {name!r}: invalid parameters schema{where}: {exc.message}") from None
 
 
 def _describe(error: jsonschema.ValidationError) -> str:

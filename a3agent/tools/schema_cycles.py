@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-__all__ = ["find_ref_cycle"]
+__all__ = ["find_ref_cycle", "ref_targets"]
 
 Path = tuple[str, ...]
 
@@ -90,7 +90,27 @@ def _cycle(edges: dict[Path, list[Path]]) -> list[Path] | None:
     return None
 
 
+def ref_targets(schema: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(pointer, subschema) for every local JSON-pointer `$ref` of `schema` that resolves to an
+    object: meta-schema checks look there too, since a draft's meta-schema does not look under keys
+    it does not know (`"defs"`). Cost: one visit per value of the document."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    todo = [schema]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, dict):
+            path = _local_ref(schema, value.get("$ref")) if isinstance(schema, dict) else None
+            if path:
+                out.append((_pointer(path), _at(schema, path)))
+            todo.extend(value.values())
+        elif isinstance(value, list):
+            todo.extend(value)
+    return out
+
+
 def _local_ref(root: dict[str, Any], ref: object) -> Path | None:
+    if ref == "":  # the empty reference is the document itself (RFC 3986), as "#"
+        ref = "#"
     if not isinstance(ref, str) or not (ref == "#" or ref.startswith("#/")):
         return None
     path = tuple(unquote(part).replace("~1", "/").replace("~0", "~") for part in ref[2:].split("/")) if ref != "#" else ()

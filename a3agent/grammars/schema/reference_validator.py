@@ -24,6 +24,7 @@ from a3agent.grammars.regex.char_regex import Regex
 from a3agent.grammars.regex.ecma_regex import pattern_language
 from a3agent.grammars.regex.matching import matches
 from a3agent.tools.argument_validator import bounded_validator
+from a3agent.tools.schema_cycles import ref_targets
 
 __all__ = ["reference_validator", "meta_schema_fault"]
 
@@ -53,7 +54,7 @@ def meta_schema_fault(schema: Any, path: str = "") -> UnsupportedSchema | None:
     except (TypeError, AttributeError):  # `$schema` that is no string
         return UnsupportedSchema(path, "$schema", "must be the URI of a JSON Schema draft")
     meta = cls(cls.META_SCHEMA)
-    for pointer, subschema in [("", schema), *_ref_targets(schema)]:
+    for pointer, subschema in [("", schema), *((p[1:], target) for p, target in ref_targets(schema))]:
         fault = jsonschema.exceptions.best_match(meta.iter_errors(subschema))
         if fault is not None:
             node, keyword = _keyword_at([str(step) for step in fault.absolute_path])
@@ -81,31 +82,3 @@ def _keyword_at(steps: list[str]) -> tuple[str, str]:
         else:
             break
     return node, keyword
-
-
-def _ref_targets(schema: Any) -> list[tuple[str, Any]]:
-    """(JSON pointer, subschema) for each local `$ref` of `schema` that resolves."""
-    out, todo = [], [schema]
-    while todo:
-        value = todo.pop()
-        if isinstance(value, dict):
-            ref = value.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/"):
-                target = _at(schema, ref[1:])
-                if target is not None:
-                    out.append((ref[1:], target))
-            todo.extend(value.values())
-        elif isinstance(value, list):
-            todo.extend(value)
-    return out
-
-
-def _at(schema: Any, pointer: str) -> Any:
-    """The value at a JSON pointer, or None."""
-    for raw in pointer.split("/")[1:]:
-        step = raw.replace("~1", "/").replace("~0", "~")
-        try:
-            schema = schema[int(step)] if isinstance(schema, list) else schema[step]
-        except (KeyError, IndexError, ValueError, TypeError):
-            return None
-    return schema
