@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-__all__ = ["find_ref_cycle", "ref_targets"]
+__all__ = ["find_ref_cycle", "ref_targets", "SUBSCHEMA_MAPS", "SUBSCHEMA_LISTS", "SUBSCHEMAS"]
 
 Path = tuple[str, ...]
 
@@ -26,6 +26,12 @@ _DESCENDING_MAPS = ("properties", "patternProperties")
 _DESCENDING = ("items", "additionalItems", "additionalProperties", "unevaluatedItems", "unevaluatedProperties",
                "contains", "propertyNames")
 _DESCENDING_LISTS = ("prefixItems", "items")  # "items" as a list: the draft-4 tuple form
+SUBSCHEMA_MAPS = frozenset(_IN_PLACE_MAPS + _DESCENDING_MAPS + ("$defs", "definitions"))
+"""Keywords whose value maps names to subschemas."""
+SUBSCHEMA_LISTS = frozenset(_IN_PLACE_LISTS + _DESCENDING_LISTS)
+"""Keywords whose value is a list of subschemas."""
+SUBSCHEMAS = frozenset(_IN_PLACE + _DESCENDING)
+"""Keywords whose value is one subschema."""
 
 
 def find_ref_cycle(schema: dict[str, Any]) -> list[str] | None:

@@ -24,7 +24,7 @@ from a3agent.grammars.regex.char_regex import Regex
 from a3agent.grammars.regex.ecma_regex import pattern_language
 from a3agent.grammars.regex.matching import matches
 from a3agent.tools.argument_validator import bounded_validator
-from a3agent.tools.schema_cycles import ref_targets
+from a3agent.tools.schema_cycles import SUBSCHEMA_LISTS, SUBSCHEMA_MAPS, SUBSCHEMAS, ref_targets
 
 __all__ = ["reference_validator", "meta_schema_fault"]
 
@@ -62,12 +62,6 @@ def meta_schema_fault(schema: Any, path: str = "") -> UnsupportedSchema | None:
     return None
 
 
-_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies"})
-_SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems", "items"})
-_SCHEMAS = frozenset({"not", "if", "then", "else", "items", "additionalItems", "additionalProperties", "contains",
-                      "propertyNames", "unevaluatedItems", "unevaluatedProperties"})
-
-
 def _keyword_at(steps: list[str]) -> tuple[str, str]:
     """(JSON pointer of the subschema, keyword) holding the value at `steps` from the root: down
     through the keywords that hold subschemas, to the first one that holds a value."""
@@ -75,9 +69,9 @@ def _keyword_at(steps: list[str]) -> tuple[str, str]:
     while i < len(steps):
         keyword = steps[i]
         child = steps[i + 1] if i + 1 < len(steps) else None
-        if child is not None and (keyword in _SCHEMA_MAPS or (keyword in _SCHEMA_LISTS and child.isdigit())):
+        if child is not None and (keyword in SUBSCHEMA_MAPS or (keyword in SUBSCHEMA_LISTS and child.isdigit())):
             node, i = f"{node}/{keyword}/{child}", i + 2
-        elif child is not None and keyword in _SCHEMAS:
+        elif child is not None and keyword in SUBSCHEMAS:
             node, i = f"{node}/{keyword}", i + 1
         else:
             break
