@@ -243,6 +243,17 @@ def test_without_substrings_cuts_every_spelling():
         assert (state >= 0 and bool(dfa.accept[state])) == ok, text
 
 
+def test_without_substrings_keeps_an_automaton_that_cannot_spell_a_word():
+    words = (b"<tool_call>", b"</think>")
+    key = regex_dfa(r'"[a-z_]+"')  # never reads `<`: no product to build
+    assert without_substrings(key, words) is key
+    tags = regex_dfa(r"[a-z_</>]+")  # reads every byte of both words
+    cut = without_substrings(tags, words)
+    for text, ok in [(b"<tool_call", True), (b"a<tool_call>", False), (b"</thin>", True), (b"</think>", False)]:
+        state = cut.run(0, text)
+        assert (state >= 0 and bool(cut.accept[state])) == ok, text
+
+
 def test_logits_processor_masks_each_row_and_follows_its_tokens():
     import torch
 

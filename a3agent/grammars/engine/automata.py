@@ -49,7 +49,10 @@ class ByteDFA:
 
     def __post_init__(self) -> None:
         self.distance = _distances(self.trans, self.accept)
-        self.next_bytes = tuple(tuple(np.flatnonzero(row >= 0).tolist()) for row in self.trans)
+        states, live = np.nonzero(self.trans >= 0)  # one pass, not a numpy call per state
+        bounds = np.searchsorted(states, np.arange(len(self.trans) + 1)).tolist()
+        flat = live.tolist()
+        self.next_bytes = tuple(tuple(flat[a:z]) for a, z in zip(bounds, bounds[1:]))
 
     @property
     def n_states(self) -> int:
@@ -320,6 +323,11 @@ def without_substrings(dfa: TerminalDFA, words: tuple[bytes, ...]) -> TerminalDF
         return dfa
     if isinstance(dfa, (LazyDFA, LiteralDFA)):
         return dfa.forbidding(words)
+    read = set(np.flatnonzero((dfa.trans >= 0).any(axis=0)).tolist())
+    if not any(read.issuperset(word) for word in words):
+        # each word has a byte no transition reads (a key, a number: no `<` for the chat
+        # markers): the product would be the automaton itself, at a few ms a terminal
+        return dfa
     ac, hit = aho_corasick(words)
     pairs = {(0, 0): 0}
     order = [(0, 0)]
