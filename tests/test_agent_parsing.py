@@ -94,6 +94,36 @@ def test_qwen3_xml_reads_values_raw_wherever_the_schema_admits_only_strings():
     assert call.arguments == {"when": "2024", "level": "2", "count": 3}
 
 
+@pytest.mark.parametrize(
+    ("ref", "defs"),
+    [
+        ("#/$defs/a~1b", {"a/b": {"type": "string"}, "a~1b": {"$ref": "#/$defs/a~1b"}}),
+        ("#/$defs/a%25b", {"a%b": {"type": "string"}, "a%25b": {"$ref": "#/$defs/a%25b"}}),
+        ("#/$defs/a~0b", {"a~b": {"type": "string"}, "a~0b": {"$ref": "#/$defs/a~0b"}}),
+    ],
+    ids=["slash", "percent", "tilde"],
+)
+def test_qwen3_xml_resolves_refs_as_json_pointers_and_a_ref_that_names_itself_ends(ref, defs):
+    schema = {"type": "object", "properties": {"x": {"$ref": ref}}, "required": ["x"], "$defs": defs}
+    raw = "</think><tool_call>\n<function=f>\n<parameter=x>\n12\n</parameter>\n</function>\n</tool_call>"
+    (call,) = parse_turn(raw, dialect="qwen3-xml", thinking=True, tools={"f": schema}, next_id=lambda: "call_0").calls
+    assert call.arguments == {"x": "12"}  # the pointer names the string schema: raw text, not the number 12
+
+
+def test_qwen3_xml_reads_a_parameter_whose_refs_loop_or_nest_deeply_without_recursing():
+    loop = {"type": "object", "properties": {"x": {"$ref": "#/$defs/a"}},
+            "$defs": {"a": {"anyOf": [{"type": "string"}, {"$ref": "#/$defs/a"}]}}}
+    deep: dict = {"type": "string"}
+    for _ in range(5000):
+        deep = {"anyOf": [deep]}
+    nested = {"type": "object", "properties": {"x": deep}}
+    raw = "</think><tool_call>\n<function=f>\n<parameter=x>\n12\n</parameter>\n</function>\n</tool_call>"
+    for schema in (loop, nested):
+        (call,) = parse_turn(raw, dialect="qwen3-xml", thinking=True, tools={"f": schema},
+                             next_id=lambda: "call_0").calls
+        assert call.arguments == {"x": "12"}
+
+
 def test_qwen3_xml_keeps_multiline_string_values_and_parses_arrays():
     raw = ("</think><tool_call>\n<function=crop>\n<parameter=image>\nline 1\nline 2\n</parameter>\n"
            "<parameter=bbox>\n[0, 0.5, 1, 1]\n</parameter>\n</function>\n</tool_call>")

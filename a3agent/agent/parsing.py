@@ -29,6 +29,7 @@ from typing import Any
 
 from a3agent.agent.messages import ToolCallPart
 from a3agent.model.decode import SpecialToken
+from a3agent.tools.schema_cycles import _at, _local_ref  # the resolver the tool definitions are checked with
 
 __all__ = [
     "THINK_OPEN",
@@ -232,21 +233,36 @@ def _xml_value(value: str, schema: dict[str, Any], root: dict[str, Any]) -> Any:
 
 
 def _only_strings(schema: Any, root: dict[str, Any]) -> bool:
-    """The schema admits strings and nothing else, by its type, enum, const, anyOf/oneOf or $ref."""
-    if not isinstance(schema, dict):
-        return False
-    if isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#/"):
-        target: Any = root
-        for key in schema["$ref"][2:].split("/"):
-            target = target.get(key, {}) if isinstance(target, dict) else {}
-        return _only_strings(target, root)
-    if schema.get("type") in ("string", ["string"]):
-        return True
-    values = schema.get("enum", [schema["const"]] if "const" in schema else None)
-    if values is not None:
-        return all(isinstance(v, str) for v in values)
-    branches = schema.get("anyOf", schema.get("oneOf"))
-    return isinstance(branches, list) and bool(branches) and all(_only_strings(b, root) for b in branches)
+    """The schema admits strings and nothing else, by its type, enum, const, anyOf/oneOf or local $ref.
+
+    `$ref`s resolve as the toolbox's validation reads them (RFC 6901 escapes, percent-decoding). Each
+    subschema is looked at once, so a `$ref` loop ends (a loop adds no other kind of value) and the cost
+    is bounded by the size of the schema, whatever its depth.
+    """
+    todo, seen = [schema], set()
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if not isinstance(node, dict):
+            return False
+        if isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
+            path = _local_ref(root, node["$ref"])
+            todo.append(None if path is None else _at(root, path))
+            continue
+        if node.get("type") in ("string", ["string"]):
+            continue
+        values = node.get("enum", [node["const"]] if "const" in node else None)
+        if values is not None:
+            if not (isinstance(values, list) and all(isinstance(v, str) for v in values)):
+                return False
+            continue
+        branches = node.get("anyOf", node.get("oneOf"))
+        if not (isinstance(branches, list) and branches):
+            return False
+        todo.extend(branches)
+    return True
 
 
 def _json_or_none(text: str) -> Any:
