@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from a3agent.errors import ToolArgumentsError, ToolDefinitionError
 from a3agent.tools.docstrings import parse_docstring
-from a3agent.tools.schema_cycles import find_ref_cycle, ref_targets
+from a3agent.tools.schema_cycles import find_ref_cycle
 from a3agent.tools.schema_from_signature import CONTEXT_PARAMETER, SignatureArguments
 from a3agent.tools.schema_transforms import normalise_schema
 
@@ -35,8 +35,9 @@ _MAX_REPORTED_ERRORS = 5
 
 @dataclass(frozen=True)
 class ToolDefinition:
-    """What the model is told about a tool. Refuses a bad name, an invalid parameters schema, or one whose
-    `$ref`s loop on one value (`schema_cycles.py`)."""
+    """What the model is told about a tool. Refuses a bad name, an invalid parameters schema (one nested
+    or sized past what its check may take too: `meta_check.py`), or one whose `$ref`s loop on one value
+    (`schema_cycles.py`)."""
 
     name: str
     """Letters, digits, `_`, `-` and `.` (BFCL has `math.factorial`)."""
@@ -52,10 +53,12 @@ class ToolDefinition:
             raise ToolDefinitionError(
                 f"tool name {self.name!r} is not allowed: use letters, digits, '_', '-' and '.' only"
             )
-        if self.parameters.get("type") != "object":
+        if not isinstance(self.parameters, dict) or self.parameters.get("type") != "object":
             raise ToolDefinitionError(f"tool {self.name!r}: its parameters schema must have \"type\": \"object\"")
         if not generated:
-            _check_schema_document(self.name, self.parameters)
+            from a3agent.tools.meta_check import check_parameters  # jsonschema: tools from signatures never need it
+
+            check_parameters(self.name, self.parameters)
         cycle = find_ref_cycle(self.parameters)
         if cycle is not None:
             raise ToolDefinitionError(
@@ -166,21 +169,6 @@ class Tool:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the function directly, so a decorated function stays usable as one."""
         return self.function(*args, **kwargs)
-
-
-def _check_schema_document(name: str, parameters: dict[str, Any]) -> None:
-    import jsonschema  # here, not at the top: tools made from signatures never need it to be defined
-
-    try:
-        meta = jsonschema.validators.validator_for(parameters)
-    except (TypeError, AttributeError) as exc:  # a `$schema` that is no string
-        raise ToolDefinitionError(f"tool {name!r}: invalid parameters schema: its $schema is no draft URI ({exc})") from None
-    for pointer, subschema in [("#", parameters), *ref_targets(parameters)]:
-        try:
-            meta.check_schema(subschema)
-        except jsonschema.SchemaError as exc:
-            where = "" if pointer == "#" else f" at {pointer}"
-            raise ToolDefinitionError(f"tool {name!r}: invalid parameters schema{where}: {exc.message}") from None
 
 
 def _describe(error: jsonschema.ValidationError) -> str:

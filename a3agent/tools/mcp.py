@@ -44,7 +44,7 @@ from mcp.client.streamable_http import create_mcp_http_client, streamable_http_c
 
 from a3agent import __version__
 from a3agent.errors import (
-    GrammarError,
+    A3AgentError,
     MCPCallFailed,
     MCPDisconnected,
     MCPServerError,
@@ -305,7 +305,7 @@ class MCPServer:
         for remote in listed[:MAX_TOOLS]:
             try:
                 tool = self._as_tool(remote, taken=tools)
-            except (ToolDefinitionError, GrammarError) as exc:
+            except A3AgentError as exc:  # this tool's definition or schema: the others still load
                 self.refused.append(RefusedTool(self.name, remote.name[:MAX_NAME_CHARS], str(exc),
                                                 getattr(exc, "path", None)))
             else:

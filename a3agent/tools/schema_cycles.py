@@ -97,21 +97,21 @@ def _cycle(edges: dict[Path, list[Path]]) -> list[Path] | None:
 
 
 def ref_targets(schema: Any) -> list[tuple[str, dict[str, Any]]]:
-    """(pointer, subschema) for every local JSON-pointer `$ref` of `schema` that resolves to an
-    object: meta-schema checks look there too, since a draft's meta-schema does not look under keys
-    it does not know (`"defs"`). Cost: one visit per value of the document."""
-    out: list[tuple[str, dict[str, Any]]] = []
+    """(pointer, subschema) for each subschema that a local JSON-pointer `$ref` of `schema` points
+    at, once however many `$ref`s do: meta-schema checks look there too, since a draft's meta-schema
+    does not look under keys it does not know (`"defs"`). Cost: one visit per value of the document."""
+    out: dict[Path, tuple[str, dict[str, Any]]] = {}
     todo = [schema]
     while todo:
         value = todo.pop()
         if isinstance(value, dict):
             path = _local_ref(schema, value.get("$ref")) if isinstance(schema, dict) else None
-            if path:
-                out.append((_pointer(path), _at(schema, path)))
+            if path and path not in out:
+                out[path] = (_pointer(path), _at(schema, path))
             todo.extend(value.values())
         elif isinstance(value, list):
             todo.extend(value)
-    return out
+    return list(out.values())
 
 
 def _local_ref(root: dict[str, Any], ref: object) -> Path | None:
