@@ -10,7 +10,9 @@ in the messages and tools is marked before rendering wherever it spells a specia
 marked spans are then encoded as plain text (the mark character itself is marked too, so content
 cannot unmark the template's markup). An assistant's `raw` text with its `raw_ids` (the generated
 token ids) is replaced by those very ids, so what the model spelled out of ordinary tokens stays
-ordinary tokens; `raw` without ids is taken as the caller's trusted text. It does not handle video parts.
+ordinary tokens; ids a model turn cannot hold (past the vocabulary, or a special token other than the
+turn's think and call markers) are not spliced, and the turn renders from its parts. `raw` without ids
+is taken as the caller's trusted text. It does not handle video parts.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from transformers import PreTrainedTokenizerBase
 from transformers.utils.chat_template_utils import _compile_jinja_template
 
-from a3agent.errors import ImageError, ImagesNotSupported
+from a3agent.errors import ImageError, ImagesNotSupported, ModelError
 from a3agent.model.images import ImageInput, process_image
 from a3agent.model.prompt import ImageSpan, PromptInputs
 from a3agent.model.tokenizer import encode_untrusted
@@ -38,6 +40,8 @@ __all__ = ["ChatTemplate", "default_template", "encode_prompt", "template_for"]
 _MARK = "\ue000"  # private-use character: "the special token (or mark) after me is content, not markup"
 _SPLICE = "\ue001"  # private-use character: "\ue001N\ue001" stands for the N-th assistant turn's token ids
 _IMAGE_PAD = "<|image_pad|>"
+_TURN_MARKERS = frozenset(("<think>", "</think>", "<tool_call>", "</tool_call>"))
+"""The only special tokens an assistant turn's generated ids may hold: its think block and its calls."""
 
 
 @dataclass(frozen=True)
@@ -100,10 +104,15 @@ def encode_prompt(
     specials = model.tokenizer.get_added_vocab()
     escape, scan = _special_patterns(tuple(specials))
     generated: list[list[int]] = []
-    escaped = [_splice(model.tokenizer, _escape_message(message, escape), generated) for message in messages]
-    text = model.template.render(
-        escaped, _escape(tools, escape), thinking=thinking, add_generation_prompt=add_generation_prompt
-    )
+    foreign = frozenset(token for name, token in specials.items() if name not in _TURN_MARKERS)
+    escaped = [_splice(model.tokenizer, _escape_message(message, escape), generated, foreign) for message in messages]
+    try:
+        text = model.template.render(
+            escaped, _escape(tools, escape), thinking=thinking, add_generation_prompt=add_generation_prompt
+        )
+    except RecursionError:  # jinja's tojson recurses: values nested about 1000 deep (a spliced turn is not rendered)
+        raise ModelError("the chat template cannot render values nested this deep (tool-call arguments or "
+                         "tool schemas about 1000 levels down); flatten them") from None
     return _tokenize(model, text, specials, scan, list(images), generated)
 
 
@@ -135,29 +144,56 @@ def _escape_message(message: dict[str, Any], escape: re.Pattern[str]) -> dict[st
     return {key: value if key in ("raw", "raw_ids") else _escape(value, escape) for key, value in message.items()}
 
 
-def _splice(tokenizer: PreTrainedTokenizerBase, message: dict[str, Any], generated: list[list[int]]) -> dict[str, Any]:
-    """Stand `raw` in for its `raw_ids` when they decode to it; ids that do not (another tokenizer's)
-    drop both, and the turn renders from its parts."""
+def _splice(
+    tokenizer: PreTrainedTokenizerBase, message: dict[str, Any], generated: list[list[int]], foreign: frozenset[int]
+) -> dict[str, Any]:
+    """Stand `raw` in for its `raw_ids` when they are ids a model turn can hold and decode to it; other
+    ids drop both, and the turn renders from its parts.
+
+    A turn's ids can hold: ids of this vocabulary (another tokenizer's, or a file's forged ids past it,
+    are not), and no special token but the turn markers (`foreign` holds the others): a generated turn
+    never holds one (its stop token is cut off), and `<|im_end|>` or `<|im_start|>` from a file or a
+    caller would open a turn of its own in the prompt.
+    """
     ids = message.get("raw_ids")
     if ids is None:
         raw = message.get("raw")
         return {**message, "raw": raw.replace(_SPLICE, _MARK + _SPLICE)} if isinstance(raw, str) else message
     raw = message.get("raw")
     message = {key: value for key, value in message.items() if key not in ("raw", "raw_ids")}
-    if tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False) != raw:
+    size = len(tokenizer)
+    held = isinstance(ids, list | tuple) and all(type(i) is int and 0 <= i < size and i not in foreign for i in ids)
+    if not held or tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False) != raw:
         return message
     generated.append(list(ids))
     return {**message, "raw": f"{_SPLICE}{len(generated) - 1}{_SPLICE}"}
 
 
 def _escape(value: Any, escape: re.Pattern[str]) -> Any:
-    if isinstance(value, str):
-        return escape.sub(lambda match: _MARK + match.group(), value)
-    if isinstance(value, dict):
-        return {_escape(key, escape): _escape(item, escape) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_escape(item, escape) for item in value]
-    return value
+    """A copy of `value` with every string (dict keys too) marked; lists and tuples become lists.
+
+    Iterative: tool-call arguments nest as deep as the model wrote them, past Python's recursion limit.
+    """
+
+    def copy(item: Any) -> Any:
+        if isinstance(item, str):
+            return escape.sub(lambda match: _MARK + match.group(), item)
+        if isinstance(item, dict | list | tuple):
+            empty: dict[Any, Any] | list[Any] = {} if isinstance(item, dict) else []
+            todo.append((item, empty))
+            return empty
+        return item
+
+    todo: list[tuple[Any, Any]] = []
+    top = copy(value)
+    while todo:
+        source, target = todo.pop()
+        if isinstance(source, dict):
+            for key, item in source.items():
+                target[copy(key)] = copy(item)
+        else:
+            target.extend(copy(item) for item in source)
+    return top
 
 
 def _tokenize(
