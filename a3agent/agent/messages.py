@@ -124,10 +124,13 @@ class AssistantMessage(_Model):
     raw: str | None = None
     """The exact generated text after the generation prompt (special tokens kept, no stop token);
     None for a turn not generated here."""
-    token_ids: list[int] | None = None
+    token_ids: list[Annotated[int, Field(ge=0, lt=2**32)]] | None = None
     """The generated token ids behind `raw`, stop token excluded. The next prompt carries exactly these
     ids, so it extends this one token for token (prefix reuse) and text the model spelled out of
-    ordinary tokens never becomes structure; None for a turn not generated here."""
+    ordinary tokens never becomes structure; None for a turn not generated here. Each is below 2**32
+    (tokenizers' ids are unsigned 32-bit); ids the model's vocabulary does not hold, or special tokens
+    other than the think and call markers, are not carried: the turn is rendered from its parts
+    (`a3agent.model.template`)."""
     think_opened: bool = True
     """Whether the generation prompt opened `<think>` for this turn (thinking on); the template renders
     the turn after that same prompt, whether or not the turn closed its think block."""
