@@ -4,6 +4,7 @@ import asyncio
 import json
 import time
 
+import pydantic
 import pytest
 from PIL import Image
 
@@ -14,7 +15,7 @@ from a3agent.agent.result import RunResult
 from a3agent.errors import AgentError, UnknownDialect
 from a3agent.model.images import process_image
 from a3agent.model.scripted import load_scripted
-from a3agent.tools import crop, image_info, tool
+from a3agent.tools import ToolResult, crop, image_info, tool
 
 THINK = "The user asks about the fruit in the lower right corner; a closer look will tell.\n</think>\n\n"
 ANSWER = "The crop shows small orange fruits with a blush: apricots.\n</think>\n\nThose are apricots."
@@ -279,10 +280,21 @@ def odd(query: str) -> object:
     return object()
 
 
+@tool
+def handmade(query: str) -> ToolResult:
+    """Returns a result built by hand, with a part that is neither text nor an image.
+
+    Args:
+        query: Anything.
+    """
+    return ToolResult([42])
+
+
 @pytest.mark.parametrize(
     ("script_call", "approve", "expected"),
     [
         (call("delete_photo", image="img_0"), None, "The user denied the call to 'delete_photo'"),
+        (call("handmade", query="apricot"), None, "a part of type int is neither text nor an image"),
         (call("delete_photo", image="img_0"), lambda c: False, "The user denied the call"),
         (call("slow_lookup", query="apricot"), None, "did not finish within 0.05 s"),
         (call("broken", query="apricot"), None, "raised ValueError: the lookup service is down"),
@@ -294,7 +306,7 @@ def odd(query: str) -> object:
 def test_tool_failures_reach_the_model_as_errors_and_the_run_goes_on(
     a_series_tokenizer, photo, script_call, approve, expected
 ):
-    tools = [crop, delete_photo, slow_lookup, broken, odd]
+    tools = [crop, delete_photo, slow_lookup, broken, odd, handmade]
     agent, prompts = scripted_agent(a_series_tokenizer, [THINK + script_call, ANSWER], tools=tools, approve=approve)
     result = agent.run("What fruit?", images=[photo])
     (error,) = result.results
@@ -314,6 +326,45 @@ def test_approval_granted_runs_the_tool(a_series_tokenizer, photo):
     agent, _ = scripted_agent(a_series_tokenizer, turns, tools=[delete_photo], approve=approve)
     result = agent.run("Delete it.", images=[photo])
     assert asked == ["delete_photo"] and result.results[0].parts[0].text == "img_0 deleted"
+
+
+def test_text_parts_given_as_strings_in_a_hand_built_result_reach_the_model(a_series_tokenizer):
+    @tool
+    def lookup() -> ToolResult:
+        """Look something up."""
+        return ToolResult(["found it"], is_error=None)
+
+    agent, prompts = scripted_agent(a_series_tokenizer, [THINK + call("lookup"), ANSWER], tools=[lookup])
+    result = agent.run("Look it up.")
+    (found,) = result.results
+    assert not found.is_error and [part.text for part in found.parts] == ["found it"]
+    assert "found it" in prompt_text(a_series_tokenizer, prompts[1])
+
+
+class Node(pydantic.BaseModel):
+    children: list["Node"] = []
+
+
+@tool
+def count_nodes(root: Node) -> str:
+    """Count the nodes of a tree.
+
+    Args:
+        root: The tree.
+    """
+    return "counted"
+
+
+def test_arguments_nested_too_deep_to_validate_go_back_as_an_error(a_series_tokenizer):
+    tree = {}
+    for _ in range(300):
+        tree = {"children": [tree]}
+    turns = [THINK + call("count_nodes", root=tree), ANSWER]
+    agent, _ = scripted_agent(a_series_tokenizer, turns, tools=[count_nodes], constrained=False, max_new_tokens=6000)
+    events = list(agent.stream("Count them."))
+    assert not [e for e in events if isinstance(e, ToolCallEvent)]
+    (result,) = [e.result for e in events if isinstance(e, ToolResultEvent)]
+    assert result.is_error and "cannot check its arguments" in result.parts[0].text
 
 
 def test_stream_announces_only_calls_whose_arguments_validate(a_series_tokenizer, photo):

@@ -16,7 +16,7 @@ import inspect
 from a3agent.agent.guards import RepeatGuard, repeat_message
 from a3agent.agent.messages import ImagePart, TextPart, ToolCallPart, ToolResultPart
 from a3agent.agent.parsing import MalformedCall
-from a3agent.errors import AgentError, ToolArgumentsError, UnknownTool
+from a3agent.errors import AgentError
 from a3agent.tools import Approve, ToolCall, ToolContext, Toolbox, ToolResult
 
 __all__ = ["refusal", "calls_off_refusal", "validates", "invoke_all"]
@@ -39,10 +39,15 @@ def calls_off_refusal(item: ToolCallPart | MalformedCall) -> ToolResultPart:
 
 
 def validates(toolbox: Toolbox, call: ToolCallPart) -> bool:
-    """The tool exists and the arguments match its schema."""
+    """The tool exists and the arguments match its schema.
+
+    Whatever stops the check counts as a no (a RecursionError on arguments nested deep under a
+    recursive schema, a schema no validator can finish): `Toolbox.invoke` checks again and turns the
+    same failure into the error result the model gets.
+    """
     try:
         toolbox.validate(ToolCall(call.name, call.arguments))
-    except (ToolArgumentsError, UnknownTool):
+    except Exception:
         return False
     return True
 
@@ -81,11 +86,18 @@ def _bool_only(approve: Approve) -> Approve:
 
 
 def _result_part(call: ToolCallPart, result: ToolResult) -> ToolResultPart:
+    """The result as the conversation records it. A tool that builds its `ToolResult` by hand can put in
+    parts the toolbox passes on as they are: a str is read as text; anything else (the toolbox has
+    stored every image) makes the call an error, as an unusable return value does."""
     parts: list[TextPart | ImagePart] = []
     for part in result.parts:
-        assert isinstance(part, (TextPart, ImagePart)), "the toolbox stores every image a tool returns"
+        part = TextPart(part) if isinstance(part, str) else part
+        if not isinstance(part, (TextPart, ImagePart)):
+            return _error(call.id, call.name, f"Tool {call.name!r} returned a result that cannot be shown: a part "
+                                              f"of type {type(part).__name__} is neither text nor an image. The "
+                                              "fault is in the tool, not in your call; do not retry it.")
         parts.append(part)
-    return ToolResultPart(call_id=call.id, name=call.name, parts=parts, is_error=result.is_error)
+    return ToolResultPart(call_id=call.id, name=call.name, parts=parts, is_error=bool(result.is_error))
 
 
 def _error(call_id: str | None, name: str, message: str) -> ToolResultPart:
