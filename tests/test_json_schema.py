@@ -94,6 +94,8 @@ CASES = {
     "integer range": ({"type": "integer", "minimum": -5, "exclusiveMaximum": 12}, [-5, 0, 11], [-6, 12, 100]),
     "draft-04 exclusive bounds": ({"type": "number", "minimum": 1, "exclusiveMinimum": True}, [1.5, 2], [1, 0]),
     "decimal range": ({"type": "number", "minimum": 2.5, "maximum": 7.25}, [2.5, 2.50001, 7, 7.25], [2.49, 7.26, 8]),
+    "inclusive decimal bounds": ({"type": "number", "minimum": -0.5, "maximum": 1.5}, [-0.5, 1.5, 1.49, 0],
+                                 [1.51, 1.500001, -0.5000001, -0.51, 99.99]),
     "bounded number exponent forms": ({"type": "number", "minimum": 0, "maximum": 1}, [1e-05, 0.5], [-1e-05]),
     "multipleOf integer": ({"type": "integer", "multipleOf": 7}, [0, 7, -14, 700000007], [1, 8]),
     "multipleOf decimal": ({"type": "number", "multipleOf": 0.01}, [0.07, 1.5, 3], [0.005, 1.001]),

@@ -139,7 +139,9 @@ def _next_tail(bound: _Tail, digit: int, is_lower: bool) -> _Tail | str:
     digits, strict = bound
     first = int(digits[0]) if digits else 0
     if digit == first:
-        return _tail(digits[1:], strict)
+        # an upper bound read to its last digit still bounds the rest: only zeros may follow
+        # (1.5 admits 1.50, not 1.51); a lower one read whole admits anything after it
+        return _tail(digits[1:], strict) if is_lower else (digits[1:], strict)
     beyond = digit < first if is_lower else digit > first
     return "dead" if beyond else None
 
