@@ -46,6 +46,8 @@ CASES = {
     "enum-items-2e63": ({"type": "array", "items": {"enum": ["average_review_rating", "age_range", "genre"]},
                          "minItems": 2**63}, '["genre"'),
     "enum-value-backtracking": ({"enum": ["a" * 40 + "!", "ab cd"], "pattern": "^(\\w+\\s?)*$"}, '"ab cd"'),
+    "not-format-email": ({"not": {"format": "email"}}, '"not an address"'),
+    "price-max-99.9": ({"type": "number", "maximum": 99.9}, "99.9"),
 }
 
 _CHILD = """

@@ -36,6 +36,7 @@ from a3agent.grammars.regex.error_path import current_path
 
 __all__ = [
     "TooComplex", "to_fsm", "from_fsm", "regex_size", "intersect", "everything_but", "fsm_from_table", "dfa_edges",
+    "minimal",
 ]
 
 DEFAULT_MAX_SIZE = 4000
@@ -264,6 +265,37 @@ def _live_states(fsm: FSM) -> set:
     return live
 
 
+def minimal(fsm: FSM) -> FSM:
+    """`fsm` on its live states with equivalent states merged (Moore's partition refinement).
+
+    Used instead of interegular's `reduce()`, which determinises the reversed automaton twice:
+    uncharged, and seconds long on the complement of a format's automaton (`not: {format: email}`).
+    Each round is charged its states times transition keys, so a large automaton ends in
+    `GrammarTooComplex` within the compile budget."""
+    live = _live_states(fsm)
+    if fsm.initial not in live:
+        return FSM(fsm.alphabet, {0}, 0, set(), {0: {}}, __no_validation__=True)
+    keys = list(fsm.alphabet.by_transition)
+    states = [fsm.initial, *(s for s in live if s != fsm.initial)]
+    index = {state: i for i, state in enumerate(states)}
+    rows = [tuple(index.get(fsm.map.get(s, {}).get(k), -1) for k in keys) for s in states]
+    classes = [int(s in fsm.finals) for s in states]
+    count = len(set(classes))
+    while True:
+        charge(len(states) * len(keys), current_path())
+        signatures: dict[tuple, int] = {}
+        refined = [signatures.setdefault((classes[i], *(classes[t] if t >= 0 else -1 for t in row)), len(signatures))
+                   for i, row in enumerate(rows)]
+        if len(signatures) == count:
+            break
+        classes, count = refined, len(signatures)
+    table: dict[int, dict] = {}
+    for i, row in enumerate(rows):
+        table.setdefault(classes[i], {k: classes[t] for k, t in zip(keys, row) if t >= 0})
+    finals = {classes[index[s]] for s in fsm.finals if s in index}
+    return FSM(fsm.alphabet, set(table), classes[0], finals, table, __no_validation__=True)
+
+
 def dfa_edges(fsm: FSM) -> tuple[object, set, dict[object, dict[object, Chars]]]:
     """(initial, finals, state -> target -> characters) over the live states of `fsm`."""
     live = _live_states(fsm)
@@ -288,7 +320,7 @@ def regex_size(r: Regex) -> int:
 
 def from_fsm(fsm: FSM, max_size: int = DEFAULT_MAX_SIZE) -> Regex:
     """A regex for the language of `fsm`, by state elimination; TooComplex past `max_size` nodes."""
-    fsm = fsm.reduce()
+    fsm = minimal(fsm)
     live = _live_states(fsm)
     if fsm.initial not in live:
         return NOTHING

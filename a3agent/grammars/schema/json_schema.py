@@ -64,7 +64,7 @@ from a3agent.grammars.regex.char_regex import (
 from a3agent.grammars.schema.json_text import encode_json, json_char_spellings, json_chars, json_literal, json_string
 from a3agent.grammars.schema.lark_text import RuleNames, co_reachable, lark_string, linear_rules, load_lark, terminal_text
 from a3agent.grammars.schema.number_text import INTEGER_TEXT, NUMBER_TEXT, numeric_language
-from a3agent.grammars.regex.regular import TooComplex, dfa_edges, everything_but, from_fsm, intersect, to_fsm
+from a3agent.grammars.regex.regular import TooComplex, dfa_edges, everything_but, from_fsm, intersect, minimal, to_fsm
 from a3agent.grammars.schema.normalizer import Normalizer
 from a3agent.grammars.schema.reference_validator import meta_schema_fault
 from a3agent.grammars.schema.schema_shapes import AnyValue, Arrays, Constants, Node, Numbers, Objects, Reference, Strings
@@ -296,7 +296,7 @@ class _Compiler:
             fsm = to_fsm(language)
         except TooComplex:
             fsm = _string_fsm(strings, where)
-        return self.string_automaton(*dfa_edges(fsm.reduce()), hint)
+        return self.string_automaton(*dfa_edges(minimal(fsm)), hint)
 
     def string_automaton(self, initial: object, finals: set, edges: dict[object, dict[object, Chars]], hint: str) -> str | None:
         """A quoted JSON string from a DFA over decoded characters: one terminal, its byte DFA

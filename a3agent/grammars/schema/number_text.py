@@ -38,7 +38,7 @@ from a3agent.grammars.regex.char_regex import (
 from a3agent.grammars.regex.digit_ranges import digit_class, natural_range
 from interegular.fsm import FSM
 
-from a3agent.grammars.regex.regular import TooComplex, fsm_from_table, from_fsm, intersect, to_fsm
+from a3agent.grammars.regex.regular import TooComplex, fsm_from_table, from_fsm, intersect, minimal, to_fsm
 
 __all__ = [
     "Bound",
@@ -337,4 +337,4 @@ def numeric_language(
     try:
         return from_fsm(fsm)
     except TooComplex:
-        return fsm.reduce()
+        return minimal(fsm)
