@@ -32,7 +32,7 @@ from typing import Any
 
 from a3agent.errors import ToolFailed
 
-__all__ = ["MAX_ABANDONED", "run_with_timeout"]
+__all__ = ["MAX_ABANDONED", "run_with_timeout", "exception_text"]
 
 MAX_ABANDONED = 16
 """Abandoned tool calls (timed out or cancelled) allowed to run on in the background at once."""
@@ -41,12 +41,25 @@ _abandoned_lock = threading.Lock()
 _abandoned_running = 0
 
 
-async def run_with_timeout(function: Callable[..., Any], kwargs: dict[str, Any], timeout: float | None) -> Any:
-    """`function(**kwargs)`, awaited if async; raises TimeoutError after `timeout` seconds (None: no limit)."""
+def _called(call: Callable[[], Any]) -> Any:
+    return call()
+
+
+async def run_with_timeout(
+    function: Callable[..., Any],
+    kwargs: dict[str, Any],
+    timeout: float | None,
+    finish: Callable[[Callable[[], Any]], Any] = _called,
+) -> Any:
+    """`function(**kwargs)`, awaited if async; raises TimeoutError after `timeout` seconds (None: no limit).
+
+    `finish` makes the outcome in the tool's thread, under the same timeout: it is handed the call
+    (`call()` runs it) and may convert what it returns or raises, which runs the tool's code too
+    (a generator, an exception's `__str__`) and so must not run in the caller's."""
     if _abandoned_running >= MAX_ABANDONED:
         raise ToolFailed(f"{_abandoned_running} earlier tool calls timed out and are still running, "
                          "so no new call is started until one of them ends")
-    call = _ThreadedCall(function, kwargs, asyncio.get_running_loop())
+    call = _ThreadedCall(function, kwargs, finish, asyncio.get_running_loop())
     try:
         return await asyncio.wait_for(call.future, timeout)
     except BaseException:  # the deadline, or the caller cancelled: stop waiting, never wait for the tool
@@ -57,9 +70,10 @@ async def run_with_timeout(function: Callable[..., Any], kwargs: dict[str, Any],
 class _ThreadedCall:
     """One call in a daemon thread, settling `future` on the caller's loop when it ends."""
 
-    def __init__(self, function: Callable[..., Any], kwargs: dict[str, Any], loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, function: Callable[..., Any], kwargs: dict[str, Any],
+                 finish: Callable[[Callable[[], Any]], Any], loop: asyncio.AbstractEventLoop) -> None:
         self.future: asyncio.Future[Any] = loop.create_future()
-        self._function, self._kwargs, self._caller_loop = function, kwargs, loop
+        self._function, self._kwargs, self._finish_call, self._caller_loop = function, kwargs, finish, loop
         self._lock = threading.Lock()
         self._task: asyncio.Task[Any] | None = None  # the async call's task, on the thread's own loop
         self._abandoned = self._finished = False
@@ -83,7 +97,7 @@ class _ThreadedCall:
     def _work(self) -> None:
         value, error = None, None
         try:
-            value = self._call()
+            value = self._finish_call(self._call)
         except Exception as exc:
             error = exc
         except BaseException as exc:  # SystemExit, KeyboardInterrupt, CancelledError, GeneratorExit, ...
@@ -125,4 +139,12 @@ def _settle(future: asyncio.Future[Any], value: Any, error: Exception | None) ->
 def _base_exception_failure(exc: BaseException) -> ToolFailed:
     if isinstance(exc, asyncio.CancelledError):
         return ToolFailed("it raised CancelledError: the tool cancelled itself, so it has no result")
-    return ToolFailed(f"it raised {type(exc).__name__}({exc}), which ends programs, not tool calls")
+    return ToolFailed(f"it raised {type(exc).__name__}({exception_text(exc)}), which ends programs, not tool calls")
+
+
+def exception_text(exc: BaseException) -> str:
+    """`str(exc)`, or a note naming its type when its `__str__` itself fails."""
+    try:
+        return str(exc)
+    except Exception:
+        return f"<a {type(exc).__name__} whose message cannot be read>"

@@ -6,14 +6,21 @@ and images, or a ready `ToolResult`. `to_tool_result` turns any of these into a 
 else raises `ToolFailed`, which the toolbox reports to the model. Image bytes and files are decoded
 under `MAX_IMAGE_PIXELS` (`image_decoding.py`). New images stay PIL images here: the toolbox stores
 them in the conversation's image store (it owns it) and puts `ImagePart`s with their ids in their place.
+An iterator (a generator, `map`, `itertools.count()`) anywhere in a returned value is refused rather
+than drained, since it may never end, and a value holding more than `MAX_RESULT_VALUES` is refused
+rather than converted.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections import deque
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pydantic
 import pydantic_core
 from PIL import Image
 
@@ -21,7 +28,11 @@ from a3agent.errors import ImageError, ToolFailed
 from a3agent.tools.image_decoding import decode_image
 from a3agent.tools.parts import ImagePart, TextPart
 
-__all__ = ["ResultPart", "ToolResult", "to_tool_result"]
+__all__ = ["MAX_RESULT_VALUES", "ResultPart", "ToolResult", "to_tool_result"]
+
+MAX_RESULT_VALUES = 100_000
+"""Values (items, keys, fields, nested ones included) one returned value may hold: the model is shown
+only the first few thousand tokens of a result, and converting it takes time and memory linear in this."""
 
 ResultPart = TextPart | ImagePart | Image.Image
 """Text, an image of the conversation by id, or a new image the toolbox has yet to store."""
@@ -56,11 +67,41 @@ def to_tool_result(value: Any) -> ToolResult:
 
     Example: `to_tool_result(["the crop:", image])` -> `ToolResult([TextPart("the crop:"), image])`
     """
+    _check_finite(value.parts if isinstance(value, ToolResult) else value)
     if isinstance(value, ToolResult):
         return value
     if isinstance(value, list) and any(_is_part(item) for item in value):
         return ToolResult([_to_part(item) for item in value])
     return ToolResult([_to_part(value)])
+
+
+def _check_finite(value: Any) -> None:
+    """Raise ToolFailed for an iterator anywhere in `value`, or past `MAX_RESULT_VALUES` values (a value
+    that contains itself is one). Looks where pydantic's JSON conversion looks: collections, dataclasses
+    and models."""
+    todo, count = [value], 1
+    while todo:
+        item = todo.pop()
+        if isinstance(item, Iterator):
+            raise ToolFailed(f"it returned an iterator ({type(item).__name__}), which may never end; "
+                             "the tool must return a list instead")
+        if isinstance(item, Mapping):
+            parts: list[Collection[Any]] = [item.keys(), item.values()]
+        elif isinstance(item, (list, tuple, set, frozenset, deque)):
+            parts = [item]
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            parts = [[getattr(item, f.name) for f in dataclasses.fields(item)]]
+        elif isinstance(item, pydantic.BaseModel):
+            parts = [item.__dict__.values(), (item.__pydantic_extra__ or {}).values()]
+        else:
+            continue
+        count += sum(map(len, parts))
+        if count > MAX_RESULT_VALUES:
+            raise ToolFailed(f"it returned more than MAX_RESULT_VALUES={MAX_RESULT_VALUES} values (or a value "
+                             "that contains itself); the tool must return less: the model is shown only the "
+                             "start of a result")
+        for part in parts:
+            todo.extend(part)
 
 
 def _is_part(value: Any) -> bool:

@@ -1,9 +1,10 @@
 """The tools of one agent: registration that refuses bad tools, and invocation that never raises.
 
 `Toolbox.invoke` is the one place a call turns into a result: look the tool up, validate the arguments,
-ask for approval where the tool needs it, run it under its timeout, normalise what it returned, and
-put returned images in the conversation's image store (capped at `max_pixels`) with their new ids.
-A returned `ImagePart` must name an image the store holds.
+ask for approval where the tool needs it, run it under its timeout, normalise what it returned or
+raised (in its thread, under the same timeout), and put returned images in the conversation's image
+store (capped at `max_pixels`) with their new ids. A returned `ImagePart` must name an image the store
+holds.
 Whatever goes wrong on the way becomes an error `ToolResult` that tells the model what happened and
 what to do; the agent loop goes on.
 """
@@ -14,6 +15,7 @@ import inspect
 import math
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from PIL import Image
@@ -21,7 +23,7 @@ from PIL import Image
 from a3agent.errors import GrammarError, ToolArgumentsError, ToolDefinitionError, ToolFailed, UnknownTool
 from a3agent.tools.context import ToolContext
 from a3agent.tools.definition import Tool, ToolDefinition
-from a3agent.tools.execution import run_with_timeout
+from a3agent.tools.execution import exception_text, run_with_timeout
 from a3agent.tools.image_store import ImageStore
 from a3agent.tools.parts import ImagePart, TextPart
 from a3agent.tools.results import ResultPart, ToolResult, to_tool_result
@@ -145,25 +147,20 @@ class Toolbox:
 
     async def _run(self, tool: Tool, kwargs: dict[str, Any], images: ImageStore) -> ToolResult:
         try:
-            value = await run_with_timeout(tool.function, kwargs, tool.timeout)
+            result = await run_with_timeout(tool.function, kwargs, tool.timeout, partial(_outcome, tool.name))
         except TimeoutError:
             return ToolResult.error(
                 f"Tool {tool.name!r} did not finish within {tool.timeout:g} s and was abandoned. "
                 "Try a smaller request or another approach."
             )
-        except ToolFailed as exc:
+        except ToolFailed as exc:  # no call was started, or it raised a BaseException
             return ToolResult.error(f"Tool {tool.name!r} failed: {exc}")
-        except Exception as exc:
-            return ToolResult.error(
-                f"Tool {tool.name!r} raised {type(exc).__name__}: {exc}. Check the arguments or try another approach."
-            )
+        except Exception as exc:  # its thread could not be started
+            return ToolResult.error(f"Tool {tool.name!r} could not run: {type(exc).__name__}: {exc}")
         try:
-            return self._store_images(to_tool_result(value), images)
-        except Exception as exc:
-            return ToolResult.error(
-                f"Tool {tool.name!r} returned a result that cannot be shown: {exc}. "
-                "The fault is in the tool, not in your call; do not retry it."
-            )
+            return self._store_images(result, images)
+        except ToolFailed as exc:
+            return _unshowable(tool.name, str(exc))
 
     def _store_images(self, result: ToolResult, images: ImageStore) -> ToolResult:
         parts: list[ResultPart] = []
@@ -184,6 +181,27 @@ async def _approved(approve: Approve | None, call: ToolCall) -> bool:
         return False
     answer = approve(call)
     return bool(await answer) if inspect.isawaitable(answer) else bool(answer)
+
+
+def _outcome(name: str, call: Callable[[], Any]) -> ToolResult:
+    """The call's result, made in the tool's thread under its timeout: converting what it returned or
+    reading what it raised runs the tool's code too (a generator, a `__str__`), which may never end."""
+    try:
+        value = call()
+    except ToolFailed as exc:
+        return ToolResult.error(f"Tool {name!r} failed: {exception_text(exc)}")
+    except Exception as exc:
+        return ToolResult.error(f"Tool {name!r} raised {type(exc).__name__}: {exception_text(exc)}. "
+                                "Check the arguments or try another approach.")
+    try:
+        return to_tool_result(value)
+    except Exception as exc:
+        return _unshowable(name, exception_text(exc))
+
+
+def _unshowable(name: str, why: str) -> ToolResult:
+    return ToolResult.error(f"Tool {name!r} returned a result that cannot be shown: {why}. "
+                            "The fault is in the tool, not in your call; do not retry it.")
 
 
 def _fit(image: Image.Image, max_pixels: int) -> tuple[Image.Image, str]:
