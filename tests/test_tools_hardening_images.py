@@ -17,6 +17,7 @@ from tools_hardening_support import peak_rss_growth_mb, png_of_zeros
 from a3agent.errors import ImageError, ImageTooLarge
 from a3agent.tools import ImageStore, Toolbox, ToolCall, ToolContext, crop, tool, zoom
 from a3agent.tools.image_decoding import MAX_IMAGE_PIXELS, decode_image
+from a3agent.tools.toolbox import MAX_ASPECT, MAX_STORED_PIXELS
 
 BOUND_MB = MAX_IMAGE_PIXELS * 4 / 2**20 + 16  # one decoded image, plus slack for the allocator
 
@@ -167,3 +168,29 @@ def test_a_small_image_round_trips_unchanged():
     Image.new("RGB", (7, 5), (1, 2, 3)).save(buffer, format="PNG")
     image = decode_image(buffer.getvalue(), "small.png")
     assert image.size == (7, 5) and image.getpixel((6, 4)) == (1, 2, 3)
+
+
+@pytest.mark.parametrize(("size", "note"), [
+    ((1, 300), "(2x300 px, padded from 1x300 to an aspect ratio the model can view)"),
+    ((300, 1), "(300x2 px, padded from 300x1"),
+    ((1, 32 * 2**20), "(145x28862 px, downscaled from 1x33554432, padded from 1x28862"),
+])
+def test_a_returned_image_too_thin_for_the_vision_tower_is_stored_padded_within_the_pixel_cap(size, note):
+    # a 1x300 image was stored as it came and failed the agent's next step ("aspect ratio under 200:1");
+    # a 1x33554432 one was stored at 1x11863283, 2.8 times MAX_STORED_PIXELS
+    from a3agent.model.images import image_processor, process_image
+    from a3agent.model.tiny import tiny_config
+
+    data = png_of_zeros(*size, channels=1)
+
+    @tool
+    def thin() -> bytes:
+        """A thin image."""
+        return data
+
+    ctx = ToolContext()
+    result = asyncio.run(Toolbox([thin]).invoke(ToolCall("thin", {}), ctx))
+    stored = ctx.images.get("img_0")
+    assert note in result.text and stored.width * stored.height <= MAX_STORED_PIXELS
+    assert max(stored.size) <= MAX_ASPECT * min(stored.size)
+    process_image(image_processor(tiny_config().vision_config), stored)  # what the next step does with it

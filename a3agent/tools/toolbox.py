@@ -3,8 +3,8 @@
 `Toolbox.invoke` is the one place a call turns into a result: look the tool up, validate the arguments,
 ask for approval where the tool needs it, run it under its timeout, normalise what it returned or
 raised (in its thread, under the same timeout), and put returned images in the conversation's image
-store (capped at `max_pixels`) with their new ids. A returned `ImagePart` must name an image the store
-holds.
+store (capped at `max_pixels`, padded to at most `MAX_ASPECT`:1) with their new ids. A returned
+`ImagePart` must name an image the store holds.
 Whatever goes wrong on the way becomes an error `ToolResult` that tells the model what happened and
 what to do; the agent loop goes on.
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 from a3agent.errors import GrammarError, ToolArgumentsError, ToolDefinitionError, ToolFailed, UnknownTool
 from a3agent.tools.context import ToolContext
@@ -28,12 +28,16 @@ from a3agent.tools.image_store import ImageStore
 from a3agent.tools.parts import ImagePart, TextPart
 from a3agent.tools.results import ResultPart, ToolResult, to_tool_result
 
-__all__ = ["MAX_STORED_PIXELS", "ToolCall", "Approve", "SchemaCheck", "Toolbox"]
+__all__ = ["MAX_STORED_PIXELS", "MAX_ASPECT", "ToolCall", "Approve", "SchemaCheck", "Toolbox"]
 
 MAX_STORED_PIXELS = 2048 * 2048
 """Images that tools return are downscaled to at most this many pixels before they are stored. Larger
 than what the model is shown (`a3agent.model.images.DEFAULT_MAX_PIXELS`), so a later crop or zoom of a
 stored image still finds detail."""
+
+MAX_ASPECT = 200
+"""Longest side over shortest of an image that tools return: the vision tower refuses a thinner one
+(`a3agent.model.images`), which would fail the agent's next step, so it is padded to this when stored."""
 
 
 @dataclass(frozen=True)
@@ -205,8 +209,24 @@ def _unshowable(name: str, why: str) -> ToolResult:
 
 
 def _fit(image: Image.Image, max_pixels: int) -> tuple[Image.Image, str]:
-    if image.width * image.height <= max_pixels:
-        return image, ""
-    scale = math.sqrt(max_pixels / (image.width * image.height))
-    size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
-    return image.resize(size, Image.Resampling.LANCZOS), f", downscaled from {image.width}x{image.height}"
+    """`image` downscaled so that, once padded (centred, with zeros) to at most `MAX_ASPECT`:1, it has
+    at most `max_pixels`; and a note saying what was done."""
+    width, height = image.size
+    padded_width, padded_height = max(width, height / MAX_ASPECT), max(height, width / MAX_ASPECT)
+    area, sides = padded_width * padded_height, padded_width + padded_height
+    size, canvas = _scaled(width, height, min(1.0, math.sqrt(max_pixels / area)))
+    if canvas[0] * canvas[1] > max_pixels:  # rounded up to the aspect bound: at most (w s + 1)(h s + 1) pixels
+        size, canvas = _scaled(width, height, (math.sqrt(sides**2 + 4 * area * (max_pixels - 1)) - sides) / (2 * area))
+    note = ""
+    if size != image.size:
+        image, note = image.resize(size, Image.Resampling.LANCZOS), f", downscaled from {width}x{height}"
+    if canvas != size:
+        image = ImageOps.pad(image, canvas)
+        note += f", padded from {size[0]}x{size[1]} to an aspect ratio the model can view"
+    return image, note
+
+
+def _scaled(width: int, height: int, scale: float) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The size of an image scaled by `scale`, and of the canvas that pads it to `MAX_ASPECT`:1."""
+    size = (max(1, math.floor(width * scale)), max(1, math.floor(height * scale)))
+    return size, (max(size[0], -(-size[1] // MAX_ASPECT)), max(size[1], -(-size[0] // MAX_ASPECT)))
