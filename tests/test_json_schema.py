@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import interegular
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from lark import Lark
 from lark.lexer import PatternRE
 
@@ -21,7 +24,8 @@ from a3agent.grammars.schema.json_schema import SchemaRules, check_schema, schem
 from a3agent.grammars.regex.char_regex import char_set, complement, to_pattern
 from a3agent.grammars.schema.json_text import ANY_JSON_STRING, json_char_spellings
 from a3agent.grammars.schema.lark_text import load_lark
-from a3agent.grammars.schema.number_text import INTEGER_TEXT, NUMBER_TEXT
+from a3agent.grammars.regex.matching import matches
+from a3agent.grammars.schema.number_text import INTEGER_TEXT, NUMBER_TEXT, number_texts
 from schema_oracle import MASKBENCH, accepts, check_file, instance_texts, parser
 
 
@@ -326,3 +330,24 @@ def test_maskbench_grammars_stay_in_the_engine_subset() -> None:
                 assert not re.search(r"(?<!\\)[$^]", term.pattern.value.replace("[^", "[")), term.name
                 fsm = interegular.parse_pattern(term.pattern.value).to_fsm()
                 assert not fsm.accepts(""), term.name
+
+
+_MAGNITUDES = st.builds(lambda m, e: m * 10.0**e, st.sampled_from([1, 1.5, 2, 3.14159, 9.99]),
+                        st.one_of(st.integers(-14, -3), st.integers(-1, 2), st.integers(14, 20)))
+_NUMBERS = st.builds(lambda sign, x: sign * x, st.sampled_from([1, -1]), _MAGNITUDES)
+_BOUNDS = st.one_of(st.none(), st.tuples(_NUMBERS.map(lambda x: Fraction(repr(x))), st.booleans()))
+
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@given(_BOUNDS, _BOUNDS, st.lists(_NUMBERS, min_size=1, max_size=8))
+def test_bounded_number_texts_hold_exactly_the_values_in_range(lo, hi, values):
+    """json.dumps spells values below 1e-4 and from 1e16 with an exponent: those spellings are in
+    the language exactly when the value is in range, like plain decimals (checked near the bounds too)."""
+    assume(lo is not None or hi is not None)
+    language = number_texts(lo, hi)
+    near = [float(b[0]) * f for b in (lo, hi) if b is not None for f in (1, 1.0000001, 0.9999999)]
+    for value in values + near:
+        exact = Fraction(repr(value))
+        inside = (lo is None or (exact > lo[0] if lo[1] else exact >= lo[0])) and (
+            hi is None or (exact < hi[0] if hi[1] else exact <= hi[0]))
+        assert matches(language, json.dumps(value)) == inside, (lo, hi, json.dumps(value))

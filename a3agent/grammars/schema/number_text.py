@@ -6,7 +6,7 @@ The accepted text forms (what a model may emit, and what json.dumps writes):
 - number without bounds or steps: the full JSON number syntax, exponents included.
 - number with bounds: plain decimals `-?(0|[1-9][0-9]*)(\\.[0-9]+)?` whose exact value is in range,
   plus the exponent forms json.dumps writes for tiny (|x| < 1e-4, `1e-05`) and huge (|x| >= 1e16,
-  `1e+16`) values, each only where its whole region lies in range.
+  `1e+16`) values whose exact value is in range (`1e-05` within `minimum: 1e-05`, not `9e-06`).
 - with `multipleOf` (or `not: {multipleOf}`): plain decimals only, exact decimal arithmetic (no
   float rounding): `0.07` is a multiple of `0.01`.
 
@@ -14,7 +14,7 @@ Bounds are exact: [lo, hi] is split on the sign, the integer part (digit ranges)
 digits (compared digit by digit). Steps go through a divisibility automaton intersected with the
 range, or are enumerated when the range holds few multiples.
 
-Not handled here: exponent forms inside bounded regions other than the two above, and `not` of
+Not handled here: exponent forms outside the two regions above (`1e2` for 100), and `not` of
 bounds (`normalizer` turns it into bounds).
 """
 
@@ -61,11 +61,6 @@ _EXPONENT = seq(char_set("eE"), optional(char_set("+-")), _DIGITS)
 INTEGER_TEXT = alt(literal("0"), seq(optional(literal("-")), digit_class(1, 9), repeat(_DIGIT, 0, None)))
 NUMBER_TEXT = seq(optional(literal("-")), _NATURAL, _FRACTION, optional(_EXPONENT))
 _MANTISSA = seq(digit_class(1, 9), _FRACTION)
-_TINY = seq(_MANTISSA, char_set("eE"), literal("-"), repeat(literal("0"), 0, None),
-            alt(digit_class(5, 9), seq(digit_class(1, 9), _DIGITS)))
-_HUGE = seq(_MANTISSA, char_set("eE"), optional(literal("+")), repeat(literal("0"), 0, None),
-            alt(seq(literal("1"), digit_class(6, 9)), seq(digit_class(2, 9), _DIGIT), seq(digit_class(1, 9), repeat(_DIGIT, 2, None))))
-_TINY_EDGE, _HUGE_EDGE = Fraction(1, 10**4), Fraction(10**16)
 _ENUMERATION_LIMIT = 256
 _MAX_MODULAR_STATES = 4000
 
@@ -187,25 +182,70 @@ def _decimal_texts(lo: Bound | None, hi: Bound | None) -> Regex:
     return alt(positive, negative)
 
 
-def _low_ok(lo: Bound | None, start: Fraction, closed: bool) -> bool:
-    return lo is None or lo[0] < start or (lo[0] == start and not (closed and lo[1]))
+def _floor_log10(x: Fraction) -> int:
+    """The k with 10**k <= x < 10**(k + 1), exactly (x > 0)."""
+    k = int((x.numerator.bit_length() - x.denominator.bit_length()) * 0.30103)  # log10(2), off by one at most
+    while Fraction(10) ** k > x:
+        k -= 1
+    while Fraction(10) ** (k + 1) <= x:
+        k += 1
+    return k
 
 
-def _high_ok(hi: Bound | None, end: Fraction, closed: bool) -> bool:
-    return hi is None or hi[0] > end or (hi[0] == end and not (closed and hi[1]))
+def _exponent_texts(lo: Bound | None, hi: Bound | None, tiny: bool) -> Regex:
+    """Positive values of one json.dumps exponent region within [lo, hi] (lo > 0 or None): tiny
+    (0, 1e-4) is `M e-E` with E >= 5, huge [1e16, inf) is `M e+E` with E >= 16; M in [1, 10) as a
+    plain decimal, E with leading zeros allowed. Exact: at most the two powers of ten holding a
+    bound get a bounded mantissa, the exponents between them any mantissa."""
+    first, last = (None, -5) if tiny else (16, None)  # the region's powers of ten (None: unbounded)
+    low = None if lo is None else (_floor_log10(lo[0]), lo[0] / Fraction(10) ** _floor_log10(lo[0]), lo[1])
+    high = None if hi is None else (_floor_log10(hi[0]), hi[0] / Fraction(10) ** _floor_log10(hi[0]), hi[1])
+    if low is not None and first is not None and low[0] < first:
+        low = None  # the bound lies below the region: all of it from its start
+    if high is not None and last is not None and high[0] > last:
+        high = None
+    if (low is not None and last is not None and low[0] > last) or (high is not None and first is not None and high[0] < first):
+        return NOTHING
+    if low is not None and high is not None and low[0] > high[0]:
+        return NOTHING
+    branches: list[tuple[int | None, int | None, Regex]] = []  # (first power, last power, mantissa)
+    if low is not None and high is not None and low[0] == high[0]:
+        branches.append((low[0], low[0], _magnitudes((low[1], low[2]), (high[1], high[2]))))
+    else:
+        if low is not None:
+            branches.append((low[0], low[0], _magnitudes((low[1], low[2]), (Fraction(10), True))))
+        if high is not None:
+            branches.append((high[0], high[0], _magnitudes((Fraction(1), False), (high[1], high[2]))))
+        whole_from = first if low is None else low[0] + 1
+        whole_to = last if high is None else high[0] - 1
+        if whole_from is None or whole_to is None or whole_from <= whole_to:
+            branches.append((whole_from, whole_to, _MANTISSA))
+    forms = []
+    for k_from, k_to, mantissa in branches:
+        if tiny:  # E = -k, from -k_to up to -k_from (unbounded when k_from is)
+            assert k_to is not None, "the tiny region ends at 1e-5"
+            exponent = natural_range(-k_to, None if k_from is None else -k_from)
+            sign: Regex = literal("-")
+        else:
+            assert k_from is not None, "the huge region starts at 1e16"
+            exponent = natural_range(k_from, k_to)
+            sign = optional(literal("+"))
+        forms.append(seq(mantissa, char_set("eE"), sign, repeat(literal("0"), 0, None), exponent))
+    return alt(*forms)
 
 
 def _exponent_forms(lo: Bound | None, hi: Bound | None) -> list[Regex]:
-    """The json.dumps exponent regions (0, 1e-4), (-1e-4, 0), [1e16, inf), (-inf, -1e16] in range."""
+    """The json.dumps exponent forms of the values in range: tiny (|x| < 1e-4) and huge (|x| >= 1e16),
+    either sign."""
     forms = []
-    if _low_ok(lo, Fraction(0), False) and _high_ok(hi, _TINY_EDGE, False):
-        forms.append(_TINY)
-    if _low_ok(lo, -_TINY_EDGE, False) and _high_ok(hi, Fraction(0), False):
-        forms.append(seq(literal("-"), _TINY))
-    if _low_ok(lo, _HUGE_EDGE, True) and hi is None:
-        forms.append(_HUGE)
-    if lo is None and _high_ok(hi, -_HUGE_EDGE, True):
-        forms.append(seq(literal("-"), _HUGE))
+    if hi is None or hi[0] > 0:  # positive values
+        positive_lo = lo if lo is not None and lo[0] > 0 else None
+        forms += [_exponent_texts(positive_lo, hi, tiny=True), _exponent_texts(positive_lo, hi, tiny=False)]
+    if lo is None or lo[0] < 0:  # negative values, as their magnitudes
+        magnitude_lo = (-hi[0], hi[1]) if hi is not None and hi[0] < 0 else None
+        magnitude_hi = None if lo is None else (-lo[0], lo[1])
+        forms += [seq(literal("-"), _exponent_texts(magnitude_lo, magnitude_hi, tiny=True)),
+                  seq(literal("-"), _exponent_texts(magnitude_lo, magnitude_hi, tiny=False))]
     return forms
 
 
