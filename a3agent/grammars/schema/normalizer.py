@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import cached_property
 from typing import Any, overload
+from urllib.parse import unquote
 
 import jsonschema
 import referencing.exceptions
@@ -185,8 +186,8 @@ class Normalizer:
         if pointer[1:2] not in ("", "/"):  # `#name` names an anchor, not the property `name`
             raise UnsupportedSchema(node.path, "$ref", f"anchor references are not supported: {ref!r}")
         target, path = self.root.schema, ""
-        for raw in filter(None, pointer[1:].split("/")):
-            step = raw.replace("~1", "/").replace("~0", "~")
+        for raw in pointer[2:].split("/") if len(pointer) > 1 else ():
+            step = unquote(raw).replace("~1", "/").replace("~0", "~")  # a URI fragment, then RFC 6901
             try:
                 target = target[int(step)] if isinstance(target, list) else target[step]
             except (KeyError, IndexError, ValueError, TypeError):
