@@ -1,17 +1,23 @@
-"""jsonschema validators that never fetch a `$ref` and match patterns in bounded time.
+"""jsonschema validators that never fetch a `$ref` and check patterns and `uniqueItems` in bounded time.
 
 jsonschema, as it comes, fetches an `http` `$ref` it cannot resolve (a request from the machine
-running the tool, to wherever the schema's author points) and matches `pattern`,
-`patternProperties` and the patterns `additionalProperties` looks at with Python's backtracking
-`re` (`^(\\w+\\s?)*$` takes a minute on 30 characters that do not match). Here references resolve
-within the schema and to the drafts' meta-schemas only, and those three keywords take their
-matcher, `found(pattern, text)`: by default the `regex` module under a time limit, past which the
-value is refused as unchecked; the grammar compiler passes its own ECMA-262 automata.
+running the tool, to wherever the schema's author points), matches `pattern`, `patternProperties`
+and the patterns `additionalProperties` looks at with Python's backtracking `re` (`^(\\w+\\s?)*$`
+takes a minute on 30 characters that do not match), and compares the items of a `uniqueItems`
+array pairwise (4000 objects: half a minute). Here references resolve within the schema and to the
+drafts' meta-schemas only; those three keywords take their matcher, `found(pattern, text)`: by
+default the `regex` module under a time limit per string, past which the value is refused as
+unchecked, and within `pattern_budget()` under one limit for all strings, past which the arguments
+are refused (`ToolArgumentsError`); the grammar compiler passes its own ECMA-262 automata. Unique
+items are found in one pass over a set of canonical keys.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
@@ -20,10 +26,18 @@ import regex
 from jsonschema.exceptions import ValidationError
 from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 
-__all__ = ["bounded_validator", "PATTERN_SECONDS"]
+from a3agent.errors import ToolArgumentsError
+
+__all__ = ["bounded_validator", "pattern_budget", "PATTERN_SECONDS", "PATTERN_CALL_SECONDS"]
 
 PATTERN_SECONDS = 1.0
 """Time one pattern may take on one string before the string is refused as unchecked."""
+
+PATTERN_CALL_SECONDS = 2.0
+"""Time all pattern matches within one `pattern_budget()` (one call's arguments) may take together:
+past it the arguments are refused, so a call costs at most this however many strings it holds."""
+
+_deadline: ContextVar[float | None] = ContextVar("pattern_deadline", default=None)
 
 Found = Callable[[str, str], bool]
 """Whether a pattern is found in a string."""
@@ -40,10 +54,29 @@ class _Unchecked(Exception):
     """A pattern ran past `PATTERN_SECONDS` on a string."""
 
 
-def _found_in_time(pattern: str, text: str) -> bool:
+@contextmanager
+def pattern_budget() -> Iterator[None]:
+    """Within it, the default matcher's patterns share `PATTERN_CALL_SECONDS`; past that they raise
+    ToolArgumentsError, ending the validation."""
+    token = _deadline.set(time.monotonic() + PATTERN_CALL_SECONDS)
     try:
-        return regex.search(pattern, text, timeout=PATTERN_SECONDS) is not None
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _found_in_time(pattern: str, text: str) -> bool:
+    deadline = _deadline.get()
+    left = PATTERN_SECONDS if deadline is None else min(PATTERN_SECONDS, deadline - time.monotonic())
+    try:
+        if left <= 0:
+            raise TimeoutError
+        return regex.search(pattern, text, timeout=left) is not None
     except TimeoutError:
+        if deadline is not None and time.monotonic() >= deadline:
+            raise ToolArgumentsError(f"matching its patterns against these arguments took more than "
+                                     f"PATTERN_CALL_SECONDS={PATTERN_CALL_SECONDS:g} s in all; call it with fewer "
+                                     "or shorter strings") from None
         raise _Unchecked(f"{text[:40]!r} could not be matched against {pattern!r} within {PATTERN_SECONDS} s") from None
 
 
@@ -82,9 +115,37 @@ def _with_patterns(cls: Any, found: Found) -> Any:
                 verb = "was" if len(extras) == 1 else "were"
                 yield ValidationError(f"Additional properties are not allowed ({listed} {verb} unexpected)")
 
-    return jsonschema.validators.extend(
-        cls, {"pattern": pattern, "patternProperties": pattern_properties, "additionalProperties": additional_properties}
-    )
+    return jsonschema.validators.extend(cls, {
+        "pattern": pattern, "patternProperties": pattern_properties, "additionalProperties": additional_properties,
+        "uniqueItems": _unique_items,
+    })
+
+
+def _unique_items(validator: Any, unique: Any, instance: Any, schema: dict) -> Iterator[ValidationError]:
+    if unique and validator.is_type(instance, "array"):
+        seen: set[Hashable] = set()
+        for item in instance:
+            key = _canonical(item)
+            if key in seen:
+                yield ValidationError(f"{instance!r} has non-unique elements")  # jsonschema's own wording
+                return
+            seen.add(key)
+
+
+def _canonical(value: Any) -> Hashable:
+    """A key that is equal for values JSON Schema calls equal, as jsonschema's `equal` does: 1 and 1.0
+    alike, True and 1 not, arrays and objects by their members."""
+    if isinstance(value, (bool, str)):
+        return type(value), value
+    if isinstance(value, Mapping):
+        return dict, frozenset((key, _canonical(item)) for key, item in value.items())
+    if isinstance(value, Sequence):
+        return list, tuple(_canonical(item) for item in value)
+    try:
+        hash(value)
+    except TypeError:  # not JSON: equal to itself only
+        return id, id(value)
+    return object, value  # numbers and null: Python's equality is JSON Schema's
 
 
 def _decided(found: Found, pattern: str, key: str, undecided: bool) -> bool:

@@ -144,13 +144,16 @@ class Tool:
         """Validate a call's arguments into the function's keyword arguments; raises ToolArgumentsError.
 
         A pattern that cannot be matched within `argument_validator.PATTERN_SECONDS` refuses the
-        argument. A `$ref` is never fetched: one that does not resolve within the schema is the
-        definition's fault (`ToolDefinitionError`)."""
+        argument, and all of them within `PATTERN_CALL_SECONDS` the call. A `$ref` is never fetched: one
+        that does not resolve within the schema is the definition's fault (`ToolDefinitionError`)."""
         import jsonschema
         import referencing.exceptions
 
+        from a3agent.tools.argument_validator import pattern_budget
+
         try:
-            errors = sorted(self._validator.iter_errors(arguments), key=lambda error: list(map(str, error.absolute_path)))
+            with pattern_budget():
+                errors = sorted(self._validator.iter_errors(arguments), key=lambda error: list(map(str, error.absolute_path)))
         except referencing.exceptions.Unresolvable as exc:
             raise ToolDefinitionError(f"tool {self.name!r}: its schema's $ref {exc.ref!r} does not resolve within it") from None
         except (TypeError, AttributeError, ValueError, LookupError, jsonschema.exceptions.UnknownType) as exc:
