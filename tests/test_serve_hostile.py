@@ -1,14 +1,34 @@
-"""`a3agent serve` against input sized to make it work hard: tool-call arguments streamed as the model
-writes them. Each cost is bounded: the work grows linearly, however the input is shaped."""
+"""`a3agent serve` against input sized to make it work hard: stop strings and tool-call arguments streamed
+as the model writes them. Each cost is bounded: past a documented limit the request is a 400 naming the
+field, and below it the work grows linearly."""
 
 import threading
 from collections.abc import Callable
 from typing import Any
 
+import openai
+import pytest
+
 from a3agent.agent.parsing import CALL_CLOSE, CALL_OPEN
-from a3agent.model.decode import SpecialToken
+from a3agent.model.decode import DecodeLoop, SpecialToken
+from a3agent.model.prompt import PromptInputs
+from a3agent.model.scripted import ScriptedModel
+from a3agent.serve.schema import MAX_STOP_CHARS
 from a3agent.serve.turn_events import CallArguments, CallEnd, TurnReader
-from tests.serve_support import HANG_GUARD_S
+from tests.serve_support import HANG_GUARD_S, serve_in_thread
+
+ASK = [{"role": "user", "content": "What is the weather in London?"}]
+
+
+def client(running) -> openai.OpenAI:
+    return openai.OpenAI(base_url=running.base_url, api_key="unused", max_retries=0, timeout=HANG_GUARD_S)
+
+
+def bad_request(running, **request) -> dict:
+    """The error object of a request that must be a 400."""
+    with pytest.raises(openai.BadRequestError) as error:
+        client(running).chat.completions.create(model="test-model", **{"messages": ASK, "max_tokens": 20, **request})
+    return error.value.body
 
 
 def finishes(work: Callable[[], Any]) -> Any:
@@ -28,6 +48,36 @@ def _outcome(work: Callable[[], Any]) -> Any:
         return work()
     except Exception as exc:  # raised again on the test's thread
         return exc
+
+
+@pytest.fixture(scope="module")
+def scripted():
+    from a3agent.model.scripted import load_scripted
+
+    with serve_in_thread(load_scripted("weather_episode")) as running:
+        yield running
+
+
+# -- stop strings -----------------------------------------------------------------------------------
+
+
+def test_a_stop_string_past_the_length_limit_is_a_400_and_one_at_it_is_served(scripted):
+    body = bad_request(scripted, stop=["x" * (MAX_STOP_CHARS + 1)])
+    assert body["param"] == "stop" and str(MAX_STOP_CHARS) in body["message"]
+    served = client(scripted).chat.completions.create(model="test-model", messages=ASK, max_tokens=20,
+                                                       stop=["x" * MAX_STOP_CHARS])
+    assert served.choices[0].finish_reason in ("stop", "length", "tool_calls")
+
+
+def test_the_decode_loop_holds_back_a_possible_stop_in_linear_time_however_long_the_stop(a_series_tokenizer):
+    words = "one two three four five six seven eight nine ten"
+    stop = "nine ten" + "!" * 3_000_000  # testing each prefix against the text's end: ~10^12 steps a token
+    chat = "<|im_start|>user\nCount<|im_end|>\n<|im_start|>assistant\n"
+    prompt = PromptInputs(a_series_tokenizer.encode(chat, add_special_tokens=False))
+    stream = DecodeLoop(ScriptedModel(words, a_series_tokenizer), a_series_tokenizer).stream(prompt, stop=[stop])
+    deltas = finishes(lambda: list(stream))
+    assert "".join(deltas) == stream.result.text == words and stream.result.finish_reason == "stop"
+    assert deltas[-1] == "nine ten"  # held back until the text could no longer become the stop
 
 
 # -- tool-call arguments as they stream ---------------------------------------------------------------

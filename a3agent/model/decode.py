@@ -413,6 +413,9 @@ class _TextStream:
     def __init__(self, tokenizer: PreTrainedTokenizerBase, stop: Sequence[str], specials: dict[int, SpecialToken]) -> None:
         self.tokenizer, self.specials = tokenizer, specials
         self.stop = [s for s in stop if s]
+        self._partial = [_StopPrefix(s) for s in self.stop]
+        self._fed = 0
+        """Characters of `text` the `_partial` matchers have read."""
         self.ids: list[int] = []
         """The ordinary tokens since the last special one."""
         self.text = ""
@@ -466,14 +469,45 @@ class _TextStream:
         """End of the text that cannot turn out to be the start of a stop string."""
         if self.stopped:
             return len(self.text)
-        held = max(
-            (k for s in self.stop for k in range(1, len(s)) if self.text.endswith(s[:k])), default=0
-        )
-        return len(self.text) - held
+        new, self._fed = self.text[self._fed :], len(self.text)
+        return len(self.text) - max((partial.feed(new) for partial in self._partial), default=0)
 
     def _release(self, end: int) -> str:
         delta, self.emitted = self.text[self.emitted : end], max(self.emitted, end)
         return delta
+
+
+class _StopPrefix:
+    """How long a start of one stop string the text read so far ends with (Knuth-Morris-Pratt).
+
+    Each character read costs O(1) amortised and the table O(len(stop)) once, so holding back what may
+    become a stop string stays linear in the text and the stop string, however long either is; testing
+    every prefix of the stop against the text's end on each token cost the square of its length.
+    """
+
+    def __init__(self, stop: str) -> None:
+        self.stop = stop
+        self.matched = 0
+        self._fallback = [0] * len(stop)
+        """`_fallback[i]`: the longest proper prefix of `stop[: i + 1]` that is also its suffix."""
+        k = 0
+        for i in range(1, len(stop)):
+            while k and stop[i] != stop[k]:
+                k = self._fallback[k - 1]
+            k += stop[i] == stop[k]
+            self._fallback[i] = k
+
+    def feed(self, text: str) -> int:
+        """Read `text`; return how many characters of the stop string the text now ends with."""
+        stop, fallback, k = self.stop, self._fallback, self.matched
+        for char in text:
+            if k == len(stop):  # a whole match (the stream cuts there first): continue past it
+                k = fallback[k - 1]
+            while k and stop[k] != char:
+                k = fallback[k - 1]
+            k += stop[k] == char
+        self.matched = k
+        return k
 
 
 class _Call:

@@ -34,6 +34,10 @@ __all__ = [
 
 MAX_STOP_STRINGS = 4
 """OpenAI's limit on `stop`."""
+MAX_STOP_CHARS = 1024
+"""Longest stop string, in characters. Every generated token is searched for each stop string over
+that string's length of text, and the stream holds back up to as much, so the cost of each token
+(on the model's one thread, which every request shares) grows with it; real stops are short markers."""
 
 
 class _Body(BaseModel):
@@ -226,6 +230,8 @@ def check_supported(request: ChatCompletionRequest) -> None:
                              "or logprobs; leave it out", param=name, code="unsupported_parameter")
     if len(request.stop_strings) > MAX_STOP_STRINGS:
         raise BadRequest(f"stop takes at most {MAX_STOP_STRINGS} strings", param="stop")
+    if any(len(stop) > MAX_STOP_CHARS for stop in request.stop_strings):
+        raise BadRequest(f"a stop string may be at most {MAX_STOP_CHARS} characters long", param="stop")
     thinking_bounds = request.min_thinking_tokens is not None or request.max_thinking_tokens is not None
     if thinking_bounds and not request.thinking:
         raise BadRequest("min_thinking_tokens/max_thinking_tokens need thinking on, and "
