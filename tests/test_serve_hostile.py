@@ -1,6 +1,6 @@
-"""`a3agent serve` against input sized to make it work hard: stop strings and tool-call arguments streamed
-as the model writes them. Each cost is bounded: past a documented limit the request is a 400 naming the
-field, and below it the work grows linearly."""
+"""`a3agent serve` against input sized to make it work hard: stop strings, tool-call arguments (sent
+back in the history, or streamed as the model writes them). Each cost is bounded: past a documented
+limit the request is a 400 naming the field, and below it the work grows linearly."""
 
 import threading
 from collections.abc import Callable
@@ -13,6 +13,7 @@ from a3agent.agent.parsing import CALL_CLOSE, CALL_OPEN
 from a3agent.model.decode import DecodeLoop, SpecialToken
 from a3agent.model.prompt import PromptInputs
 from a3agent.model.scripted import ScriptedModel
+from a3agent.serve.messages import MAX_ARGUMENTS_DEPTH
 from a3agent.serve.schema import MAX_STOP_CHARS
 from a3agent.serve.turn_events import CallArguments, CallEnd, TurnReader
 from tests.serve_support import HANG_GUARD_S, serve_in_thread
@@ -78,6 +79,38 @@ def test_the_decode_loop_holds_back_a_possible_stop_in_linear_time_however_long_
     deltas = finishes(lambda: list(stream))
     assert "".join(deltas) == stream.result.text == words and stream.result.finish_reason == "stop"
     assert deltas[-1] == "nine ten"  # held back until the text could no longer become the stop
+
+
+# -- tool-call arguments sent back in the history -----------------------------------------------------
+
+
+def history(arguments: str) -> list[dict]:
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": arguments}}
+    return [*ASK, {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "14 °C and cloudy"}]
+
+
+def nested(depth: int) -> str:
+    """An arguments object nesting `depth` levels, itself the first."""
+    return '{"a": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+
+@pytest.mark.parametrize("arguments, words", [
+    ('{"a": ' + "9" * 5000 + "}", "digits"),
+    ("[" * 5000, f"deeper than {MAX_ARGUMENTS_DEPTH}"),
+    (nested(900), f"deeper than {MAX_ARGUMENTS_DEPTH}"),
+], ids=["long-integer", "unparseably-deep", "deep"])
+def test_arguments_in_the_history_that_cannot_be_read_are_a_400_naming_them(scripted, arguments, words):
+    body = bad_request(scripted, messages=history(arguments))
+    assert body["param"] == "messages[1].tool_calls[0].function.arguments" and words in body["message"]
+
+
+def test_arguments_in_the_history_are_served_as_deep_as_the_bound_and_refused_past_it(scripted):
+    response = client(scripted).chat.completions.create(
+        model="test-model", messages=history(nested(MAX_ARGUMENTS_DEPTH)), max_tokens=20)
+    assert response.choices[0].finish_reason in ("stop", "length", "tool_calls")
+    body = bad_request(scripted, messages=history(nested(MAX_ARGUMENTS_DEPTH + 1)))
+    assert body["param"] == "messages[1].tool_calls[0].function.arguments"
 
 
 # -- tool-call arguments as they stream ---------------------------------------------------------------

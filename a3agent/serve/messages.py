@@ -30,6 +30,12 @@ from a3agent.serve.schema import (
 
 __all__ = ["to_template_messages"]
 
+MAX_ARGUMENTS_DEPTH = 128
+"""Deepest nesting of objects and arrays in the arguments of a call sent back in the history (the
+arguments object itself is level 1). Rendering the prompt walks the arguments recursively, so a deeper
+value would run out of stack; 128 is as deep as the deepest schema the engine compiles
+(`Limits.schema_depth`) nests its objects."""
+
 
 async def to_template_messages(
     messages: Sequence[Message], loader: ImageLoader, max_images: int
@@ -66,9 +72,27 @@ def _call(call: ToolCall, where: str) -> dict[str, Any]:
         arguments = json.loads(call.function.arguments or "{}")
     except json.JSONDecodeError as exc:
         raise BadRequest(f"{where} is not JSON: {exc}", param=where) from None
+    except ValueError as exc:  # an integer past Python's digit limit
+        raise BadRequest(f"{where} cannot be read: {exc}", param=where) from None
+    except RecursionError:
+        raise BadRequest(f"{where} nests deeper than {MAX_ARGUMENTS_DEPTH} levels", param=where) from None
     if not isinstance(arguments, dict):
         raise BadRequest(f"{where} must be a JSON object", param=where)
+    if not _nests_within(arguments, MAX_ARGUMENTS_DEPTH):
+        raise BadRequest(f"{where} nests deeper than {MAX_ARGUMENTS_DEPTH} levels", param=where)
     return {"type": "function", "function": {"name": call.function.name, "arguments": arguments}}
+
+
+def _nests_within(value: dict[str, Any], limit: int) -> bool:
+    """Whether `value` nests objects and arrays at most `limit` levels deep, found without recursion."""
+    todo: list[tuple[dict[str, Any] | list[Any], int]] = [(value, 1)]
+    while todo:
+        container, depth = todo.pop()
+        if depth > limit:
+            return False
+        items = container.values() if isinstance(container, dict) else container
+        todo.extend((item, depth + 1) for item in items if isinstance(item, dict | list))
+    return True
 
 
 async def _user_content(
