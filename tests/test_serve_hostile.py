@@ -1,24 +1,35 @@
 """`a3agent serve` against input sized to make it work hard: stop strings, tool-call arguments (sent
-back in the history, or streamed as the model writes them). Each cost is bounded: past a documented
-limit the request is a 400 naming the field, and below it the work grows linearly."""
+back in the history, or streamed as the model writes them) and images. Each cost is bounded: past a
+documented limit the request is a 400 naming the field, and below it the work grows linearly, on
+threads that leave the event loop free."""
 
+import asyncio
+import base64
+import io
+import struct
 import threading
+import zlib
 from collections.abc import Callable
 from typing import Any
 
 import openai
 import pytest
+from PIL import Image
 
 from a3agent.agent.parsing import CALL_CLOSE, CALL_OPEN
 from a3agent.model.decode import DecodeLoop, SpecialToken
 from a3agent.model.prompt import PromptInputs
 from a3agent.model.scripted import ScriptedModel
+from a3agent.serve import ServeOptions
+from a3agent.serve.errors import BadRequest
+from a3agent.serve.images import ImageLoader
 from a3agent.serve.messages import MAX_ARGUMENTS_DEPTH
 from a3agent.serve.schema import MAX_STOP_CHARS
 from a3agent.serve.turn_events import CallArguments, CallEnd, TurnReader
 from tests.serve_support import HANG_GUARD_S, serve_in_thread
 
 ASK = [{"role": "user", "content": "What is the weather in London?"}]
+PIXEL_BUDGET = 1000
 
 
 def client(running) -> openai.OpenAI:
@@ -55,7 +66,7 @@ def _outcome(work: Callable[[], Any]) -> Any:
 def scripted():
     from a3agent.model.scripted import load_scripted
 
-    with serve_in_thread(load_scripted("weather_episode")) as running:
+    with serve_in_thread(load_scripted("weather_episode"), max_request_pixels=PIXEL_BUDGET) as running:
         yield running
 
 
@@ -136,3 +147,59 @@ def test_streamed_arguments_join_to_exactly_the_whole_responses_arguments():
     block = '\n{"name": "f", "arguments":  {"a": "} x" }  }\n'
     fragments, ok = streamed_arguments(list(block))
     assert ok and "".join(fragments) == '{"a": "} x" }'
+
+
+# -- images -----------------------------------------------------------------------------------------
+
+
+def data_url(data: bytes) -> str:
+    return f"data:image/png;base64,{base64.b64encode(data).decode()}"
+
+
+def png(size: tuple[int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (30, 200, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares its size and holds one byte of pixel data: decoding it fails, reading its
+    header does not."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+    return b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
+
+
+def images(*datas: bytes) -> list[dict]:
+    parts = [{"type": "image_url", "image_url": {"url": data_url(data)}} for data in datas]
+    return [{"role": "user", "content": [{"type": "text", "text": "Look."}, *parts]}]
+
+
+def test_images_past_the_requests_pixel_budget_are_refused_from_the_header(scripted):
+    served = client(scripted).chat.completions.create(model="test-model", messages=images(png((32, 24))),
+                                                       max_tokens=20)
+    assert served.choices[0].finish_reason in ("stop", "length", "tool_calls")
+    body = bad_request(scripted, messages=images(png((32, 24)), png_header(100, 100)))
+    assert body["param"] == "messages[0].content[2].image_url" and body["code"] == "image_too_large"
+    assert f"{PIXEL_BUDGET} pixels" in body["message"]  # not "not a readable image": it was never decoded
+
+
+def test_a_fetched_image_is_fetched_and_decoded_off_the_event_loop_and_counted(monkeypatch):
+    loader = ImageLoader(ServeOptions(model_name="m", allow_image_urls=True, max_request_pixels=PIXEL_BUDGET))
+    fetched_on: list[int] = []
+
+    async def fetch(url: str) -> Image.Image:
+        fetched_on.append(threading.get_ident())
+        return Image.new("RGB", (20, 10))
+
+    monkeypatch.setattr(loader, "_fetch", fetch)
+
+    async def load(pixels_left: int) -> Image.Image:
+        return await loader.load("https://example.com/cat.png", "p", pixels_left)
+
+    assert asyncio.run(load(200)).size == (20, 10)
+    assert fetched_on and fetched_on[0] != threading.get_ident()
+    with pytest.raises(BadRequest, match=f"{PIXEL_BUDGET} pixels"):
+        asyncio.run(load(199))

@@ -113,6 +113,7 @@ async def _user_content(
         param = f"{where}.content[{index}].image_url"
         if len(images) >= max_images:
             raise BadRequest(f"a request may carry at most {max_images} images", param=param)
-        images.append(await loader.load(part.image_url.url, param))
+        pixels_left = loader.options.max_request_pixels - sum(image.width * image.height for image in images)
+        images.append(await loader.load(part.image_url.url, param, pixels_left))
         parts.append({"type": "image"})
     return parts

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from a3agent.tools.image_decoding import MAX_IMAGE_PIXELS
+
 __all__ = ["ServeOptions"]
 
 
@@ -29,6 +31,10 @@ class ServeOptions:
     """Largest encoded image, from a data: URL or a fetch; past it, 400."""
     max_images: int = 16
     """Most images in one request; past it, 400."""
+    max_request_pixels: int = MAX_IMAGE_PIXELS
+    """Decoded pixels all the images of one request may hold together (4 bytes each at most): one image
+    as large as any may be, or 16 1920x1080 screenshots. Up to `max_waiting` + 1 requests hold their
+    images at once, so this bounds their memory; past it, 400, refused from the image's header."""
     max_waiting: int = 8
     """Requests that may wait behind the running one; one more is a 429 with Retry-After."""
     max_tokens_limit: int = 8192
@@ -42,6 +48,7 @@ class ServeOptions:
     """Seconds for fetching one http(s) image, redirects included."""
 
     def __post_init__(self) -> None:
-        sizes = (self.max_body_bytes, self.max_image_bytes, self.max_tokens_limit, self.default_max_tokens)
+        sizes = (self.max_body_bytes, self.max_image_bytes, self.max_request_pixels, self.max_tokens_limit,
+                 self.default_max_tokens)
         if min(*sizes, self.max_connections) < 1 or self.max_images < 0 or self.max_waiting < 0:
             raise ValueError(f"server limits must be positive: {self}")
