@@ -1,18 +1,20 @@
 """Every failure a tool call can meet becomes an error result the model sees; nothing escapes `invoke`.
 
 Also `calculate`'s refusals of overflow and complex results, `read_text` on paths the OS refuses,
-docstrings in Google, NumPy and reST style, and `Conversation.load` on nesting and integers that
-Python's parsers refuse with untyped errors.
+docstrings in Google, NumPy and reST style, `Conversation.load` on nesting and integers that
+Python's parsers refuse with untyped errors, and signatures whose annotation strings or defaults make
+no schema: a `ToolDefinitionError` naming the parameter.
 """
 
 import asyncio
+import math
 import re
 import sys
 
 import pytest
 
 from a3agent.agent.conversation import Conversation
-from a3agent.errors import ConversationFileError
+from a3agent.errors import ConversationFileError, ToolDefinitionError, ToolFailed
 from a3agent.tools import Tool, Toolbox, ToolCall, calculate, read_text_tool
 from a3agent.tools.docstrings import parse_docstring
 
@@ -108,6 +110,11 @@ def test_calculate_refuses_infinite_and_complex_results(expression, message):
     assert result.is_error and message in result.text
 
 
+def test_calculate_refuses_a_lone_surrogate_as_unparsable():
+    with pytest.raises(ToolFailed, match="cannot parse '\\\\ud800'"):  # was UnicodeEncodeError from ast.parse
+        calculate("\ud800")
+
+
 def test_calculate_still_computes_real_powers_and_large_finite_floats():
     box = Toolbox([calculate])
     assert run(box, "calculate", expression="8**(1/3)").text == "2.0"
@@ -186,3 +193,29 @@ def test_conversation_load_turns_deep_nesting_and_huge_ints_into_conversation_fi
     path.write_text("\n".join(lines))
     with pytest.raises(ConversationFileError, match=re.escape(message)):
         Conversation.load(path)
+
+
+def annotated(annotation: str) -> object:
+    def f(x: int, y: annotation = 1) -> str:  # type: ignore[valid-type]
+        return ""
+
+    return f
+
+
+def defaulted(default: object) -> object:
+    def f(x: int, y: float = default) -> str:  # type: ignore[assignment]
+        return ""
+
+    return f
+
+
+@pytest.mark.parametrize(("function", "message"), [
+    (annotated("int["), "(the annotation 'int[' of parameter 'y'): SyntaxError"),
+    (annotated("1/0"), "(the annotation '1/0' of parameter 'y'): ZeroDivisionError"),
+    (defaulted(10**5000), "parameter 'y' cannot be written in its JSON Schema (Exceeds the limit"),
+    (defaulted(math.nan), "parameter 'y' cannot be written in its JSON Schema (Out of range float values"),
+    (defaulted(-math.inf), "parameter 'y' cannot be written in its JSON Schema (Out of range float values"),
+])
+def test_a_signature_that_makes_no_schema_is_a_definition_error_naming_the_parameter(function, message):
+    with pytest.raises(ToolDefinitionError, match=re.escape(message)):
+        Tool.from_function(function, name="f")

@@ -54,8 +54,9 @@ def calculate(expression: str) -> str:
         raise ToolFailed(f"the expression is longer than {MAX_LENGTH} characters; split it into steps")
     try:
         tree = ast.parse(expression.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ToolFailed(f"cannot parse {expression!r} ({exc.msg}); write one arithmetic expression") from None
+    except (SyntaxError, ValueError) as exc:  # ValueError: a lone surrogate, which cannot be read as source
+        reason = exc.msg if isinstance(exc, SyntaxError) else exc
+        raise ToolFailed(f"cannot parse {expression!r} ({reason}); write one arithmetic expression") from None
     try:
         return str(_evaluate(tree.body))
     except OverflowError:
