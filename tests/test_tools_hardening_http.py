@@ -1,5 +1,6 @@
 """http_get hardening: one deadline from connect to last byte, abandoned calls that really stop, IPv6
-forms that carry a private IPv4 address, gzip bombs, redirects without a Location.
+forms that carry a private IPv4 address, gzip bombs, redirects without a Location, charsets Python
+cannot decode text with.
 
 No test leaves 127.0.0.1: refused addresses are refused before any connection (a MockTransport
 records every request that would have gone out), names resolve through a stub resolver.
@@ -209,6 +210,17 @@ def test_a_body_in_an_encoding_not_asked_for_is_an_error_result(monkeypatch, stu
     result = asyncio.run(invoke(Toolbox([http_get_tool()]), "http://public.example/"))
     assert result.is_error and "encoded as 'br', which was not asked for" in result.text
     assert seen == ["gzip, deflate"]
+
+
+@pytest.mark.parametrize("charset", ["base64", "rot13", "idna", "undefined"])
+def test_a_body_in_a_charset_python_cannot_decode_text_with_reads_as_utf8(monkeypatch, stub_resolver, charset):
+    # was LookupError ("'base64' is not a text encoding") or UnicodeError, reported as the tool crashing
+    stub_resolver["public.example"] = ["2606:4700::1111"]
+    headers = {"Content-Type": f"text/plain; charset={charset}"}
+    handler = lambda request: httpx.Response(200, headers=headers, stream=httpx.ByteStream("héllo".encode()))  # noqa: E731
+    monkeypatch.setattr(http_module, "_client", lambda timeout: httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+    result = asyncio.run(invoke(Toolbox([http_get_tool()]), "http://public.example/"))
+    assert not result.is_error and result.text == "héllo"
 
 
 GZIP_BOMB_SERVER = """

@@ -174,9 +174,18 @@ async def _read(response: httpx.Response, url: httpx.URL, policy: _Policy) -> st
             raise ToolFailed(str(exc)) from None
     if not content_type.startswith(_TEXT_TYPES) and not content_type.endswith(("+json", "+xml")):
         raise ToolFailed(f"{url} returned {content_type}, which is neither text nor an image")
-    text = body.decode(response.encoding or "utf-8", errors="replace")
+    text = _decoded(body, response.encoding)
     text = html_to_text(text) if content_type in _HTML_TYPES else text
     return f"{text}\n[truncated: the body exceeded {policy.max_bytes} bytes]" if truncated else text
+
+
+def _decoded(body: bytes, charset: str | None) -> str:
+    """The body in its declared charset, or in UTF-8 when Python cannot decode text with that one
+    (`base64` and `rot13` are no text encodings, `idna` takes host names only)."""
+    try:
+        return body.decode(charset or "utf-8", errors="replace")
+    except (LookupError, ValueError):  # ValueError: UnicodeError, for codecs that ignore errors=
+        return body.decode("utf-8", errors="replace")
 
 
 async def _read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:
