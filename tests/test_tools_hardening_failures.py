@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from a3agent.agent.conversation import Conversation
-from a3agent.errors import ConversationFileError, ToolDefinitionError, ToolFailed
+from a3agent.errors import ConversationFileError, ToolArgumentsError, ToolDefinitionError, ToolFailed
 from a3agent.tools import Tool, Toolbox, ToolCall, calculate, read_text_tool
 from a3agent.tools.docstrings import parse_docstring
 
@@ -45,6 +45,15 @@ def test_arguments_nested_past_the_validators_stack_are_an_error_result_asking_f
     result = run(Toolbox([Tool.from_schema(NESTED_LISTS, lambda x: "ran")]), "nest", x=value)
     assert result.is_error and "checking them went too deep" in result.text and "flatter arguments" in result.text
     assert run(Toolbox([Tool.from_schema(NESTED_LISTS, lambda x: "ran")]), "nest", x=[[[]]]).text == "ran"
+
+
+def test_validate_refuses_arguments_nested_past_the_validators_stack_with_a_typed_error():
+    value: list = []
+    for _ in range(5000):
+        value = [value]
+    box = Toolbox([Tool.from_schema(NESTED_LISTS, lambda x: "ran")])
+    with pytest.raises(ToolArgumentsError, match="checking them went too deep"):
+        box.validate(ToolCall("nest", {"x": value}))  # the agent's check before a call: was RecursionError
 
 
 def exits() -> str:

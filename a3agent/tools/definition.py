@@ -154,6 +154,9 @@ class Tool:
         try:
             with pattern_budget():
                 errors = sorted(self._validator.iter_errors(arguments), key=lambda error: list(map(str, error.absolute_path)))
+        except RecursionError:  # arguments nested past jsonschema's stack, or a loop through $anchor/$id refs
+            raise ToolArgumentsError("the tool cannot check its arguments: checking them went too deep. If they "
+                                     "nest deeply, use flatter arguments; otherwise the fault is in its schema") from None
         except referencing.exceptions.Unresolvable as exc:
             raise ToolDefinitionError(f"tool {self.name!r}: its schema's $ref {exc.ref!r} does not resolve within it") from None
         except (TypeError, AttributeError, ValueError, LookupError, jsonschema.exceptions.UnknownType) as exc:

@@ -111,7 +111,8 @@ class Toolbox:
         return [tool.definition.to_openai() for tool in self._tools.values()]
 
     def validate(self, call: ToolCall) -> dict[str, Any]:
-        """The call's keyword arguments, validated; raises UnknownTool or ToolArgumentsError."""
+        """The call's keyword arguments, validated; raises UnknownTool or ToolArgumentsError (arguments
+        nested too deep to check included), or ToolDefinitionError for a schema that cannot check them."""
         return self[call.name].to_kwargs(call.arguments)
 
     async def invoke(
@@ -131,11 +132,6 @@ class Toolbox:
         except ToolArgumentsError as exc:
             return ToolResult.error(
                 f"Invalid arguments for tool {call.name!r}: {exc}. Call it again with arguments that match its schema."
-            )
-        except RecursionError:  # deeply nested arguments under a recursive schema, or a $ref loop
-            return ToolResult.error(
-                f"Tool {call.name!r} cannot check its arguments: checking them went too deep. If they nest "
-                "deeply, call it again with flatter arguments; otherwise the fault is in the tool's schema."
             )
         except Exception as exc:  # a schema validation cannot finish, e.g. a remote $ref
             return ToolResult.error(
