@@ -1,7 +1,8 @@
 """The command's two rich consoles, stdout and stderr, made on first use.
 
 Importing rich takes about 50 ms that `--help` and the parser's usage errors never need; the commands'
-own output and error lines do, and ask for a console when they print.
+own output and error lines do, and ask for a console when they print. Both show the control
+characters of what they print instead of sending them to the terminal (`visible.py`).
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ __all__ = ["err_console", "out_console"]
 @cache
 def out_console() -> Console:
     """The console on stdout."""
-    from rich.console import Console
+    from a3agent.cli.visible import SafeConsole
 
-    return Console(highlight=False)
+    return SafeConsole(highlight=False)
 
 
 @cache
 def err_console() -> Console:
     """The console on stderr: progress, notices and error lines."""
-    from rich.console import Console
+    from a3agent.cli.visible import SafeConsole
 
-    return Console(stderr=True, highlight=False)
+    return SafeConsole(stderr=True, highlight=False)

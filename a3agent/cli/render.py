@@ -5,6 +5,9 @@ panel with its arguments as pretty JSON; each result is a panel with its text tr
 as id, size and the file they were saved to; each model turn ends with the stats line. The REPL and
 the demo share it; `a3agent run` prints only the answer.
 
+Text from outside (results, thinking, the name in a malformed call) has its control characters
+escaped (`visible.py`) before it is laid out in a panel, so the escape counts in the panel's width.
+
 Streamed text is written once, as it arrives, and never redrawn: a redrawn region taller than the
 terminal leaves a copy in the scrollback at every redraw, and a box around text whose width the
 terminal measures differently from rich (CJK, Indic scripts) loses its right border. So streamed
@@ -35,6 +38,7 @@ from a3agent.agent.events import (
 from a3agent.agent.messages import ImagePart, ToolCallPart, ToolResultPart
 from a3agent.cli.home import SessionFolder
 from a3agent.cli.stats import stats_line
+from a3agent.cli.visible import visible
 from a3agent.tools import ImageStore
 
 __all__ = ["RunView", "reasoning_panel", "tool_call_panel", "tool_result_panel"]
@@ -50,7 +54,7 @@ Channel = Literal["thinking", "text"]
 
 def reasoning_panel(text: str) -> Panel:
     """The think block: dim, in a panel marked as reasoning."""
-    body = Text(text, style="dim") if text else Text("(empty)", style="dim italic")
+    body = Text(visible(text), style="dim") if text else Text("(empty)", style="dim italic")
     return Panel(body, title="reasoning", title_align="left", border_style="dim")
 
 
@@ -67,8 +71,9 @@ def tool_result_panel(result: ToolResultPart, images: ImageStore, session: Sessi
         if isinstance(part, ImagePart):
             lines.append(_image_line(part.image_id, images, session))
         else:
-            lines.append(Text(_trim(part.text)))
-    name = escape(result.name) if result.call_id is not None else f"malformed call {escape(result.name)}".strip()
+            lines.append(Text(visible(_trim(part.text))))
+    shown = escape(visible(result.name))
+    name = shown if result.call_id is not None else f"malformed call {shown}".strip()
     title = f"{'tool error' if result.is_error else 'result'} · {name}"
     return Panel(Group(*lines), title=title, title_align="left", subtitle=result.call_id,
                  subtitle_align="right", border_style="red" if result.is_error else "green")
