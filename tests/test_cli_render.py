@@ -1,11 +1,14 @@
-"""What the REPL prints from outside: control characters shown as text."""
+"""What the REPL prints from outside: control characters shown as text, any image mode saved."""
 
 import io
 import json
 import re
 
+import pytest
+from PIL import Image
+
 from a3agent.agent.events import TextDelta, ThinkingDelta, ToolResultEvent
-from a3agent.agent.messages import TextPart, ToolResultPart
+from a3agent.agent.messages import ImagePart, TextPart, ToolResultPart
 from a3agent.cli.consoles import err_console, out_console
 from a3agent.cli.exchange import send
 from a3agent.cli.failures import report
@@ -86,3 +89,16 @@ def test_a_hostile_page_a_tool_returns_is_shown_as_text_in_an_exchange(a_series_
     send(session, "Read the page.", shown)
     output = shown.file.getvalue()
     assert "\\x1b]52;c;ZWNobyBwd25lZA==" in output and OBEYED.search(output) is None
+
+
+@pytest.mark.parametrize("mode", ["CMYK", "I", "F", "LAB", "YCbCr", "RGBX", "PA", "I;16L", "RGBa"])
+def test_a_result_image_in_a_mode_png_cannot_hold_is_saved_as_rgb(mode):
+    images = ImageStore()
+    image_id = images.add(Image.new(mode, (8, 6)))
+    shown, folder = console(), SessionFolder()
+    result = ToolResultPart(call_id="call_0", name="http_get", parts=[ImagePart(image_id)])
+    RunView(shown, images, folder).show(ToolResultEvent(step=1, result=result))
+    assert "saved to" in shown.file.getvalue()
+    (saved,) = folder.path.glob(f"*-{image_id}.png")
+    with Image.open(saved) as png:
+        assert png.size == (8, 6) and png.mode == "RGB"

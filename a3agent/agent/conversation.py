@@ -5,7 +5,8 @@ then one message per line; the images are `chat.images/img_0.png` ... `img_{N-1}
 so a reloaded conversation renders to the same prompt tokens and pixel values as the original.
 
 Not handled here: concurrent writers (the last save wins) and images PNG cannot hold losslessly
-(CMYK and the like are saved as RGB, which is what the image processor feeds the model anyway).
+(CMYK and the like are saved as RGB, which is what the image processor feeds the model anyway;
+`png_ready`).
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from a3agent.errors import ConversationFileError, ImageError
 from a3agent.tools import ImageStore, ToolContext
 from a3agent.tools.image_decoding import decode_image
 
-__all__ = ["Conversation"]
+__all__ = ["Conversation", "png_ready"]
 
 _FORMAT, _VERSION = "a3agent-conversation", 1
-_PNG_MODES = {"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"}
+_PNG_MODES = {"1", "L", "LA", "I;16", "P", "RGB", "RGBA"}
+"""Modes Pillow writes as PNG (not "I": Pillow 13 refuses 32-bit integer PNGs)."""
 _MESSAGE = TypeAdapter(Message)
 
 
@@ -59,8 +61,7 @@ class Conversation:
         folder.mkdir(parents=True, exist_ok=True)
         for image_id in self.images.ids():
             image = self.images.get(image_id)
-            png = image if image.mode in _PNG_MODES else image.convert("RGB")
-            png.save(folder / f"{image_id}.png", format="PNG")
+            png_ready(image).save(folder / f"{image_id}.png", format="PNG")
         header = {"format": _FORMAT, "version": _VERSION, "images": len(self.images)}
         lines = [json.dumps(header)] + [m.model_dump_json() for m in self.messages]
         temporary = path.with_name(path.name + ".tmp")
@@ -81,6 +82,12 @@ class Conversation:
             len(m.calls) for m in conversation.messages if isinstance(m, AssistantMessage)
         )
         return conversation
+
+
+def png_ready(image: Image.Image) -> Image.Image:
+    """`image` in a mode PNG can hold: as it is, or converted to RGB, which is what the model is shown
+    of it anyway (`a3agent.model.images`). Example: a CMYK JPEG from the web -> its RGB image."""
+    return image if image.mode in _PNG_MODES else image.convert("RGB")
 
 
 def _images_folder(path: Path) -> Path:

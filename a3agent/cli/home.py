@@ -62,12 +62,15 @@ class SessionFolder:
         self._saved: list[tuple[Image.Image, Path]] = []
 
     def save_image(self, image_id: str, image: Image.Image) -> Path:
-        """The file holding `image`, written on the first call for that image object."""
+        """The file holding `image`, written on the first call for that image object; a mode PNG cannot
+        hold (CMYK from the web, ...) is saved as the RGB the model is shown."""
+        from a3agent.agent.conversation import png_ready  # not at import: usage errors load no agent
+
         for saved, file in self._saved:
             if saved is image:
                 return file
         self.path.mkdir(parents=True, exist_ok=True)
         file = self.path / f"{len(self._saved):03d}-{image_id}.png"
-        image.save(file, format="PNG")
+        png_ready(image).save(file, format="PNG")
         self._saved.append((image, file))
         return file
