@@ -1,8 +1,10 @@
 """A conversation saved, reloaded and continued prompts the model exactly as one never saved."""
 
 import json
+import os
 
 import pytest
+from hang_guard import finished
 from PIL import Image
 
 from a3agent.agent.agent import Agent
@@ -97,3 +99,16 @@ def test_an_image_in_a_mode_png_cannot_hold_is_saved_as_the_rgb_the_model_sees(t
     conversation.save(tmp_path / "chat.jsonl")
     reloaded = Conversation.load(tmp_path / "chat.jsonl").images.get("img_0")
     assert reloaded.convert("RGB").tobytes() == image.convert("RGB").tobytes()
+
+
+def test_a_fifo_in_place_of_the_file_or_an_image_is_refused_before_it_is_opened(tmp_path):
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    error = finished(lambda: Conversation.load(tmp_path / "pipe.jsonl"))
+    assert isinstance(error, ConversationFileError) and "pipe.jsonl: not a regular file" in str(error)
+    conversation = Conversation()
+    conversation.images.add(photo())
+    conversation.save(tmp_path / "chat.jsonl")
+    (tmp_path / "chat.images" / "img_0.png").unlink()
+    os.mkfifo(tmp_path / "chat.images" / "img_0.png")
+    error = finished(lambda: Conversation.load(tmp_path / "chat.jsonl"))
+    assert isinstance(error, ConversationFileError) and "img_0.png: not a regular file" in str(error)

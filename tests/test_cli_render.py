@@ -1,14 +1,17 @@
-"""What the REPL prints from outside: control characters shown as text, any image mode saved."""
+"""What the REPL prints from outside: control characters shown as text, any image mode saved, no blocking file."""
 
 import io
 import json
+import os
 import re
 
 import pytest
+from hang_guard import finished
 from PIL import Image
 
 from a3agent.agent.events import TextDelta, ThinkingDelta, ToolResultEvent
 from a3agent.agent.messages import ImagePart, TextPart, ToolResultPart
+from a3agent.cli.commands import run_command
 from a3agent.cli.consoles import err_console, out_console
 from a3agent.cli.exchange import send
 from a3agent.cli.failures import report
@@ -17,7 +20,7 @@ from a3agent.cli.render import RunView
 from a3agent.cli.session import ChatSession
 from a3agent.cli.settings import AgentSettings
 from a3agent.cli.visible import SafeConsole, visible
-from a3agent.errors import ToolFailed
+from a3agent.errors import ImageError, ToolFailed
 from a3agent.model.scripted import load_scripted
 from a3agent.tools import ImageStore, Toolbox, tool
 
@@ -102,3 +105,13 @@ def test_a_result_image_in_a_mode_png_cannot_hold_is_saved_as_rgb(mode):
     (saved,) = folder.path.glob(f"*-{image_id}.png")
     with Image.open(saved) as png:
         assert png.size == (8, 6) and png.mode == "RGB"
+
+
+def test_attaching_a_fifo_is_refused_before_it_is_opened(a_series_tokenizer, tmp_path):
+    fifo = tmp_path / "photo.png"
+    os.mkfifo(fifo)
+    session = ChatSession(load_scripted(["Hi.\n</think>\n\nHi."], a_series_tokenizer), Toolbox([]), AgentSettings(),
+                          None)
+    error = finished(lambda: run_command(session, f"/image {fifo}", console()))
+    assert isinstance(error, ImageError) and "not a regular file" in str(error)
+    assert session.pending == []

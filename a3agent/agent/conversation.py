@@ -96,6 +96,9 @@ def _images_folder(path: Path) -> Path:
 
 
 def _read_lines(path: Path) -> list[str]:
+    if path.exists() and not path.is_file():  # a FIFO would block until something writes to it
+        raise ConversationFileError(f"{path}: not a regular file (a folder, a pipe or a device); load the "
+                                    "JSONL file Conversation.save wrote")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -134,6 +137,9 @@ def _read_header(path: Path, line: str) -> int:
 
 def _read_image(path: Path, image_id: str) -> Image.Image:
     file = _images_folder(path) / f"{image_id}.png"
+    if file.exists() and not file.is_file():
+        raise ConversationFileError(f"{file}: not a regular file (a folder, a pipe or a device); restore "
+                                    "it from the folder Conversation.save wrote")
     try:
         return decode_image(file, str(file))
     except FileNotFoundError:

@@ -22,6 +22,7 @@ from a3agent.agent.messages import SystemMessage
 from a3agent.agent.result import RunResult, total_counters
 from a3agent.cli.home import SessionFolder
 from a3agent.cli.settings import AgentSettings, build_agent
+from a3agent.errors import ImageError
 from a3agent.model.decode import DecodeCounters
 from a3agent.model.images import load_image
 from a3agent.model.loading import LoadedModel
@@ -81,8 +82,13 @@ class ChatSession:
                 self.last = dataclasses.replace(self.last, start=self.last.start + 1)
 
     def attach(self, path: str) -> Image.Image:
-        """Read an image now (a bad file fails here, not mid-run) and keep it for the next message."""
-        image = load_image(Path(path).expanduser())
+        """Read an image now (a bad file fails here, not mid-run) and keep it for the next message.
+
+        Only a regular file is opened: a FIFO would block the REPL until something writes to it."""
+        file = Path(path).expanduser()
+        if file.exists() and not file.is_file():
+            raise ImageError(f"{path}: not a regular file (a folder, a pipe or a device); attach an image file")
+        image = load_image(file)
         self.pending.append((path, image))
         return image
 
