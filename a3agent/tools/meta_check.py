@@ -44,7 +44,7 @@ def check_parameters(name: str, parameters: dict[str, Any]) -> None:
         raise ToolDefinitionError(
             f"tool {name!r}: checking its parameters schema and the {len(checked) - 1} subschemas its $refs point "
             f"at apart would take {handed} objects and arrays, past MAX_CHECKED_NODES={MAX_CHECKED_NODES}; "
-            "keep the subschemas that $refs point at under \"$defs\""
+            "keep the subschemas that $refs point at under \"$defs\" (\"definitions\" before draft 2019-09)"
         )
     for pointer, subschema in checked:
         where = "" if pointer == "#" else f" at {pointer}"
