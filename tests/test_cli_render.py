@@ -8,6 +8,7 @@ import re
 import pytest
 from hang_guard import finished
 from PIL import Image
+from rich.console import Console
 
 from a3agent.agent.events import TextDelta, ThinkingDelta, ToolResultEvent
 from a3agent.agent.messages import ImagePart, TextPart, ToolResultPart
@@ -77,6 +78,17 @@ def test_run_prints_an_answer_that_repeats_a_page_as_text(tools_dir, monkeypatch
     result = CliRunner().invoke(app, ["run", "Read the page.", "--model", "scripted:weather_episode"])
     assert result.exit_code == 0, result.output
     assert result.stdout == SHOWN + "\n"
+
+
+def test_a_runs_view_escapes_its_text_on_any_console():
+    plain = Console(file=io.StringIO(), width=100, color_system=None)
+    view = RunView(plain, ImageStore(), SessionFolder())
+    view.show(ThinkingDelta(step=1, text=HOSTILE))
+    view.show(TextDelta(step=1, text=HOSTILE))
+    view.show(ToolResultEvent(step=1, result=ToolResultPart(call_id="call_0", name="http_get",
+                                                            parts=[TextPart(HOSTILE)])))
+    output = plain.file.getvalue()
+    assert OBEYED.search(output) is None and output.count("\\x1b]52;c;ZWNobyBwd25lZA==") == 3
 
 
 def test_a_hostile_page_a_tool_returns_is_shown_as_text_in_an_exchange(a_series_tokenizer):

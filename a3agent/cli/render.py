@@ -5,8 +5,9 @@ panel with its arguments as pretty JSON; each result is a panel with its text tr
 as id, size and the file they were saved to; each model turn ends with the stats line. The REPL and
 the demo share it; `a3agent run` prints only the answer.
 
-Text from outside (results, thinking, the name in a malformed call) has its control characters
-escaped (`visible.py`) before it is laid out in a panel, so the escape counts in the panel's width.
+Text from outside (results, the streamed words, the name in a malformed call) has its control
+characters escaped (`visible.py`) here, on any console, and before it is laid out in a panel, so the
+escape counts in the panel's width.
 
 Streamed text is written once, as it arrives, and never redrawn: a redrawn region taller than the
 terminal leaves a copy in the scrollback at every redraw, and a box around text whose width the
@@ -129,7 +130,7 @@ class _StreamedChannel:
             console.rule("reasoning", align="left", style="dim", characters="─")
 
     def add(self, text: str) -> None:
-        self.console.print(text, style=self._style, end="", soft_wrap=True, markup=False, highlight=False)
+        self.console.print(visible(text), style=self._style, end="", soft_wrap=True, markup=False, highlight=False)
 
     def stop(self) -> None:
         self.console.print()

@@ -8,8 +8,8 @@ its `Text`. Here every C0 control but newline and tab, DEL and every C1 control 
 as text (`\\x1b`), and CRLF a newline.
 
 `SafeConsole`, the CLI's console (`consoles.py`), does this to every text segment it writes, so no
-print path can forget it; `render.py` also escapes what it lays out in panels, before rich measures
-it, so a panel's border stays aligned. Cost: one pass over the text, per level of nested renderables.
+print path can forget it; `render.py` also escapes a run's text itself, before rich measures it for a
+panel, so a panel's border stays aligned. Cost: one pass over the text, per level of nested renderables.
 """
 
 from __future__ import annotations
