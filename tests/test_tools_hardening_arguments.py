@@ -57,3 +57,16 @@ def test_unique_items_are_found_in_one_pass_with_json_schemas_equality(monkeypat
     else:
         with pytest.raises(ToolArgumentsError, match="has non-unique elements"):
             tool.to_kwargs({"xs": xs})
+
+
+def test_multiple_of_a_decimal_step_is_exact_decimal_arithmetic():
+    # jsonschema divides binary floats: 19.99 / 0.01 = 1998.9999999999998, so a price the grammar
+    # lets through was refused as no multiple of 0.01
+    spec = {"name": "pay", "parameters": {"type": "object", "properties": {
+        "price": {"type": "number", "multipleOf": 0.01}}, "required": ["price"]}}
+    box = Toolbox([Tool.from_schema(spec, lambda price: f"paid {price}")])
+    for price in (19.99, 4.35, 0.07, 7):
+        assert run(box, "pay", price=price).text == f"paid {price}"
+    for price in (19.995, 0.001, float("inf")):
+        result = run(box, "pay", price=price)
+        assert result.is_error and "is not a multiple of 0.01" in result.text

@@ -9,15 +9,19 @@ drafts' meta-schemas only; those three keywords take their matcher, `found(patte
 default the `regex` module under a time limit per string, past which the value is refused as
 unchecked, and within `pattern_budget()` under one limit for all strings, past which the arguments
 are refused (`ToolArgumentsError`); the grammar compiler passes its own ECMA-262 automata. Unique
-items are found in one pass over a set of canonical keys.
+items are found in one pass over a set of canonical keys. `multipleOf` is exact decimal arithmetic,
+as the grammar reads number texts: jsonschema divides binary floats, so 19.99 was no multiple of
+0.01 and a tool's `price` argument the grammar let through was refused.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from fractions import Fraction
 from functools import cache
 from typing import Any
 
@@ -117,8 +121,26 @@ def _with_patterns(cls: Any, found: Found) -> Any:
 
     return jsonschema.validators.extend(cls, {
         "pattern": pattern, "patternProperties": pattern_properties, "additionalProperties": additional_properties,
-        "uniqueItems": _unique_items,
+        "uniqueItems": _unique_items, "multipleOf": _multiple_of,
     })
+
+
+def _multiple_of(validator: Any, step: Any, instance: Any, schema: dict) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "number"):
+        return
+    if isinstance(step, bool) or not isinstance(step, (int, float)):  # malformed, as jsonschema fails on it
+        raise TypeError(f"multipleOf must be a number, not {step!r}")
+    if isinstance(instance, float) and not math.isfinite(instance):  # no JSON text: not a multiple
+        yield ValidationError(f"{instance!r} is not a multiple of {step}")
+        return
+    if (_decimal(instance) / _decimal(step)).denominator != 1:
+        yield ValidationError(f"{instance!r} is not a multiple of {step}")  # jsonschema's own wording
+
+
+def _decimal(number: Any) -> Fraction:
+    """The exact value of a number as JSON writes it: a float by its shortest repr (0.01, not the
+    binary fraction nearest to it)."""
+    return Fraction(repr(number)) if isinstance(number, float) else Fraction(number)
 
 
 def _unique_items(validator: Any, unique: Any, instance: Any, schema: dict) -> Iterator[ValidationError]:
