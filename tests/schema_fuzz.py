@@ -151,20 +151,22 @@ class Engine:
                 self.grammars[key] = None
         return self.grammars[key]
 
-    def check(self, schema: Any, data: Any) -> str:
-        """Compare the engine with jsonschema on one instance; returns the kind of agreement.
+    def check(self, schema: Any, data: Any, valid: bool | None = None) -> str:
+        """Compare the engine with jsonschema (or with `valid`, another oracle's verdict) on one
+        instance; returns the kind of agreement.
 
         Raises AssertionError on a wrong verdict the contract does not allow.
         """
         grammar = self.grammar(schema)
         if grammar is None:
             return self._count("schema refused")
-        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-        try:
-            valid = cls(schema, format_checker=cls.FORMAT_CHECKER).is_valid(data)
-        except (jsonschema.exceptions.SchemaError, referencing.exceptions.Unresolvable, re.error) as e:
-            # the oracle's own limits (Python's regex dialect, a $ref it cannot follow): no verdict
-            return self._count(f"oracle cannot judge ({type(e).__name__})")
+        if valid is None:
+            cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+            try:
+                valid = cls(schema, format_checker=cls.FORMAT_CHECKER).is_valid(data)
+            except (jsonschema.exceptions.SchemaError, referencing.exceptions.Unresolvable, re.error) as e:
+                # the oracle's own limits (Python's regex dialect, a $ref it cannot follow): no verdict
+                return self._count(f"oracle cannot judge ({type(e).__name__})")
         text = json.dumps(data, ensure_ascii=False)
         with suite.time_limit(COMPILE_SECONDS):
             accepted = suite.accepts(grammar.matcher(), self.encode(text))
