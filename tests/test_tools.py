@@ -673,3 +673,20 @@ def test_a_remote_ref_in_a_tool_schema_is_never_fetched(schema_server):
 def test_a_malformed_parameters_schema_is_refused_where_the_meta_schema_cannot_see_it(parameters, message):
     with pytest.raises(ToolDefinitionError, match=re.escape(message)):
         ToolDefinition("f", "", parameters)
+
+
+@pytest.mark.parametrize(("parts", "refusal"), [(None, "parts are a NoneType, not a list"),
+                                                ([TextPart("x"), 42], "a part of type int is neither text nor an image")])
+def test_a_hand_built_result_with_parts_the_toolbox_cannot_show_is_refused(parts, refusal):
+    with pytest.raises(ToolFailed, match=refusal):
+        to_tool_result(ToolResult(parts))
+
+
+def test_a_hand_built_results_str_parts_are_text():
+    assert to_tool_result(ToolResult(["found it"], is_error=None)) == ToolResult([TextPart("found it")], False)
+
+
+def test_a_tool_returning_a_result_with_no_parts_list_gets_an_error_result_not_a_crash():
+    box = Toolbox([Tool.from_schema({"name": "none", "parameters": {"type": "object"}}, lambda: ToolResult(None))])
+    result = asyncio.run(box.invoke(ToolCall("none", {})))
+    assert result.is_error and "parts are a NoneType, not a list" in result.text

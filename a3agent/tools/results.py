@@ -69,10 +69,24 @@ def to_tool_result(value: Any) -> ToolResult:
     """
     _check_finite(value.parts if isinstance(value, ToolResult) else value)
     if isinstance(value, ToolResult):
-        return value
+        return _hand_built(value)
     if isinstance(value, list) and any(_is_part(item) for item in value):
         return ToolResult([_to_part(item) for item in value])
     return ToolResult([_to_part(value)])
+
+
+def _hand_built(result: ToolResult) -> ToolResult:
+    """A `ToolResult` a tool built itself, with the parts the toolbox can show: str parts as text,
+    anything else that is no part refused (ToolFailed), not an error deep in the agent loop."""
+    if not isinstance(result.parts, (list, tuple)):
+        raise ToolFailed(f"it returned a ToolResult whose parts are a {type(result.parts).__name__}, not a list")
+    parts = [TextPart(part) if isinstance(part, str) else part for part in result.parts]
+    odd = next((part for part in parts if not isinstance(part, (TextPart, ImagePart, Image.Image))), None)
+    if odd is not None:
+        raise ToolFailed(f"a part of type {type(odd).__name__} is neither text nor an image")
+    if parts == result.parts and isinstance(result.is_error, bool):
+        return result
+    return ToolResult(parts, bool(result.is_error))
 
 
 def _check_finite(value: Any) -> None:
