@@ -9,6 +9,7 @@ from a3agent.agent.messages import ToolCallPart
 from a3agent.agent.parsing import MalformedCall, parse_turn, trusted_pieces
 from a3agent.agent.streaming import TurnSplitter
 from a3agent.model.decode import SpecialToken
+from hang_guard import finished
 
 TOOLS = {
     "crop": {
@@ -229,3 +230,11 @@ def test_markers_spelled_with_ordinary_tokens_are_text_when_streamed_and_parsed(
     turn = parse_turn(pieces, dialect="hermes-json", thinking=True, tools=TOOLS, next_id=lambda: "call_0")
     assert turn.calls == [] and turn.text == pieces[2]
     assert split(pieces) == {"thinking": "a", "text": pieces[2]}
+
+
+def test_a_long_whitespace_run_streams_in_linear_time_and_joins_to_the_parsed_text():
+    # the held-back whitespace was copied whole on every delta: 200k one-space deltas took 19 s, 600k minutes
+    deltas = ["answer:"] + [" "] * 600_000 + ["done", "\n\n"]
+    joined = {}
+    assert finished(lambda: joined.update(split(deltas, thinking=False)), guard_s=30) is None
+    assert joined["text"] == "answer:" + " " * 600_000 + "done"

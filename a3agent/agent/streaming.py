@@ -33,7 +33,9 @@ class TurnSplitter:
     def __init__(self, thinking: bool) -> None:
         self._state = "thinking" if thinking else "text"
         self._started: set[str] = set()
-        self._pending = {"thinking": "", "text": ""}
+        self._pending: dict[str, list[str]] = {"thinking": [], "text": []}
+        """Whitespace held back per channel, in pieces: a long run of it costs linear time, not a
+        copy of the whole run per delta."""
         self._at_start = True
 
     def feed(self, delta: str) -> list[tuple[Channel, str]]:
@@ -56,9 +58,12 @@ class TurnSplitter:
             return
         self._at_start = self._at_start and not text.strip()
         channel: Channel = "thinking" if self._state == "thinking" else "text"
-        text = self._pending[channel] + text
         body = text.rstrip()
-        self._pending[channel] = text[len(body) :]
+        if not body:  # whitespace only: held until text follows it
+            self._pending[channel].append(text)
+            return
+        body = "".join(self._pending[channel]) + body
+        self._pending[channel] = [text[len(text.rstrip()) :]]
         if channel not in self._started:
             body = body.lstrip()
         if body:
