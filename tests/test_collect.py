@@ -250,3 +250,16 @@ def test_a_tasks_system_prompt_and_tool_subset_reach_the_episode_and_its_rows(tm
     system = row["messages"][0]
     assert system["role"] == "system" and system["content"].startswith("You are a fruit inspector.\n\n# Tools")
     assert '"name": "crop"' in system["content"] and '"name": "zoom"' not in system["content"]
+
+
+def test_episode_images_in_a_mode_png_cannot_hold_are_saved_as_rgb(tmp_path):
+    from PIL import Image
+
+    from a3agent.collect.store import TrajectoryStore
+    from a3agent.tools import ImageStore
+
+    images = ImageStore()
+    image_id = images.add(Image.new("CMYK", (4, 3), (0, 255, 0, 0)))  # a CMYK JPEG from the web, say
+    files = TrajectoryStore(tmp_path).save_images("episode-1", "tiny", images)
+    with Image.open(tmp_path / files[image_id]) as saved:
+        assert saved.mode == "RGB" and saved.size == (4, 3)

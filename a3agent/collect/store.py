@@ -19,6 +19,7 @@ from typing import BinaryIO
 
 from pydantic import ValidationError
 
+from a3agent.agent.conversation import png_ready
 from a3agent.collect.lines import bounded_lines
 from a3agent.collect.trajectory import Episode, EpisodeKey
 from a3agent.errors import TrajectoryFileError
@@ -65,7 +66,7 @@ class TrajectoryStore:
             (self.folder / relative).mkdir(parents=True, exist_ok=True)
         files = {}
         for image_id in images.ids():
-            images.get(image_id).save(self.folder / relative / f"{image_id}.png", format="PNG")
+            png_ready(images.get(image_id)).save(self.folder / relative / f"{image_id}.png", format="PNG")
             files[image_id] = (relative / f"{image_id}.png").as_posix()
         return files
 
