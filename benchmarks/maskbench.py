@@ -244,7 +244,9 @@ def sentencepiece_tokenizer():
 
 
 def hf_encoder(tokenizer: Any) -> Callable[[str], list[int]]:
-    return lambda text: tokenizer.encode(text, add_special_tokens=False)
+    """Instance text as ordinary tokens: a string value spelling `</s>` is data, not the special token
+    (which no grammar admits inside a string, so the valid instance would read as rejected)."""
+    return lambda text: tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True)
 
 
 def sentencepiece_encoder(sp: Any) -> Callable[[str], list[int]]:

@@ -48,6 +48,8 @@ REPROS = [
     # `multipleOf` of a decimal: the grammar takes 0.07 as a multiple of 0.01 ({"multipleOf": 0.01}
     # accepts "0.07"), the enum/const filter (jsonschema, binary floats) does not: refused as unsatisfiable
     ({"const": 0.07, "multipleOf": 0.01}, 0.07),
+    # a key spelling a special token is text: the harness encoded it as the special token itself
+    ({}, {"</s>": None}),
 ]
 """Small repros the long run (`benchmarks/random_schema_fuzz.py`) found and shrank."""
 
