@@ -127,3 +127,22 @@ def test_attaching_a_fifo_is_refused_before_it_is_opened(a_series_tokenizer, tmp
     error = finished(lambda: run_command(session, f"/image {fifo}", console()))
     assert isinstance(error, ImageError) and "not a regular file" in str(error)
     assert session.pending == []
+
+
+def test_run_json_escapes_the_controls_json_leaves_raw(tools_dir, monkeypatch):
+    from typer.testing import CliRunner
+
+    from a3agent.agent.agent import Agent
+    from a3agent.agent.result import RunResult
+    from a3agent.cli.app import app
+    from a3agent.model.decode import DecodeCounters
+
+    text = "clear\x9b2J del\x7f esc\x1b[2J"  # U+009B is CSI to a terminal that reads C1 controls
+    answer = RunResult(text=text, thinking="", steps=[], stop_reason="answer", finish_reason="stop",
+                       counters=DecodeCounters())
+    monkeypatch.setattr(Agent, "run", lambda self, *args, **kwargs: answer)
+    monkeypatch.chdir(tools_dir)
+    result = CliRunner().invoke(app, ["run", "Read the page.", "--model", "scripted:weather_episode", "--json"])
+    assert result.exit_code == 0, result.output
+    assert not OBEYED.search(result.stdout.replace("\n", ""))
+    assert json.loads(result.stdout)["text"] == text

@@ -274,9 +274,9 @@ def run(
             images = [load_image(path) for path in image]
         loaded = open_model(model, err_console(), device=device, dtype=dtype, debug=debug)
         result = build_agent(loaded, toolbox, settings, None).run(text, images=images)
-    from a3agent.cli.visible import visible  # the answer may repeat a page's escape sequences
+    from a3agent.cli.visible import visible, visible_json  # the answer may repeat a page's escape sequences
 
-    typer.echo(result.model_dump_json(indent=2) if json_output else visible(result.text))
+    typer.echo(visible_json(result.model_dump_json(indent=2)) if json_output else visible(result.text))
 
 
 @app.command(cls=_Command)

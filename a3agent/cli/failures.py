@@ -99,8 +99,10 @@ def error_line(exc: BaseException) -> str:
 
 def error_json(exc: BaseException) -> str:
     """`exc` as `{"error": {"type": ..., "message": ...}}` on one line."""
+    from a3agent.cli.visible import visible_json  # a message may carry a tool's or a page's text
+
     failure = failure_of(exc)
-    return json.dumps({"error": {"type": failure.type, "message": _message(exc, failure)}}, ensure_ascii=False)
+    return visible_json(json.dumps({"error": {"type": failure.type, "message": _message(exc, failure)}}, ensure_ascii=False))
 
 
 def report(console: Console, exc: BaseException, debug: bool) -> None:

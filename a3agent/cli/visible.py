@@ -20,9 +20,17 @@ from collections.abc import Iterable
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
 
-__all__ = ["SafeConsole", "visible"]
+__all__ = ["SafeConsole", "visible", "visible_json"]
 
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_JSON_UNESCAPED = re.compile("[\x7f-\x9f]")
+
+
+def visible_json(text: str) -> str:
+    """JSON text for the terminal: DEL and the C1 controls, which JSON leaves raw, as `\\u` escapes
+    (C0 ones are escaped by every JSON encoder; these can only stand inside strings, so the value is
+    the same). Example: `visible_json('"\\x9b2J"')` -> `'"\\\\u009b2J"'`."""
+    return _JSON_UNESCAPED.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def visible(text: str) -> str:
