@@ -20,7 +20,8 @@ from a3agent.cli.home import SessionFolder
 from a3agent.cli.render import RunView
 from a3agent.cli.session import ChatSession
 from a3agent.cli.settings import AgentSettings
-from a3agent.cli.visible import SafeConsole, visible
+from a3agent.cli.safe_console import SafeConsole
+from a3agent.cli.visible import visible
 from a3agent.errors import ImageError, ToolFailed
 from a3agent.model.scripted import load_scripted
 from a3agent.tools import ImageStore, Toolbox, tool

@@ -19,7 +19,7 @@ __all__ = ["err_console", "out_console"]
 @cache
 def out_console() -> Console:
     """The console on stdout."""
-    from a3agent.cli.visible import SafeConsole
+    from a3agent.cli.safe_console import SafeConsole
 
     return SafeConsole(highlight=False)
 
@@ -27,6 +27,6 @@ def out_console() -> Console:
 @cache
 def err_console() -> Console:
     """The console on stderr: progress, notices and error lines."""
-    from a3agent.cli.visible import SafeConsole
+    from a3agent.cli.safe_console import SafeConsole
 
     return SafeConsole(stderr=True, highlight=False)

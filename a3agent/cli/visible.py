@@ -7,7 +7,7 @@ controls, and CR or backspace overwrite what was shown. Rich drops only BEL, BS,
 its `Text`. Here every C0 control but newline and tab, DEL and every C1 control becomes its escape
 as text (`\\x1b`), and CRLF a newline.
 
-`SafeConsole`, the CLI's console (`consoles.py`), does this to every text segment it writes, so no
+`SafeConsole`, the CLI's console (`safe_console.py`), does this to every text segment it writes, so no
 print path can forget it; `render.py` also escapes a run's text itself, before rich measures it for a
 panel, so a panel's border stays aligned. Cost: one pass over the text, per level of nested renderables.
 """
@@ -15,14 +15,10 @@ panel, so a panel's border stays aligned. Cost: one pass over the text, per leve
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
-from rich.console import Console, ConsoleOptions, RenderableType
-from rich.segment import Segment
+__all__ = ["CONTROLS", "visible", "visible_json"]
 
-__all__ = ["SafeConsole", "visible", "visible_json"]
-
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _JSON_UNESCAPED = re.compile("[\x7f-\x9f]")
 
 
@@ -35,19 +31,4 @@ def visible_json(text: str) -> str:
 
 def visible(text: str) -> str:
     """`text` with its control characters written out. Example: `visible("a\\x1b[2Jb")` -> `"a\\\\x1b[2Jb"`."""
-    return _CONTROLS.sub(lambda match: f"\\x{ord(match.group()):02x}", text.replace("\r\n", "\n"))
-
-
-class SafeConsole(Console):
-    """A rich console whose text segments show their control characters (`visible`).
-
-    Rich's own escape sequences are untouched: styles are rendered from a segment's style, and cursor
-    moves (live displays) are control segments, never text.
-    """
-
-    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
-        for segment in super().render(renderable, options):
-            if segment.control or not _CONTROLS.search(segment.text):
-                yield segment
-            else:
-                yield Segment(visible(segment.text), segment.style)
+    return CONTROLS.sub(lambda match: f"\\x{ord(match.group()):02x}", text.replace("\r\n", "\n"))
