@@ -86,18 +86,12 @@ def _bool_only(approve: Approve) -> Approve:
 
 
 def _result_part(call: ToolCallPart, result: ToolResult) -> ToolResultPart:
-    """The result as the conversation records it. A tool that builds its `ToolResult` by hand can put in
-    parts the toolbox passes on as they are: a str is read as text; anything else (the toolbox has
-    stored every image) makes the call an error, as an unusable return value does."""
     parts: list[TextPart | ImagePart] = []
     for part in result.parts:
-        part = TextPart(part) if isinstance(part, str) else part
-        if not isinstance(part, (TextPart, ImagePart)):
-            return _error(call.id, call.name, f"Tool {call.name!r} returned a result that cannot be shown: a part "
-                                              f"of type {type(part).__name__} is neither text nor an image. The "
-                                              "fault is in the tool, not in your call; do not retry it.")
+        # the toolbox checks hand-built results (`to_tool_result`) and stores every image a tool returns
+        assert isinstance(part, (TextPart, ImagePart)), "Toolbox.invoke hands out text and stored images only"
         parts.append(part)
-    return ToolResultPart(call_id=call.id, name=call.name, parts=parts, is_error=bool(result.is_error))
+    return ToolResultPart(call_id=call.id, name=call.name, parts=parts, is_error=result.is_error)
 
 
 def _error(call_id: str | None, name: str, message: str) -> ToolResultPart:
