@@ -29,7 +29,7 @@ from typing import Any
 
 from a3agent.agent.messages import ToolCallPart
 from a3agent.model.decode import SpecialToken
-from a3agent.tools.schema_cycles import _at, _local_ref  # the resolver the tool definitions are checked with
+from a3agent.tools.schema_cycles import ref_target  # the resolver the tool definitions are checked with
 
 __all__ = [
     "THINK_OPEN",
@@ -248,8 +248,7 @@ def _only_strings(schema: Any, root: dict[str, Any]) -> bool:
         if not isinstance(node, dict):
             return False
         if isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
-            path = _local_ref(root, node["$ref"])
-            todo.append(None if path is None else _at(root, path))
+            todo.append(ref_target(root, node["$ref"]))
             continue
         if node.get("type") in ("string", ["string"]):
             continue

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-__all__ = ["find_ref_cycle", "ref_targets", "SUBSCHEMA_MAPS", "SUBSCHEMA_LISTS", "SUBSCHEMAS"]
+__all__ = ["find_ref_cycle", "ref_target", "ref_targets", "SUBSCHEMA_MAPS", "SUBSCHEMA_LISTS", "SUBSCHEMAS"]
 
 Path = tuple[str, ...]
 
@@ -112,6 +112,13 @@ def ref_targets(schema: Any) -> list[tuple[str, dict[str, Any]]]:
         elif isinstance(value, list):
             todo.extend(value)
     return list(out.values())
+
+
+def ref_target(root: dict[str, Any], ref: object) -> dict[str, Any] | None:
+    """The subschema of `root` a local JSON-pointer `$ref` points at (RFC 6901, percent-escapes
+    decoded), or None when it is not one or does not resolve to an object."""
+    path = _local_ref(root, ref)
+    return None if path is None else _at(root, path)
 
 
 def _local_ref(root: dict[str, Any], ref: object) -> Path | None:
