@@ -192,14 +192,21 @@ def _floor_log10(x: Fraction) -> int:
     return k
 
 
+def _scientific(bound: Bound | None) -> tuple[int, Fraction, bool] | None:
+    """A positive bound as (power of ten k, mantissa in [1, 10), exclusive)."""
+    if bound is None:
+        return None
+    k = _floor_log10(bound[0])
+    return k, bound[0] / Fraction(10) ** k, bound[1]
+
+
 def _exponent_texts(lo: Bound | None, hi: Bound | None, tiny: bool) -> Regex:
     """Positive values of one json.dumps exponent region within [lo, hi] (lo > 0 or None): tiny
     (0, 1e-4) is `M e-E` with E >= 5, huge [1e16, inf) is `M e+E` with E >= 16; M in [1, 10) as a
     plain decimal, E with leading zeros allowed. Exact: at most the two powers of ten holding a
     bound get a bounded mantissa, the exponents between them any mantissa."""
     first, last = (None, -5) if tiny else (16, None)  # the region's powers of ten (None: unbounded)
-    low = None if lo is None else (_floor_log10(lo[0]), lo[0] / Fraction(10) ** _floor_log10(lo[0]), lo[1])
-    high = None if hi is None else (_floor_log10(hi[0]), hi[0] / Fraction(10) ** _floor_log10(hi[0]), hi[1])
+    low, high = _scientific(lo), _scientific(hi)
     if low is not None and first is not None and low[0] < first:
         low = None  # the bound lies below the region: all of it from its start
     if high is not None and last is not None and high[0] > last:
