@@ -75,13 +75,14 @@ class ByteDFA:
         a few long runs, so a walk over them (`signature`) does a few steps a state, not 256;
         made for every state in one vectorised pass."""
         trans = self.trans
-        begins = np.ones(trans.shape, dtype=bool)
+        begins = np.empty(trans.shape, dtype=bool)
+        begins[:, 0] = True
         np.not_equal(trans[:, 1:], trans[:, :-1], out=begins[:, 1:])
-        states, firsts = np.nonzero(begins)
-        targets = trans[states, firsts].tolist()
-        firsts_list = firsts.tolist()
-        bounds = np.searchsorted(states, np.arange(len(trans) + 1)).tolist()
-        return tuple((tuple(firsts_list[a:z]), tuple(targets[a:z])) for a, z in zip(bounds, bounds[1:]))
+        flat = np.flatnonzero(begins)  # state * 256 + first byte of each run, in order
+        targets = trans.ravel()[flat].tolist()
+        firsts = (flat & 255).tolist()
+        bounds = np.searchsorted(flat, np.arange(0, (len(trans) + 1) * 256, 256)).tolist()
+        return tuple((tuple(firsts[a:z]), tuple(targets[a:z])) for a, z in zip(bounds, bounds[1:]))
 
     @cached_property
     def acyclic(self) -> bool:
@@ -140,12 +141,13 @@ class ByteDFA:
                     number[t] = len(order)
                     order.append(t)
         data = array("i", [len(order)])  # then per state: accepts, number of runs, runs' bytes, targets
-        accepting = self.accepting
+        accepting, numbered = self.accepting, number.__getitem__
         for s in order:
             firsts, targets = runs[s]
-            data.extend((accepting[s], len(firsts)))
+            data.append(accepting[s])
+            data.append(len(firsts))
             data.extend(firsts)
-            data.extend([number[t] for t in targets])
+            data.extend(map(numbered, targets))
         digest = hashlib.blake2b(b"B" + data.tobytes(), digest_size=16).digest()
         memo[state] = digest
         return digest

@@ -118,6 +118,10 @@ hundred ids each as a rule; stack serials are unique across grammars)."""
 _ENTRY_BYTES = 256
 """What a cache entry costs beside its array (key, dictionary slot): an empty array counts too."""
 _NO_IDS = np.zeros(0, np.int64)
+_CLEARED_IDS = 1_000
+"""True entries up to which a recycled mask is cleared id by id rather than whole (`spare`): past
+about that many, scattered writes to cold memory cost more than one pass over it. The ids kept for
+that are arrays the mask was built from, so they add at most 8 KB to each kept mask."""
 
 
 class _ByteBoundedLRU:
@@ -125,26 +129,33 @@ class _ByteBoundedLRU:
 
     With `spares`, up to that many evicted arrays that nobody else holds (no view, no caller)
     are kept for `spare()`: a fresh 128 KiB mask is above the allocator's mmap threshold, so
-    each `np.zeros` would fault its pages in again (19 µs against 2.6 for clearing a spare)."""
+    each `np.zeros` would fault its pages in again (19 µs against 2.6 for clearing a spare).
+    An array put with the ids it was written at (`written`) is cleared there alone when it is
+    reused: an evicted mask was last touched hundreds of masks ago, and clearing all 128 KiB of
+    cold memory costs 10-20 µs where a few hundred ids cost a few."""
 
     def __init__(self, limit: int, spares: int = 0) -> None:
         self.limit = limit
         self.used = 0
         self.items: OrderedDict[Hashable, np.ndarray] = OrderedDict()
-        self.spares: list[np.ndarray] = []
+        self.written: dict[Hashable, tuple[np.ndarray, ...]] = {}
+        self.spares: list[tuple[np.ndarray, tuple[np.ndarray, ...] | None]] = []
         self.max_spares = spares
 
     def spare(self, size: int, start: np.ndarray | None = None) -> np.ndarray:
         """A writable bool array of `size`, all False or a copy of `start`, recycled when one is
         spare (starting from a copy spares a pass over the array)."""
         while self.spares:
-            mask = self.spares.pop()
+            mask, written = self.spares.pop()
             if mask.size == size:
                 mask.flags.writeable = True
-                if start is None:
+                if start is not None:
+                    np.copyto(mask, start)
+                elif written is None:
                     mask.fill(False)
                 else:
-                    np.copyto(mask, start)
+                    for ids in written:
+                        mask[ids] = False
                 return mask
         return np.zeros(size, dtype=bool) if start is None else start.copy()
 
@@ -154,16 +165,21 @@ class _ByteBoundedLRU:
             self.items.move_to_end(key)
         return value
 
-    def put(self, key: Hashable, value: np.ndarray) -> None:
+    def put(self, key: Hashable, value: np.ndarray, written: tuple[np.ndarray, ...] | None = None) -> None:
+        """Keep `value`; `written`: ids that hold all its True entries, if few (see `spare`)."""
         old = self.items.pop(key, None)
+        self.written.pop(key, None)
         self.used += value.nbytes + (_ENTRY_BYTES if old is None else -old.nbytes)
         self.items[key] = value
+        if written is not None:
+            self.written[key] = written
         while self.used > self.limit and self.items:
-            evicted = self.items.popitem(last=False)[1]
+            gone, evicted = self.items.popitem(last=False)
+            ids = self.written.pop(gone, None)
             self.used -= evicted.nbytes + _ENTRY_BYTES
             # two references: `evicted` and getrefcount's argument; a caller's would make three
             if len(self.spares) < self.max_spares and evicted.base is None and sys.getrefcount(evicted) == 2:
-                self.spares.append(evicted)
+                self.spares.append((evicted, ids))
 
 
 _WHOLE_MASKS = _ByteBoundedLRU(_WHOLE_MASK_BYTES, spares=4)
@@ -265,13 +281,14 @@ class Grammar:
         begin with that byte (memoised per state; a superset of what a stack can really shift)."""
         out = self._start_terms_memo.get(top)
         if out is None:
-            by_byte: dict[int, list[str]] = {}
+            by_byte: dict[int, tuple[str, ...]] = {}
+            dfas = self.dfas
             for term in self.table.expected(top):
-                dfa = self.dfas.get(term)
+                dfa = dfas.get(term)
                 if dfa is not None:
                     for b in dfa.next_bytes[0]:
-                        by_byte.setdefault(b, []).append(term)
-            out = self._start_terms_memo[top] = {b: tuple(terms) for b, terms in by_byte.items()}
+                        by_byte[b] = by_byte.get(b, ()) + (term,)
+            out = self._start_terms_memo[top] = by_byte
         return out
 
     def _starts(self, stack: Stack, byte: int) -> tuple:
@@ -283,12 +300,11 @@ class Grammar:
         if out is None:
             if len(self._starts_memo) > _STEP_CACHE_SIZE:
                 self._starts_memo.clear()
-            out = self._starts_memo[key] = tuple(
-                x
-                for term in self._start_terms(stack[1]).get(byte, ())
-                if self.table.feed(stack, term)
-                for x in (stack, term, self.dfas[term].rows[0][byte])
-            )
+            found: list = []
+            for term in self._start_terms(stack[1]).get(byte, ()):
+                if self.table.feed(stack, term):
+                    found += (stack, term, self.dfas[term].rows[0][byte])
+            out = self._starts_memo[key] = tuple(found)
         return out
 
     def step_special(self, config: Config, token_id: int) -> Config:
@@ -326,19 +342,23 @@ class Grammar:
         mask = _WHOLE_MASKS.get(key)
         if mask is not None:
             return mask
-        mask = self._compute_mask(config)
+        mask, written = self._compute_mask(config)
         mask.flags.writeable = False
-        _WHOLE_MASKS.put(key, mask)
+        _WHOLE_MASKS.put(key, mask, written)
         return mask
 
-    def _compute_mask(self, config: Config) -> np.ndarray:
+    def _compute_mask(self, config: Config) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+        """The mask, and the ids it was written at when they are few (None: it was filled from a
+        dense table, or it holds many tokens)."""
         parts: list[tuple[TokenTable, Stack, str]] = []
         specials: list[int] = []
+        accepting = False
         for hyp in _hyps(config):
             stack, term, state = hyp
             if term is not None:
                 parts.append((token_table(self.vocab, self.dfas[term], state), stack, term))
             for boundary in self._boundaries(hyp):
+                accepting = accepting or self.table.accepts(boundary)
                 for term2, _ in self._shiftable(boundary):
                     special = self.special_terminals.get(term2)
                     if special is not None:
@@ -348,18 +368,25 @@ class Grammar:
         # a dense table's inside tokens are copied in, not OR-ed into a cleared mask
         dense = next((table.inside_mask for table, _, _ in parts if table.inside_mask is not None), None)
         mask = _WHOLE_MASKS.spare(self.vocab.size, dense)
+        written: list[np.ndarray] | None = None if dense is not None else []
         for table, stack, term in parts:
             if table.inside_mask is None or table.inside_mask is not dense:
                 table.add_inside(mask)
+                if written is not None:
+                    written.append(table.inside_ids)
             if table.split_ranges:
                 ids = self._split_tokens(table, stack, term)
                 if len(ids):
                     mask[ids] = True
+                    if written is not None:
+                        written.append(ids)
         if specials:
             mask[specials] = True
-        if self.accepting(config):
+        if accepting:
             mask[list(self.stop_ids)] = True
-        return mask
+        if written is None or sum(map(len, written)) + len(specials) + len(self.stop_ids) > _CLEARED_IDS:
+            return mask, None
+        return mask, (*written, np.array(specials + list(self.stop_ids), np.int64))
 
     def _split_tokens(self, table: TokenTable, stack: Stack, term: str) -> np.ndarray:
         """Ids of the split tokens of `table` that stay viable once `term` ends on `stack`.
