@@ -130,24 +130,24 @@ class ByteDFA:
         memo = self._signatures
         if state in memo:
             return memo[state]
-        runs = self.runs
+        runs, accepting = self.runs, self.accepting
         order, number = [state], {state: 0, DEAD: DEAD}
-        for s in order:
-            for t in runs[s][1]:  # successors in the order of the first byte reaching them
+        numbered = number.__getitem__
+        data = array("i")  # per state: accepts, number of runs, runs' bytes, targets
+        for s in order:  # its successors are numbered as it is read, so its record is written at once
+            firsts, targets = runs[s]
+            for t in targets:  # successors in the order of the first byte reaching them
                 if t not in number:
                     if len(order) >= _MAX_SIGNED_STATES:
                         memo[state] = None
                         return None
                     number[t] = len(order)
                     order.append(t)
-        data = array("i", [len(order)])  # then per state: accepts, number of runs, runs' bytes, targets
-        accepting, numbered = self.accepting, number.__getitem__
-        for s in order:
-            firsts, targets = runs[s]
             data.append(accepting[s])
             data.append(len(firsts))
             data.extend(firsts)
             data.extend(map(numbered, targets))
+        data.append(len(order))
         digest = hashlib.blake2b(b"B" + data.tobytes(), digest_size=16).digest()
         memo[state] = digest
         return digest

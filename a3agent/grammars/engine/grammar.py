@@ -114,7 +114,8 @@ _STEP_CACHE_SIZE = 50_000
 before it starts afresh (an ever-deeper document brings a new stack with every bracket)."""
 _SPLIT_IDS_BYTES = 32 << 20
 """Viable split tokens kept per (stack, terminal, table), for every grammar together (a few
-hundred ids each as a rule; stack serials are unique across grammars)."""
+hundred ids each as a rule; stack serials are unique across grammars), and the joined ids of
+the suffix tables they are made of (`_joined`)."""
 _ENTRY_BYTES = 256
 """What a cache entry costs beside its array (key, dictionary slot): an empty array counts too."""
 _NO_IDS = np.zeros(0, np.int64)
@@ -122,6 +123,20 @@ _CLEARED_IDS = 1_000
 """True entries up to which a recycled mask is cleared id by id rather than whole (`spare`): past
 about that many, scattered writes to cold memory cost more than one pass over it. The ids kept for
 that are arrays the mask was built from, so they add at most 8 KB to each kept mask."""
+
+
+def _joined(tables: list[TokenTable]) -> np.ndarray:
+    """The inside ids of suffix tables, one after the other (kept by the tables' serials: the same
+    few suffix tables follow a `:` or a `,` in every grammar, so a split result is mostly one seen
+    before, and its thousands of ids need not be copied again)."""
+    if len(tables) < 2:
+        return tables[0].inside_ids if tables else _NO_IDS
+    key = ("joined", *[t.serial for t in tables])
+    ids = _SPLIT_IDS.get(key)
+    if ids is None:
+        ids = np.concatenate([t.inside_ids for t in tables])
+        _SPLIT_IDS.put(key, ids)
+    return ids
 
 
 class _ByteBoundedLRU:
@@ -301,8 +316,9 @@ class Grammar:
             if len(self._starts_memo) > _STEP_CACHE_SIZE:
                 self._starts_memo.clear()
             found: list = []
-            for term in self._start_terms(stack[1]).get(byte, ()):
-                if self.table.feed(stack, term):
+            table, top = self.table, stack[1]
+            for term in self._start_terms(top).get(byte, ()):
+                if table.shifts(top, term) or table.feed(stack, term):
                     found += (stack, term, self.dfas[term].rows[0][byte])
             out = self._starts_memo[key] = tuple(found)
         return out
@@ -402,7 +418,7 @@ class Grammar:
         ids = _SPLIT_IDS.get(key)
         if ids is not None:
             return ids
-        found = []
+        found: list[TokenTable] = []
         todo = [(table, stack, term)]
         seen = {(table.serial, stack[0], term)}
         while todo:
@@ -412,11 +428,11 @@ class Grammar:
                 for byte in table.split_ranges.keys() & firsts.keys():
                     for _, term2, state in cast("Iterator[_Start]", _hyps(self._starts(boundary, byte))):
                         sub = suffix_table(self.vocab, table, byte, self.dfas[term2], state)
-                        found.append(sub.inside_ids)
+                        found.append(sub)
                         if sub.split_ranges and (sub.serial, boundary[0], term2) not in seen:
                             seen.add((sub.serial, boundary[0], term2))
                             todo.append((sub, boundary, term2))
-        ids = np.concatenate(found) if found else _NO_IDS
+        ids = _joined(found)
         _SPLIT_IDS.put(key, ids)
         return ids
 

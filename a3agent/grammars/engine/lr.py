@@ -208,6 +208,11 @@ class LRTable:
                     todo.append(nxt)
         return tuple(results.values())
 
+    def shifts(self, state: int, terminal: str) -> bool:
+        """True if LR `state` shifts `terminal`: `feed` on any stack with that top is then not empty,
+        with no reduction to try."""
+        return terminal in self._shifts[state]
+
     def accepts(self, stack: Stack) -> bool:
         """True if the input read so far is a whole sentence."""
         return bool(self.feed(stack, END))
