@@ -41,3 +41,19 @@ def test_minimal_charges_its_work_to_the_compile_budget():
         assert refused.value.limit == "compile_work"
     finally:
         set_limits(**{name: getattr(saved, name) for name in ("compile_work",)})
+
+
+def test_intersect_charges_its_work_to_the_compile_budget():
+    """A product of a few thousand states over a wide alphabet is seconds of work: it must meet the
+    compile limit as it goes, not after it is built."""
+    words = to_fsm(seq(repeat(char_set("abcdefgh"), 0, None), literal("a"), repeat(char_set("abcdefgh"), 3, 3)))
+    other = to_fsm(seq(repeat(char_set("abcdefgh"), 0, None), literal("b"), repeat(char_set("abcdefgh"), 5, 5)))
+    assert not intersect(words, other).empty()  # outside a compile nothing is charged
+    saved = limits()
+    try:
+        set_limits(compile_work=1_000)
+        with pytest.raises(GrammarTooComplex) as refused, compile_budget():
+            intersect(words, other)
+        assert refused.value.limit == "compile_work"
+    finally:
+        set_limits(**{name: getattr(saved, name) for name in ("compile_work",)})

@@ -181,19 +181,22 @@ def intersect(*fsms: FSM) -> FSM:
     Raises TooComplex past MAX_PRODUCT_STATES states.
     """
     alphabet, to_old = Alphabet.union(*[f.alphabet for f in fsms])
+    keys = list(alphabet.by_transition)
     start = tuple(f.initial for f in fsms)
     index, todo, table, finals = {start: 0}, [start], {}, set()
     while todo:
         current = todo.pop()
+        charge(len(keys) * len(fsms), current_path())
         number = index[current]
         if all(s in f.finals for s, f in zip(current, fsms)):
             finals.add(number)
+        rows = [(f.map.get(s, {}), old) for s, f, old in zip(current, fsms, to_old)]
         row = {}
-        for key in alphabet.by_transition:
-            found = [f.map.get(s, {}).get(old[key]) for s, f, old in zip(current, fsms, to_old)]
-            targets = tuple(t for t in found if t is not None)
-            if len(targets) < len(found):
+        for key in keys:
+            found = [here.get(old[key]) for here, old in rows]
+            if None in found:
                 continue
+            targets = tuple(found)
             if targets not in index:
                 if len(index) >= MAX_PRODUCT_STATES:
                     raise TooComplex(f"combining these constraints needs over {MAX_PRODUCT_STATES} automaton states")
