@@ -11,9 +11,9 @@ Not handled here: what the constraints mean (`string_sets`, `number_text`).
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from typing import Iterable, cast
 
-from interegular.fsm import FSM, Alphabet, TransitionKey, anything_else
+from interegular.fsm import FSM, Alphabet, State, TransitionKey, anything_else
 
 from a3agent.grammars.engine.limits import charge, check_count
 from a3agent.grammars.regex.char_regex import (
@@ -194,9 +194,9 @@ def intersect(*fsms: FSM) -> FSM:
         row = {}
         for key in keys:
             found = [here.get(old[key]) for here, old in rows]
-            if None in found:
+            if None in found:  # one automaton has no move on this key (`in` is faster than filtering)
                 continue
-            targets = tuple(found)
+            targets = cast("tuple[State, ...]", tuple(found))
             if targets not in index:
                 if len(index) >= MAX_PRODUCT_STATES:
                     raise TooComplex(f"combining these constraints needs over {MAX_PRODUCT_STATES} automaton states")
