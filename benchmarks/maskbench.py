@@ -207,10 +207,13 @@ def profiling_start(doc: str, every: int) -> tuple[list[Case], Any, Callable[[st
     return cases, tokenizer, hf_encoder(tokenizer)
 
 
-def feed_with_a3agent(cases: list[Case], tokenizer: Any, encode: Callable[[str], list[int]]) -> None:
+def feed_with_a3agent(
+    cases: list[Case], tokenizer: Any, encode: Callable[[str], list[int]], times: array | None = None
+) -> None:
     """Compile each schema with this engine (refusals skipped: they are `masks.py`'s business) and
     feed every instance token by token, mask then advance, while it stays legal: the load the
-    profiling scripts (`mask_costs.py`, `gc_pauses.py`) measure around."""
+    profiling scripts (`mask_costs.py`, `gc_pauses.py`, `paired_masks.py`) measure around. With
+    `times`, each mask call's seconds are appended to it."""
     from a3agent.errors import GrammarError
     from a3agent.grammars import compile_json_schema
 
@@ -220,10 +223,8 @@ def feed_with_a3agent(cases: list[Case], tokenizer: Any, encode: Callable[[str],
         except GrammarError:
             continue
         for test in case.tests:
-            matcher = grammar.matcher()
-            for tid in encode(json.dumps(test["data"], separators=DEFAULT_SEPARATORS)):
-                if not matcher.mask()[tid] or not matcher.advance(tid):
-                    break
+            text = json.dumps(test["data"], ensure_ascii=False, separators=DEFAULT_SEPARATORS)
+            run_instance(grammar.matcher(), encode(text), times if times is not None else seconds())
 
 
 def tekken_tokenizer():

@@ -33,18 +33,9 @@ def child(every: int) -> None:
     sys.path.insert(0, str(HERE))
     import maskbench
 
-    from a3agent.errors import GrammarError
-    from a3agent.grammars import compile_json_schema
-
     cases, tokenizer, encode = maskbench.profiling_start(__doc__ or "", every=every)
     times = maskbench.seconds()
-    for case in cases:
-        try:
-            grammar = compile_json_schema(case.schema, tokenizer)
-        except GrammarError:
-            continue
-        for test in case.tests:
-            maskbench.run_instance(grammar.matcher(), encode(json.dumps(test["data"], ensure_ascii=False)), times)
+    maskbench.feed_with_a3agent(cases, tokenizer, encode, times)
     print(json.dumps({"masks": len(times), "mean_us": sum(times) / len(times) * 1e6}))
 
 
