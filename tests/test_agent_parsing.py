@@ -101,8 +101,9 @@ def test_qwen3_xml_reads_values_raw_wherever_the_schema_admits_only_strings():
         ("#/$defs/a~1b", {"a/b": {"type": "string"}, "a~1b": {"$ref": "#/$defs/a~1b"}}),
         ("#/$defs/a%25b", {"a%b": {"type": "string"}, "a%25b": {"$ref": "#/$defs/a%25b"}}),
         ("#/$defs/a~0b", {"a~b": {"type": "string"}, "a~0b": {"$ref": "#/$defs/a~0b"}}),
+        ("#/$defs/a%2Fb", {"a": {"b": {"type": "string"}}, "a/b": {"type": "integer"}}),  # %2F separates
     ],
-    ids=["slash", "percent", "tilde"],
+    ids=["slash", "percent", "tilde", "percent-encoded-slash"],
 )
 def test_qwen3_xml_resolves_refs_as_json_pointers_and_a_ref_that_names_itself_ends(ref, defs):
     schema = {"type": "object", "properties": {"x": {"$ref": ref}}, "required": ["x"], "$defs": defs}

@@ -136,6 +136,8 @@ CASES = {
     "percent-encoded pointer": ({"$defs": {"a b": {"const": 1}, "\u00fc": {"const": 2}, "%25": {"const": 3}},
                                  "anyOf": [{"$ref": "#/$defs/a%20b"}, {"$ref": "#/$defs/%C3%BC"}, {"$ref": "#/$defs/%2525"}]},
                                 [1, 2, 3], [4]),
+    "a percent-encoded slash separates": ({"$defs": {"a/b": {"type": "string"}, "a": {"b": {"type": "integer"}}},
+                                           "$ref": "#/$defs/a%2Fb"}, [3], ["x"]),
     "recursion through #": ({"type": "object", "properties": {"child": {"$ref": "#"}, "v": {"type": "integer"}},
                              "additionalProperties": False}, [{"child": {"child": {"v": 1}}}], [{"child": {"v": "x"}}]),
     "not type": ({"not": {"type": "string"}}, [1, None, [], {}], ["x"]),

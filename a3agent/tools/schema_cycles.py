@@ -126,7 +126,8 @@ def _local_ref(root: dict[str, Any], ref: object) -> Path | None:
         ref = "#"
     if not isinstance(ref, str) or not (ref == "#" or ref.startswith("#/")):
         return None
-    path = tuple(unquote(part).replace("~1", "/").replace("~0", "~") for part in ref[2:].split("/")) if ref != "#" else ()
+    # percent-decoded whole, then split (a `%2F` separates, as in jsonschema's `referencing`)
+    path = tuple(part.replace("~1", "/").replace("~0", "~") for part in unquote(ref[2:]).split("/")) if ref != "#" else ()
     return path if isinstance(_at(root, path), dict) else None
 
 

@@ -186,8 +186,10 @@ class Normalizer:
         if pointer[1:2] not in ("", "/"):  # `#name` names an anchor, not the property `name`
             raise UnsupportedSchema(node.path, "$ref", f"anchor references are not supported: {ref!r}")
         target, path = self.root.schema, ""
-        for raw in pointer[2:].split("/") if len(pointer) > 1 else ():
-            step = unquote(raw).replace("~1", "/").replace("~0", "~")  # a URI fragment, then RFC 6901
+        # a URI fragment: percent-decoded whole, then split and unescaped as RFC 6901 says (a `%2F`
+        # separates, as in jsonschema's `referencing`)
+        for raw in unquote(pointer[2:]).split("/") if len(pointer) > 1 else ():
+            step = raw.replace("~1", "/").replace("~0", "~")
             try:
                 target = target[int(step)] if isinstance(target, list) else target[step]
             except (KeyError, IndexError, ValueError, TypeError):
