@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from lark import Lark
 from lark.exceptions import LarkError
@@ -94,9 +95,15 @@ def instance_texts(data: Any) -> list[str]:
 
 
 def _resolve(schema: Any, root: Any) -> Any:
+    """The subschema a chain of local `$ref`s ends at (a fragment's pointer percent-decoded, then
+    RFC 6901's escapes); a chain that comes back to itself ends where it closes."""
+    seen: set[int] = set()
     while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#"):
+        if id(schema) in seen:
+            break
+        seen.add(id(schema))
         node = root
-        for step in filter(None, schema["$ref"][1:].split("/")):
+        for step in filter(None, unquote(schema["$ref"][1:]).split("/")):
             node = node[step.replace("~1", "/").replace("~0", "~")]
         schema = node
     return schema

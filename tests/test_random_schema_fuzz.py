@@ -50,6 +50,10 @@ REPROS = [
     ({"const": 0.07, "multipleOf": 0.01}, 0.07),
     # a key spelling a special token is text: the harness encoded it as the special token itself
     ({}, {"</s>": None}),
+    # the key-order oracle did not percent-decode a `$ref` pointer, as the engine does (9389e05)
+    ({"$ref": "#/$defs/%C3%BC", "$defs": {"ü": {"properties": {"head": {"type": ["integer"]},
+                                                            "tail": {"$ref": "#/$defs/%C3%BC"}}}}},
+     {"tail": {"head": 3.0}}),
 ]
 """Small repros the long run (`benchmarks/random_schema_fuzz.py`) found and shrank."""
 
