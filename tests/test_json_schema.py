@@ -145,6 +145,8 @@ CASES = {
     "not const integer": ({"type": "integer", "not": {"const": 3}}, [2, 4], [3]),
     "not pattern": ({"type": "string", "not": {"pattern": "^a"}}, ["ba", ""], ["a", "ab"]),
     "not multipleOf": ({"type": "integer", "not": {"multipleOf": 3}}, [1, 2, 4], [0, 3, 6]),
+    "not integer, exponent forms": ({"not": {"type": "integer"}}, [1e-07, -1e-09, 1.5e-05, 0.5], [2, 1e16, -3e20]),
+    "not a tiny step, exponent forms": ({"not": {"multipleOf": 0.00001}}, [0.123456], [1e-05, 3e-05, 0.5]),
     "not minimum": ({"type": "number", "not": {"minimum": 3}}, [2.9, -1], [3, 4]),
     "not required": ({"type": "object", "not": {"required": ["a"]}}, [{}, {"b": 1}], [{"a": 1}]),
     "not properties": ({"type": "object", "properties": {"a": {}}, "not": {"properties": {"a": {"type": "string"}}}},

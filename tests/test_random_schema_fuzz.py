@@ -50,6 +50,10 @@ REPROS = [
     ({"const": 0.07, "multipleOf": 0.01}, 0.07),
     # a key spelling a special token is text: the harness encoded it as the special token itself
     ({}, {"</s>": None}),
+    # a number that is a multiple of none of some steps (here: no integer) was written plain only,
+    # so json.dumps' tiny exponent forms were refused
+    ({"if": {"type": "integer"}}, 1e-07),
+    ({"patternProperties": {"_id$": {"not": {"type": "integer"}}}}, {"_id": -1e-09}),
     # the key-order oracle did not percent-decode a `$ref` pointer, as the engine does (9389e05)
     ({"$ref": "#/$defs/%C3%BC", "$defs": {"ü": {"properties": {"head": {"type": ["integer"]},
                                                             "tail": {"$ref": "#/$defs/%C3%BC"}}}}},

@@ -241,18 +241,17 @@ def _exponent_texts(lo: Bound | None, hi: Bound | None, tiny: bool) -> Regex:
     return alt(*forms)
 
 
-def _exponent_forms(lo: Bound | None, hi: Bound | None) -> list[Regex]:
+def _exponent_forms(lo: Bound | None, hi: Bound | None, regions: tuple[bool, ...] = (True, False)) -> list[Regex]:
     """The json.dumps exponent forms of the values in range: tiny (|x| < 1e-4) and huge (|x| >= 1e16),
-    either sign."""
+    either sign (`regions`: which of the two, as `_exponent_texts`' `tiny`)."""
     forms = []
     if hi is None or hi[0] > 0:  # positive values
         positive_lo = lo if lo is not None and lo[0] > 0 else None
-        forms += [_exponent_texts(positive_lo, hi, tiny=True), _exponent_texts(positive_lo, hi, tiny=False)]
+        forms += [_exponent_texts(positive_lo, hi, tiny=tiny) for tiny in regions]
     if lo is None or lo[0] < 0:  # negative values, as their magnitudes
         magnitude_lo = (-hi[0], hi[1]) if hi is not None and hi[0] < 0 else None
         magnitude_hi = None if lo is None else (-lo[0], lo[1])
-        forms += [seq(literal("-"), _exponent_texts(magnitude_lo, magnitude_hi, tiny=True)),
-                  seq(literal("-"), _exponent_texts(magnitude_lo, magnitude_hi, tiny=False))]
+        forms += [seq(literal("-"), _exponent_texts(magnitude_lo, magnitude_hi, tiny=tiny)) for tiny in regions]
     return forms
 
 
@@ -347,6 +346,10 @@ def _enumerate(integer: bool, low: Fraction, high: Fraction, step: Fraction, avo
     return alt(*texts)
 
 
+_TINY = Fraction(1, 10**4)
+"""Where json.dumps starts writing a positive number in exponent form, going down."""
+
+
 @lru_cache(maxsize=512)
 def numeric_language(
     integer: bool,
@@ -382,6 +385,11 @@ def numeric_language(
     texts = integer_texts(*_integer_bounds(lo, hi)) if integer else _decimal_texts(lo, hi)
     fsm = intersect(to_fsm(texts), _steps_fsm(step, avoid, integer))
     try:
-        return from_fsm(fsm)
+        plain = from_fsm(fsm)
     except TooComplex:
-        return minimal(fsm)
+        return minimal(fsm)  # exponent forms left out (refused, never wrongly taken)
+    if integer or step is not None or min(avoid) < _TINY:
+        return plain
+    # "a multiple of none of `avoid`" alone: a tiny value (0 < |x| < 1e-4, json.dumps' `1e-05`)
+    # is a multiple of no step of at least 1e-4 (`not: {type: integer}`)
+    return alt(plain, *_exponent_forms(lo, hi, regions=(True,)))
