@@ -296,14 +296,13 @@ class Grammar:
         begin with that byte (memoised per state; a superset of what a stack can really shift)."""
         out = self._start_terms_memo.get(top)
         if out is None:
-            by_byte: dict[int, tuple[str, ...]] = {}
-            dfas = self.dfas
+            by_byte: dict[int, list[str]] = {}
             for term in self.table.expected(top):
-                dfa = dfas.get(term)
+                dfa = self.dfas.get(term)
                 if dfa is not None:
                     for b in dfa.next_bytes[0]:
-                        by_byte[b] = by_byte.get(b, ()) + (term,)
-            out = self._start_terms_memo[top] = by_byte
+                        by_byte.setdefault(b, []).append(term)
+            out = self._start_terms_memo[top] = {b: tuple(terms) for b, terms in by_byte.items()}
         return out
 
     def _starts(self, stack: Stack, byte: int) -> tuple:
