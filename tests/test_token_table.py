@@ -244,8 +244,7 @@ def test_a_mask_asked_again_after_it_left_the_cache_equals_the_one_computed(monk
         assert m.advance(tid)
     left = 0
     for config, mask in computed:
-        key = (grammar._serial, grammar_module._key(config))
-        left += key not in grammar_module._WHOLE_MASKS.items
+        left += grammar._mask_keys[grammar_module._key(config)] not in grammar_module._WHOLE_MASKS.items
         again = grammar.mask(config)
         assert np.array_equal(again, mask) and again.dtype == bool and not again.flags.writeable
     assert left >= len(computed) - 2
@@ -255,7 +254,7 @@ def test_the_mask_cache_stays_within_its_bytes_across_grammars(monkeypatch):
     from a3agent.grammars.engine import grammar as grammar_module
 
     vocab = alphabet_vocab(4)
-    whole = grammar_module._ByteBoundedLRU(40 * (vocab.size + grammar_module._ENTRY_BYTES), spares=4)
+    whole = grammar_module._ByteBoundedLRU(10 * (vocab.size + grammar_module._ENTRY_BYTES), spares=4)
     monkeypatch.setattr(grammar_module, "_WHOLE_MASKS", whole)
     for seed in range(3):  # distinct grammar objects, each with its own serial
         grammar = compile_grammar(JSON_GRAMMAR + f"\n// {seed}\n", vocab)
@@ -265,7 +264,23 @@ def test_the_mask_cache_stays_within_its_bytes_across_grammars(monkeypatch):
             assert m.advance(tid)
             assert whole.used <= whole.limit
             assert whole.used == sum(a.nbytes + grammar_module._ENTRY_BYTES for a in whole.items.values())
-    assert len(whole.items) == 40
+    assert len(whole.items) == 10
+
+
+def test_configurations_made_of_the_same_tables_share_one_mask():
+    """Two grammars (or two configurations of one) whose masks come from the same token tables
+    are handed the same array: the second is not assembled again."""
+    vocab = alphabet_vocab(3)
+    text = b'{"a": [1, true, "x"], "b": {"c": null}}'
+    first = compile_grammar(JSON_GRAMMAR + "\n// first\n", vocab)
+    second = compile_grammar(JSON_GRAMMAR + "\n// second\n", vocab)
+    assert first is not second
+    m1, m2 = first.matcher(), second.matcher()
+    for tid in vocab.tokenize(text):
+        mask = m1.mask()
+        assert m2.mask() is mask
+        assert np.array_equal(mask, brute_force_mask(second, m2.config))
+        assert m1.advance(tid) and m2.advance(tid)
 
 
 def test_evicted_masks_are_recycled_only_when_nobody_holds_them(monkeypatch):

@@ -21,8 +21,9 @@ How the engine works (the whole design in one place):
   latter ask the parser, one level further. From a boundary, the same is done for the start
   state of each terminal the stack can shift. Token and suffix tables are shared across grammars
   by sub-automaton signature (`token_table.py`); split results are cached per (stack, terminal,
-  table); masks per configuration (the same few configurations recur all along a JSON document)
-  in an LRU shared by every matcher. These caches, and those of forced and completion tokens,
+  table). A mask is kept by the serials of the tables its tokens come from, in an LRU shared by
+  every grammar and matcher: the same few configurations recur all along a JSON document, and
+  configurations of different grammars often come to the same tables. These caches, and those of forced and completion tokens,
   are bounded in bytes for the whole process (`_WHOLE_MASK_BYTES`, `_SPLIT_IDS_BYTES`,
   `_TOKENS_BYTES`), so the compile cache's grammars cannot multiply them.
 - **Forced text.** Where only one byte (or one special) can follow, it is forced; runs of forced
@@ -110,8 +111,12 @@ _TOKENS_BYTES = 16 << 20
 two caches): a completion is as long as what is left to write, all 100 kB of a `const` among
 them, so the bound is in bytes, not entries (4,096 entries each grammar kept 1.1 GB there)."""
 _STEP_CACHE_SIZE = 50_000
-"""Entries each per-grammar memo of steps, stacks' starts and stacks' shiftable terminals holds
-before it starts afresh (an ever-deeper document brings a new stack with every bracket)."""
+"""Entries each per-grammar memo of steps, stacks' starts, stacks' shiftable terminals and split
+serials holds before it starts afresh (an ever-deeper document brings a new stack with every bracket)."""
+_MASK_KEYS = 4_096
+"""Configurations whose mask keys a grammar remembers before it starts afresh: a key is worth
+keeping only while its mask is among the 512 that `_WHOLE_MASKS` holds for every grammar, and one
+forgotten is made again from the memoised tables and split results."""
 _SPLIT_IDS_BYTES = 32 << 20
 """Viable split tokens kept per (stack, terminal, table), for every grammar together (a few
 hundred ids each as a rule; stack serials are unique across grammars), and the joined ids of
@@ -125,18 +130,19 @@ about that many, scattered writes to cold memory cost more than one pass over it
 that are arrays the mask was built from, so they add at most 8 KB to each kept mask."""
 
 
-def _joined(tables: list[TokenTable]) -> np.ndarray:
-    """The inside ids of suffix tables, one after the other (kept by the tables' serials: the same
-    few suffix tables follow a `:` or a `,` in every grammar, so a split result is mostly one seen
-    before, and its thousands of ids need not be copied again)."""
-    if len(tables) < 2:
-        return tables[0].inside_ids if tables else _NO_IDS
-    key = ("joined", *[t.serial for t in tables])
-    ids = _SPLIT_IDS.get(key)
+def _joined(tables: list[TokenTable]) -> tuple[tuple[int, ...], np.ndarray]:
+    """The serials of suffix tables (sorted, each once) and their inside ids, one after the other
+    (kept by those serials: the same few suffix tables follow a `:` or a `,` in every grammar, so
+    a split result is mostly one seen before, and its thousands of ids need not be copied again)."""
+    distinct = {t.serial: t for t in tables}
+    serials = tuple(sorted(distinct))
+    if len(serials) < 2:
+        return serials, tables[0].inside_ids if tables else _NO_IDS
+    ids = _SPLIT_IDS.get(serials)
     if ids is None:
-        ids = np.concatenate([t.inside_ids for t in tables])
-        _SPLIT_IDS.put(key, ids)
-    return ids
+        ids = np.concatenate([distinct[s].inside_ids for s in serials])
+        _SPLIT_IDS.put(serials, ids)
+    return serials, ids
 
 
 class _ByteBoundedLRU:
@@ -231,9 +237,15 @@ class Grammar:
         self._configs: dict[ConfigKey, Config] = {}
         """The configurations `_steps` leads to, one per key (apart, so that each memo value is a
         single flat tuple, which the collector untracks at the first collection it meets)."""
-        self._shiftables: dict[int, tuple[tuple[str, tuple[Stack, ...]], ...]] = {}
+        self._shiftables: dict[int, tuple[str, ...]] = {}
         self._starts_memo: dict[tuple[int, int], tuple] = {}
         self._start_terms_memo: dict[int, dict[int, tuple[str, ...]]] = {}
+        self._vocab_key = (vocab.fingerprint, vocab.size, vocab.stop_ids)
+        """What a mask key holds of the vocabulary: the table serials name the rest."""
+        self._mask_keys: dict[ConfigKey, tuple] = {}
+        """Each configuration's mask key (`mask`): the serials of the tables it is made of."""
+        self._split_serials: dict[tuple[int, str, int], tuple[int, ...]] = {}
+        """`_split_tokens`' suffix-table serials by (stack serial, terminal, table serial)."""
 
     def __repr__(self) -> str:
         return f"<Grammar: {len(self.dfas)} terminals, {len(self.special_terminals)} special>"
@@ -252,14 +264,17 @@ class Grammar:
         elif self.dfas[term].accepting[state]:
             yield from self.table.feed(stack, term)
 
-    def _shiftable(self, stack: Stack) -> tuple[tuple[str, tuple[Stack, ...]], ...]:
-        """(terminal, stacks after it) for every terminal `stack` can really shift (memoised)."""
+    def _shiftable(self, stack: Stack) -> tuple[str, ...]:
+        """The terminals `stack` can really shift (memoised; a terminal its top state shifts needs
+        no parser simulation)."""
         out = self._shiftables.get(stack[0])
         if out is None:
             if len(self._shiftables) > _STEP_CACHE_SIZE:
                 self._shiftables.clear()
-            pairs = ((term, self.table.feed(stack, term)) for term in self.table.expected(stack[1]))
-            out = self._shiftables[stack[0]] = tuple((term, after) for term, after in pairs if after)
+            table, top = self.table, stack[1]
+            out = self._shiftables[stack[0]] = tuple(
+                term for term in table.expected(top) if table.shifts(top, term) or table.feed(stack, term)
+            )
         return out
 
     def step(self, config: Config, byte: int) -> Config:
@@ -327,9 +342,9 @@ class Grammar:
         out: list[Hypothesis] = []
         for hyp in _hyps(config):
             for boundary in self._boundaries(hyp):
-                for term, after in self._shiftable(boundary):
+                for term in self._shiftable(boundary):
                     if self.special_terminals.get(term) == token_id:
-                        out.extend((s, None, 0) for s in after)
+                        out.extend((s, None, 0) for s in self.table.feed(boundary, term))
         return _config(out)
 
     def advance(self, config: Config, token_id: int) -> Config:
@@ -352,49 +367,81 @@ class Grammar:
 
     def mask(self, config: Config) -> np.ndarray:
         """Bool mask over the vocabulary of the tokens legal in `config` (read-only; the most
-        recent are kept, for every grammar together)."""
-        key = (self._serial, _key(config))
-        mask = _WHOLE_MASKS.get(key)
-        if mask is not None:
-            return mask
-        mask, written = self._compute_mask(config)
-        mask.flags.writeable = False
-        _WHOLE_MASKS.put(key, mask, written)
+        recent are kept, for every grammar together).
+
+        A mask is the union of the inside tokens of some token tables, and each table's serial
+        names its contents; so masks are kept by the serials they are made of (`_parts`), and a
+        configuration of this grammar (or another) that comes to the same tables is handed the
+        same array: at a string value's end or after a `,`, most grammars meet tables some
+        grammar met before. `_mask_keys` remembers each configuration's serials, so a revisit is
+        two lookups."""
+        config_key = _key(config)
+        shared = self._mask_keys.get(config_key)
+        if shared is not None:
+            mask = _WHOLE_MASKS.get(shared)
+            if mask is not None:
+                return mask
+        inside, splits, specials, accepting = self._parts(config)
+        serials = {t.serial for t in inside}
+        for names, _ in splits:
+            serials.update(names)
+        shared = (self._vocab_key, tuple(sorted(serials)), tuple(sorted(set(specials))), accepting)
+        if len(self._mask_keys) > _MASK_KEYS:
+            self._mask_keys.clear()
+        self._mask_keys[config_key] = shared
+        mask = _WHOLE_MASKS.get(shared)
+        if mask is None:
+            mask, written = self._assemble(inside, [ids for _, ids in splits], specials, accepting)
+            mask.flags.writeable = False
+            _WHOLE_MASKS.put(shared, mask, written)
         return mask
 
-    def _compute_mask(self, config: Config) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
-        """The mask, and the ids it was written at when they are few (None: it was filled from a
-        dense table, or it holds many tokens)."""
-        parts: list[tuple[TokenTable, Stack, str]] = []
+    def _parts(self, config: Config) -> tuple[list[TokenTable], list[tuple[tuple[int, ...], np.ndarray]], list[int], bool]:
+        """What `config`'s mask is made of: the tables whose inside tokens it holds, the split
+        results (suffix-table serials and their ids), the special ids, and whether it accepts."""
+        inside: list[TokenTable] = []
+        splits: list[tuple[tuple[int, ...], np.ndarray]] = []
         specials: list[int] = []
         accepting = False
         for hyp in _hyps(config):
             stack, term, state = hyp
             if term is not None:
-                parts.append((token_table(self.vocab, self.dfas[term], state), stack, term))
+                table = token_table(self.vocab, self.dfas[term], state)
+                inside.append(table)
+                if table.split_ranges:
+                    splits.append(self._split_tokens(table, stack, term))
             for boundary in self._boundaries(hyp):
                 accepting = accepting or self.table.accepts(boundary)
-                for term2, _ in self._shiftable(boundary):
+                for term2 in self._shiftable(boundary):
                     special = self.special_terminals.get(term2)
                     if special is not None:
                         specials.append(special)
-                    else:
-                        parts.append((token_table(self.vocab, self.dfas[term2], 0), boundary, term2))
+                        continue
+                    table = token_table(self.vocab, self.dfas[term2], 0)
+                    inside.append(table)
+                    if table.split_ranges:
+                        splits.append(self._split_tokens(table, boundary, term2))
+        return inside, splits, specials, accepting
+
+    def _assemble(
+        self, inside: list[TokenTable], split_ids: list[np.ndarray], specials: list[int], accepting: bool
+    ) -> tuple[np.ndarray, tuple[np.ndarray, ...] | None]:
+        """The mask from its parts, and the ids it was written at when they are few (None: it was
+        filled from a dense table, or it holds many tokens)."""
         # a dense table's inside tokens are copied in, not OR-ed into a cleared mask
-        dense = next((table.inside_mask for table, _, _ in parts if table.inside_mask is not None), None)
+        dense = next((table.inside_mask for table in inside if table.inside_mask is not None), None)
         mask = _WHOLE_MASKS.spare(self.vocab.size, dense)
         written: list[np.ndarray] | None = None if dense is not None else []
-        for table, stack, term in parts:
+        for table in inside:
             if table.inside_mask is None or table.inside_mask is not dense:
                 table.add_inside(mask)
                 if written is not None:
                     written.append(table.inside_ids)
-            if table.split_ranges:
-                ids = self._split_tokens(table, stack, term)
-                if len(ids):
-                    mask[ids] = True
-                    if written is not None:
-                        written.append(ids)
+        for ids in split_ids:
+            if len(ids):
+                mask[ids] = True
+                if written is not None:
+                    written.append(ids)
         if specials:
             mask[specials] = True
         if accepting:
@@ -403,20 +450,24 @@ class Grammar:
             return mask, None
         return mask, (*written, np.array(specials + list(self.stop_ids), np.int64))
 
-    def _split_tokens(self, table: TokenTable, stack: Stack, term: str) -> np.ndarray:
-        """Ids of the split tokens of `table` that stay viable once `term` ends on `stack`.
+    def _split_tokens(self, table: TokenTable, stack: Stack, term: str) -> tuple[tuple[int, ...], np.ndarray]:
+        """The split tokens of `table` that stay viable once `term` ends on `stack`: the serials
+        of the suffix tables whose inside tokens they are, and their ids.
 
         A hypothesis set is legal iff one of its hypotheses is, so each terminal that can start
         after `term` is taken alone: the suffix tables (shared by every grammar) say which
         suffixes starting with one of its first bytes end inside it and which split again; only
         those go on, the same way, from the stacks after it. Each level reads at least a byte
         (so a vocabulary of long tokens makes a long worklist, never a deep recursion), and each
-        (table, stack, terminal) is taken once. Memoised per (stack, terminal, table).
+        (table, stack, terminal) is taken once. Memoised per (stack, terminal, table): the
+        serials by the grammar, the ids for every grammar together.
         """
         key = (stack[0], term, table.serial)
-        ids = _SPLIT_IDS.get(key)
-        if ids is not None:
-            return ids
+        serials = self._split_serials.get(key)
+        if serials is not None:
+            ids = _SPLIT_IDS.get(key)
+            if ids is not None:
+                return serials, ids
         found: list[TokenTable] = []
         todo = [(table, stack, term)]
         seen = {(table.serial, stack[0], term)}
@@ -431,9 +482,12 @@ class Grammar:
                         if sub.split_ranges and (sub.serial, boundary[0], term2) not in seen:
                             seen.add((sub.serial, boundary[0], term2))
                             todo.append((sub, boundary, term2))
-        ids = _joined(found)
+        serials, ids = _joined(found)
         _SPLIT_IDS.put(key, ids)
-        return ids
+        if len(self._split_serials) > _STEP_CACHE_SIZE:
+            self._split_serials.clear()
+        self._split_serials[key] = serials
+        return serials, ids
 
     # -- forced text and completion -----------------------------------------------------------
 
@@ -446,7 +500,7 @@ class Grammar:
             if term is not None:
                 nexts.update(self.dfas[term].next_bytes[state])
             for boundary in self._boundaries(hyp):
-                for term2, _ in self._shiftable(boundary):
+                for term2 in self._shiftable(boundary):
                     special = self.special_terminals.get(term2)
                     if special is not None:
                         specials.add(special)
