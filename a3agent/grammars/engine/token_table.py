@@ -35,7 +35,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from a3agent.grammars.engine.automata import TerminalDFA
+from a3agent.grammars.engine.automata import ByteDFA, TerminalDFA
 from a3agent.grammars.engine.token_trie import delta_walk, sparse_walk, trie_walk
 from a3agent.grammars.engine.vocab import Vocabulary
 
@@ -339,8 +339,10 @@ def _patched(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable | No
     for other in sorted(dict.fromkeys(row), key=row.count, reverse=True)[:_PATCH_CANDIDATES]:
         if other < 0 or other == state:
             continue
-        other_row = dfa.rows[other]
-        diff = [b for b, (x, y) in enumerate(zip(row, other_row)) if x != y]
+        if isinstance(dfa, ByteDFA):  # compared in C: most rows differ in a byte or two of 256
+            diff = np.flatnonzero(dfa.trans[state] != dfa.trans[other]).tolist()
+        else:
+            diff = [b for b, (x, y) in enumerate(zip(row, dfa.rows[other])) if x != y]
         if len(diff) <= _PATCH_BYTES and (best is None or len(diff) < len(best[1])):
             best = (other, diff)
     if best is None:
