@@ -202,6 +202,29 @@ def _same_table(a, b) -> bool:
     ) and a.split_ranges.keys() == b.split_ranges.keys()
 
 
+def test_literals_that_end_alike_share_their_last_states_tables():
+    """A literal's state fares on tokens by the text ahead alone: `"first_name"` after 7 bytes and
+    `"last_name"` after 6 share one table (`name"` ahead), equal to a fresh walk of each; text
+    ahead past the longest token is never read, so differing there still shares."""
+    from a3agent.grammars.engine.automata import literal_dfa
+    from a3agent.grammars.engine.token_table import _compute
+
+    vocab = alphabet_vocab(5)
+    first, last = literal_dfa(b'"first_name"'), literal_dfa(b'"last_name"')
+    for a, b in [(7, 6), (11, 10), (12, 11), (5, 4)]:  # `name"`, `"`, the end, `_name"`
+        ta, tb = token_table(vocab, first, a), token_table(vocab, last, b)
+        assert ta.serial == tb.serial, (a, b)
+        assert _same_table(ta, _compute(vocab, first, a)) and _same_table(tb, _compute(vocab, last, b))
+    assert token_table(vocab, first, 1).serial != token_table(vocab, last, 1).serial
+    far = vocab.max_len + 1
+    x, y = literal_dfa(b"ab" * far + b"x"), literal_dfa(b"ab" * far + b"y")
+    assert token_table(vocab, x, 0).serial == token_table(vocab, y, 0).serial
+    assert _same_table(token_table(vocab, y, 0), _compute(vocab, y, 0))
+    grammar = compile_grammar('start: "{" ("\\"first_name\\"" | "\\"last_name\\"") ":" "1" "}"', vocab)
+    for text in (b'{"first_name":1}', b'{"last_name":1}'):
+        assert assert_exact_masks_along(grammar, vocab.tokenize(text)).accepting()
+
+
 @pytest.mark.parametrize("nodes", [256, 1])
 def test_tables_patched_from_a_successor_equal_the_full_walks(monkeypatch, nodes):
     """A state whose row differs from a successor's in a few bytes (the start of an "any other

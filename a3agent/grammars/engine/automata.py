@@ -26,7 +26,7 @@ import numpy as np
 
 from a3agent.errors import MalformedGrammar
 from a3agent.grammars.engine.byte_regex import Nodes, parse_regex, utf8_sequences
-from a3agent.grammars.engine.lazy_dfa import LazyDFA, LiteralDFA, aho_corasick
+from a3agent.grammars.engine.lazy_dfa import LazyDFA, LiteralDFA, aho_corasick, literal_signature
 
 __all__ = ["ByteDFA", "regex_dfa", "literal_dfa", "row_classes", "table_dfa", "utf8_sequences", "without_substrings"]
 
@@ -46,6 +46,9 @@ class ByteDFA:
     """Fewest bytes from each state to an accepting state."""
     next_bytes: tuple[tuple[int, ...], ...] = field(init=False, repr=False)
     """The live bytes out of each state."""
+    text: bytes | None = field(default=None, repr=False)
+    """The string this automaton spells, state i having read i bytes, when it is a literal's
+    (`literal_dfa`): a state's signature within a horizon is then the text ahead."""
 
     def __post_init__(self) -> None:
         self.distance = _distances(self.trans, self.accept)
@@ -126,7 +129,12 @@ class ByteDFA:
     def signature(self, state: int, horizon: int = 0) -> bytes | None:
         """A digest equal for two states (of any DFAs) iff the automata reachable from them are
         the same, by canonical numbering (breadth first, successors in byte order); None when that
-        automaton is too large to be worth comparing. Memoised."""
+        automaton is too large to be worth comparing. Memoised.
+
+        A literal's state within a horizon is the text ahead (`literal_signature`): one digest, and
+        equal across literals that end alike, as the states' token tables are."""
+        if self.text is not None and horizon:
+            return literal_signature(self.text, state, horizon)
         memo = self._signatures
         if state in memo:
             return memo[state]
@@ -315,7 +323,7 @@ def literal_dfa(text: bytes) -> ByteDFA | LiteralDFA:
     trans[np.arange(n), np.frombuffer(text, dtype=np.uint8)] = np.arange(1, n + 1)
     accept = np.zeros(n + 1, dtype=bool)
     accept[n] = True
-    return ByteDFA(trans, accept)
+    return ByteDFA(trans, accept, text)
 
 
 @lru_cache(maxsize=256)

@@ -117,6 +117,8 @@ class LazyDFA:
     """A byte DFA over regex derivatives, built as it is walked; start state 0."""
 
     lazy = True
+    text = None
+    """Not one literal's automaton (see `LiteralDFA.text`)."""
 
     def __init__(self, nodes: Nodes, root: int, words: tuple[bytes, ...] = ()) -> None:
         self.nodes, self.root, self.words = nodes, root, words
@@ -351,6 +353,18 @@ class _LiteralNext:
         return (self.text[state],) if state < len(self.text) else ()
 
 
+def text_ahead(text: bytes, state: int, horizon: int) -> bytes:
+    """What a literal's automaton meets from `state` (bytes read) on strings of at most `horizon`
+    bytes: the next horizon+1 bytes, and whether its end is among them."""
+    return text[state : state + horizon + 1] + (b"\1" if len(text) - state <= horizon else b"\0")
+
+
+def literal_signature(text: bytes, state: int, horizon: int) -> bytes:
+    """`text_ahead` as a digest, the same for every automaton spelling a literal (`LiteralDFA`, and
+    a short literal's `ByteDFA`): literals that end alike share their last states' token tables."""
+    return hashlib.blake2b(b"T" + text_ahead(text, state, horizon), digest_size=16).digest()
+
+
 class LiteralDFA:
     """The automaton of one long exact byte string, state i = i bytes read: nothing is stored per
     position (a `const` of a million characters is this and its text)."""
@@ -375,12 +389,12 @@ class LiteralDFA:
         """Nothing to build: rows are computed from the text."""
 
     def private_key(self, state: int, horizon: int = 0) -> bytes:
-        return self.text[state : state + horizon + 1] + (b"\1" if len(self.text) - state <= horizon else b"\0")
+        return text_ahead(self.text, state, horizon)
 
     def signature(self, state: int, horizon: int = 0) -> bytes | None:
         """What strings of at most `horizon` bytes meet: the next horizon+1 bytes and whether the
         end is among them (as `LazyDFA.signature`, but never equal to one of its digests)."""
-        return hashlib.blake2b(b"T" + self.private_key(state, horizon), digest_size=16).digest()
+        return literal_signature(self.text, state, horizon)
 
     def shortest_from(self, state: int) -> bytes:
         rest = self.text[state:]

@@ -287,8 +287,9 @@ def _table(vocab: Vocabulary, inside_ids: np.ndarray, mask: np.ndarray | None, r
 def token_table(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable:
     """The (cached) table of `dfa` in `state` over `vocab`.
 
-    A state with few live bytes is first walked node by node (`_sparse_table`: no signature to
-    compute, kept in the automaton's own cache). Otherwise, or when that walk meets too many
+    A literal's state is shared by the text ahead (a digest of a slice), and walked node by node
+    when new. Another state with few live bytes is first walked node by node (`_sparse_table`: no
+    signature to compute, kept in the automaton's own cache). Otherwise, or when that walk meets too many
     nodes, the table is shared by every state (of any automaton) whose signature within the
     longest token's reach is the same: patched from a successor's table whose row differs in a few
     bytes, else assembled from slices."""
@@ -301,6 +302,14 @@ def _table_of(vocab: Vocabulary, dfa: TerminalDFA, state: int, patch: bool) -> T
     own = (vocab.fingerprint, dfa.private_key(state, vocab.max_len))
     table = _loaded(private.get(own))
     if table is not None:
+        return table
+    if dfa.text is not None:  # a literal's: shared by every literal with the same text ahead
+        key = (vocab.fingerprint, dfa.signature(state, vocab.max_len))
+        table = _loaded(_TABLES.get(key))
+        if table is None:
+            table = _sparse_table(vocab, dfa, state) or _compute(vocab, dfa, state)
+            _remember(_TABLES, key, _stored(table), _TABLE_CACHE_SIZE)
+        _remember(private, own, _stored(table), _TABLE_CACHE_SIZE)
         return table
     if own not in dfa.__dict__.get("_not_sparse", ()) and len(dfa.next_bytes[state]) <= _SPARSE_BYTES:
         table = _sparse_table(vocab, dfa, state)
@@ -408,10 +417,11 @@ def suffix_table(vocab: Vocabulary, table: TokenTable, byte: int, dfa: TerminalD
     terminal from `state` of its automaton (where `byte` took it): which end inside it, which
     split again. No parser question, so cached for the whole process: a few rows are walked in
     Python and kept by the automaton; many by numpy, shared by the next automaton's signature
-    (the split tokens after `:` or `,` are sorted into value starts once, not once per grammar)."""
+    (the split tokens after `:` or `,` are sorted into value starts once, not once per grammar);
+    a literal's by the text ahead, whatever the rows (key names that end alike share them)."""
     a, z = table.split_ranges[byte]
     few = z - a <= _FEW_ROWS
-    digest = None if few else dfa.signature(state, vocab.max_len)
+    digest = None if few and dfa.text is None else dfa.signature(state, vocab.max_len)
     if digest is None:
         cache = _private(dfa, "_private_suffix_tables")
         key: tuple = (table.serial, byte, dfa.private_key(state, vocab.max_len))
