@@ -122,8 +122,8 @@ class ByteDFA:
         return state
 
     @cached_property
-    def _signatures(self) -> dict[int, bytes | None]:
-        """`signature`'s memo, made on first use."""
+    def _signatures(self) -> dict[int | tuple[int, int], bytes | None]:
+        """`signature`'s memo, made on first use (a literal's by state and horizon)."""
         return {}
 
     def signature(self, state: int, horizon: int = 0) -> bytes | None:
@@ -134,7 +134,11 @@ class ByteDFA:
         A literal's state within a horizon is the text ahead (`literal_signature`): one digest, and
         equal across literals that end alike, as the states' token tables are."""
         if self.text is not None and horizon:
-            return literal_signature(self.text, state, horizon)
+            key = (state, horizon)
+            digest = self._signatures.get(key)
+            if digest is None:
+                digest = self._signatures[key] = literal_signature(self.text, state, horizon)
+            return digest
         memo = self._signatures
         if state in memo:
             return memo[state]
