@@ -306,6 +306,24 @@ def test_configurations_made_of_the_same_tables_share_one_mask():
         assert m1.advance(tid) and m2.advance(tid)
 
 
+def test_masks_made_of_hundreds_of_tables_are_kept_by_short_names():
+    """After a `{` or `,` of an object with 200 properties a mask is made of hundreds of tables;
+    its key, and the names of split results, stay a few ints (a digest past eight serials), so the
+    memos of a grammar cannot grow with the number of properties."""
+    from a3agent.grammars import compile_json_schema
+    from a3agent.grammars.engine import grammar as grammar_module
+
+    vocab = alphabet_vocab(9)
+    names = [f"k{i}" for i in range(200)]
+    schema = {"type": "object", "properties": {n: {"type": "integer"} for n in names}, "additionalProperties": False}
+    grammar = compile_json_schema(schema, vocab)
+    assert_exact_masks_along(grammar, vocab.tokenize(b'{"k0": 1, "k7": 2}'))
+    keys = [key[1] for key in grammar._mask_keys.values()]
+    assert any(len(k) == 1 and k[0] & grammar_module._DIGEST_TAG for k in keys)
+    assert all(len(k) <= grammar_module._SPELLED_SERIALS for k in keys)
+    assert all(len(v) <= grammar_module._SPELLED_SERIALS for v in grammar._split_serials.values())
+
+
 def test_evicted_masks_are_recycled_only_when_nobody_holds_them(monkeypatch):
     """A mask a caller still holds (or a view of it) keeps its contents however many masks are
     computed after it; masks nobody holds are reused, cleared, for new ones."""

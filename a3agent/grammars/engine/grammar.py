@@ -38,6 +38,7 @@ matchers (batched decoding, concurrent agents) share it.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import sys
@@ -130,19 +131,39 @@ about that many, scattered writes to cold memory cost more than one pass over it
 that are arrays the mask was built from, so they add at most 8 KB to each kept mask."""
 
 
+_SPELLED_SERIALS = 8
+"""Serials up to which a set of tables is named by the serials themselves; a larger set (the key
+literals after a `,` of an object with hundreds of properties) by one digest of them, so keys
+stay small however many tables a mask or a split result is made of."""
+_DIGEST_TAG = 1 << 127
+"""Set in every digest that names a set of serials: table serials are far smaller, so a digest
+never equals a serial."""
+
+
+def _named(serials: Iterable[int]) -> tuple[int, ...]:
+    """A set of table serials (or of names of such sets) as a short sorted tuple of ints that names
+    it (`_SPELLED_SERIALS`)."""
+    ordered = sorted(set(serials))
+    if len(ordered) <= _SPELLED_SERIALS:
+        return tuple(ordered)
+    digest = hashlib.blake2b(repr(ordered).encode(), digest_size=16).digest()
+    return (int.from_bytes(digest, "big") | _DIGEST_TAG,)
+
+
 def _joined(tables: list[TokenTable]) -> tuple[tuple[int, ...], np.ndarray]:
-    """The serials of suffix tables (sorted, each once) and their inside ids, one after the other
-    (kept by those serials: the same few suffix tables follow a `:` or a `,` in every grammar, so
-    a split result is mostly one seen before, and its thousands of ids need not be copied again)."""
+    """The name of a set of suffix tables (`_named`) and their inside ids, one after the other
+    (kept by that name: the same few suffix tables follow a `:` or a `,` in every grammar, so a
+    split result is mostly one seen before, and its thousands of ids need not be copied again).
+    Each table holds at least one id, so a name is never larger than the ids it is kept with."""
     distinct = {t.serial: t for t in tables}
-    serials = tuple(sorted(distinct))
-    if len(serials) < 2:
-        return serials, tables[0].inside_ids if tables else _NO_IDS
-    ids = _SPLIT_IDS.get(serials)
+    name = _named(distinct)
+    if len(distinct) < 2:
+        return name, tables[0].inside_ids if tables else _NO_IDS
+    ids = _SPLIT_IDS.get(name)
     if ids is None:
-        ids = np.concatenate([distinct[s].inside_ids for s in serials])
-        _SPLIT_IDS.put(serials, ids)
-    return serials, ids
+        ids = np.concatenate([distinct[s].inside_ids for s in sorted(distinct)])
+        _SPLIT_IDS.put(name, ids)
+    return name, ids
 
 
 class _ByteBoundedLRU:
@@ -370,11 +391,11 @@ class Grammar:
         recent are kept, for every grammar together).
 
         A mask is the union of the inside tokens of some token tables, and each table's serial
-        names its contents; so masks are kept by the serials they are made of (`_parts`), and a
-        configuration of this grammar (or another) that comes to the same tables is handed the
-        same array: at a string value's end or after a `,`, most grammars meet tables some
-        grammar met before. `_mask_keys` remembers each configuration's serials, so a revisit is
-        two lookups."""
+        names its contents; so masks are kept by the serials they are made of (`_parts`, `_named`),
+        and a configuration of this grammar (or another) that comes to the same tables is handed
+        the same array: at a string value's end or after a `,`, most grammars meet tables some
+        grammar met before. `_mask_keys` remembers each configuration's key, so a revisit is two
+        lookups."""
         config_key = _key(config)
         shared = self._mask_keys.get(config_key)
         if shared is not None:
@@ -382,10 +403,10 @@ class Grammar:
             if mask is not None:
                 return mask
         inside, splits, specials, accepting = self._parts(config)
-        serials = {t.serial for t in inside}
+        serials = [t.serial for t in inside]
         for names, _ in splits:
-            serials.update(names)
-        shared = (self._vocab_key, tuple(sorted(serials)), tuple(sorted(set(specials))), accepting)
+            serials.extend(names)
+        shared = (self._vocab_key, _named(serials), _named(specials), accepting)
         if len(self._mask_keys) > _MASK_KEYS:
             self._mask_keys.clear()
         self._mask_keys[config_key] = shared
@@ -478,7 +499,8 @@ class Grammar:
                 for byte in table.split_ranges.keys() & firsts.keys():
                     for _, term2, state in cast("Iterator[_Start]", _hyps(self._starts(boundary, byte))):
                         sub = suffix_table(self.vocab, table, byte, self.dfas[term2], state)
-                        found.append(sub)
+                        if len(sub.inside_ids):
+                            found.append(sub)
                         if sub.split_ranges and (sub.serial, boundary[0], term2) not in seen:
                             seen.add((sub.serial, boundary[0], term2))
                             todo.append((sub, boundary, term2))
