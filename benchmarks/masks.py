@@ -8,8 +8,9 @@
 
 Prints per engine: schemas compiled, crashes, invalid accepted, valid rejected, compile median/p99,
 per-token mask mean/median/p99/max, and per token the forced continuation and the shortest
-completion (median/mean/p99/max) where the engine has them (llguidance: `compute_ff_tokens`;
-xgrammar: `find_jump_forward_string`, untokenised; neither has a completion: "n/a"); for a3agent
+completion (median/mean/p99/max, and the max of the calls no full garbage collection ran inside)
+where the engine has them (llguidance: `compute_ff_tokens`; xgrammar: `find_jump_forward_string`,
+untokenised; neither has a completion: "n/a"); for a3agent
 also vocabulary preprocessing cold and cached, and the share of tokens forced over the BFCL simple
 ground-truth calls. Peers need the `bench` extra (`pip install -e '.[bench]'`); a missing peer is
 skipped with a note. `--mask-only` skips the forced/completion timings.
@@ -43,12 +44,14 @@ class _Timed:
     them) inside `advance`, at the configuration the harness has just masked: the decode loop's
     order (mask, then what to dictate, then commit), and the mask timings stay the mask's own."""
 
-    def __init__(self, compiled, times: dict[str, array]) -> None:
+    def __init__(self, compiled, times: dict[str, array], undisturbed: dict[str, float]) -> None:
         self.compiled = compiled
         self.times = times
+        self.undisturbed = undisturbed
+        """Per timing, the longest call no full garbage collection ran inside."""
 
     def matcher(self):
-        inner, times = self.compiled.matcher(), self.times
+        inner, times, undisturbed = self.compiled.matcher(), self.times, self.undisturbed
         timed = [(name, fn) for name in ("forced", "completion") if (fn := getattr(inner, name, None))]
 
         class M:
@@ -60,19 +63,24 @@ class _Timed:
 
             def advance(self, tid):
                 for name, fn in timed:
+                    full = gc.get_stats()[2]["collections"]
                     t0 = time.perf_counter()
                     fn()
-                    times[name].append(time.perf_counter() - t0)
+                    spent = time.perf_counter() - t0
+                    times[name].append(spent)
+                    if gc.get_stats()[2]["collections"] == full:
+                        undisturbed[name] = max(undisturbed.get(name, 0.0), spent)
                 return inner.advance(tid)
 
         return M()
 
 
-def _per_token(xs) -> str:
+def _per_token(xs, undisturbed: float) -> str:
     if not xs:
         return "n/a (no equivalent)"
     return (f"us median {np.percentile(xs, 50) * 1e6:.0f} mean {np.mean(xs) * 1e6:.0f} "
-            f"p99 {np.percentile(xs, 99) * 1e6:.0f} max {max(xs) * 1e3:.1f} ms over {len(xs)} tokens")
+            f"p99 {np.percentile(xs, 99) * 1e6:.0f} max {max(xs) * 1e3:.1f} ms "
+            f"({undisturbed * 1e3:.1f} ms without a full collection inside) over {len(xs)} tokens")
 
 
 class _Bits:
@@ -267,8 +275,9 @@ def main() -> None:
             print(f"{name}: skipped ({e}); install the bench extra")
             continue
         times = {"forced": maskbench.seconds(), "completion": maskbench.seconds()}
+        undisturbed: dict[str, float] = {}
         if not args.mask_only:
-            compile_schema = (lambda plain: lambda schema: _Timed(plain(schema), times))(compile_schema)
+            compile_schema = (lambda plain: lambda schema: _Timed(plain(schema), times, undisturbed))(compile_schema)
         report = maskbench.run(name, compile_schema, encode, cases, separators, refusal)
         summary = report.summary()
         for what, xs in times.items():
@@ -288,8 +297,8 @@ def main() -> None:
                 f"p99 {summary['mask_us_p99']:.0f} max {summary['mask_ms_max']:.1f} ms  over {summary['tokens']} tokens"
             )
         if not args.mask_only and not args.json:
-            print(f"  forced     {_per_token(times['forced'])}")
-            print(f"  completion {_per_token(times['completion'])}")
+            print(f"  forced     {_per_token(times['forced'], undisturbed.get('forced', 0.0))}")
+            print(f"  completion {_per_token(times['completion'], undisturbed.get('completion', 0.0))}")
         if summary["full_gcs"] and not args.json:
             print(f"  Python's full garbage collections during this run: {summary['full_gcs']}, longest "
                   f"{summary['full_gc_ms_max']:.0f} ms; {summary['mask_calls_with_full_gc']} inside a mask call; "
