@@ -57,3 +57,41 @@ def test_intersect_charges_its_work_to_the_compile_budget():
         assert refused.value.limit == "compile_work"
     finally:
         set_limits(**{name: getattr(saved, name) for name in ("compile_work",)})
+
+
+def _string_set():
+    from a3agent.grammars.schema.string_sets import StringSet
+
+    contains = [seq(repeat(char_set("abxyz12"), 0, None), literal(c), repeat(char_set("abxyz12"), 0, None)) for c in "ax1"]
+    starts_with_a = seq(literal("a"), repeat(char_set("abxyz12"), 0, None))
+    return StringSet(min_length=3, max_length=9, patterns=tuple(contains), excluded=(starts_with_a,),
+                     banned=frozenset({"xa1", "ax1"}))
+
+
+def test_a_string_sets_automaton_is_its_parts_product_taken_two_at_a_time():
+    """`StringSet.fsm` intersects its parts pairwise, smallest first, minimising each step: the
+    same language as the product of all at once, and as few states as its minimal automaton."""
+    from a3agent.grammars.schema import string_sets
+
+    strings = _string_set()
+    parts = [to_fsm(repeat(string_sets.ANY_CHAR, 3, 9)), *map(to_fsm, strings.patterns),
+             everything_but(to_fsm(strings.excluded[0])), to_fsm(string_sets.strings_except(strings.banned))]
+    whole = intersect(*parts)
+    ours = strings.fsm()
+    assert ours.equivalent(whole)
+    assert len(ours.states) == len(minimal(whole).states)
+    assert ours.accepts("xa1z") and not ours.accepts("xa1") and not ours.accepts("ax1z") and not ours.accepts("x1z")
+
+
+def test_a_string_sets_automaton_falls_back_to_the_whole_product_when_a_step_is_too_large(monkeypatch):
+    from a3agent.grammars.regex.regular import TooComplex
+    from a3agent.grammars.schema import string_sets
+
+    strings = _string_set()
+    expected = strings.fsm()
+
+    def too_large(*args):
+        raise TooComplex("a step past the product bound")
+
+    monkeypatch.setattr(string_sets, "minimal", too_large)
+    assert strings.fsm().equivalent(expected)
