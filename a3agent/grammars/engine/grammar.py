@@ -23,9 +23,9 @@ How the engine works (the whole design in one place):
   by sub-automaton signature (`token_table.py`); split results are cached per (stack, terminal,
   table). A mask is kept by the serials of the tables its tokens come from, in an LRU shared by
   every grammar and matcher: the same few configurations recur all along a JSON document, and
-  configurations of different grammars often come to the same tables. These caches, and those of forced and completion tokens,
-  are bounded in bytes for the whole process (`_WHOLE_MASK_BYTES`, `_SPLIT_IDS_BYTES`,
-  `_TOKENS_BYTES`), so the compile cache's grammars cannot multiply them.
+  configurations of different grammars often come to the same tables. These caches, and those of
+  forced and completion tokens, are bounded in bytes for the whole process (`_WHOLE_MASK_BYTES`,
+  `_SPLIT_IDS_BYTES`, `_TOKENS_BYTES`), so the compile cache's grammars cannot multiply them.
 - **Forced text.** Where only one byte (or one special) can follow, it is forced; runs of forced
   bytes are tokenised greedily for the decode loop's fast-forward.
 - **Completion.** The fewest bytes to finish: the terminal in progress to its nearest accepting
@@ -266,7 +266,7 @@ class Grammar:
         self._mask_keys: dict[ConfigKey, tuple] = {}
         """Each configuration's mask key (`mask`): the serials of the tables it is made of."""
         self._split_serials: dict[tuple[int, str, int], tuple[int, ...]] = {}
-        """`_split_tokens`' suffix-table serials by (stack serial, terminal, table serial)."""
+        """`_split_tokens`' names of suffix-table sets (`_named`) by (stack serial, terminal, table serial)."""
 
     def __repr__(self) -> str:
         return f"<Grammar: {len(self.dfas)} terminals, {len(self.special_terminals)} special>"
@@ -417,7 +417,9 @@ class Grammar:
             _WHOLE_MASKS.put(shared, mask, written)
         return mask
 
-    def _parts(self, config: Config) -> tuple[list[TokenTable], list[tuple[tuple[int, ...], np.ndarray]], list[int], bool]:
+    def _parts(
+        self, config: Config
+    ) -> tuple[list[TokenTable], list[tuple[tuple[int, ...], np.ndarray]], list[int], bool]:
         """What `config`'s mask is made of: the tables whose inside tokens it holds, the split
         results (suffix-table serials and their ids), the special ids, and whether it accepts."""
         inside: list[TokenTable] = []
