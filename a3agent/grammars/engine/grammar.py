@@ -421,7 +421,8 @@ class Grammar:
         self, config: Config
     ) -> tuple[list[TokenTable], list[tuple[tuple[int, ...], np.ndarray]], list[int], bool]:
         """What `config`'s mask is made of: the tables whose inside tokens it holds, the split
-        results (suffix-table serials and their ids), the special ids, and whether it accepts."""
+        results (the names of their suffix tables, `_named`, and their ids), the special ids, and
+        whether it accepts."""
         inside: list[TokenTable] = []
         splits: list[tuple[tuple[int, ...], np.ndarray]] = []
         specials: list[int] = []
@@ -474,8 +475,8 @@ class Grammar:
         return mask, (*written, np.array(specials + list(self.stop_ids), np.int64))
 
     def _split_tokens(self, table: TokenTable, stack: Stack, term: str) -> tuple[tuple[int, ...], np.ndarray]:
-        """The split tokens of `table` that stay viable once `term` ends on `stack`: the serials
-        of the suffix tables whose inside tokens they are, and their ids.
+        """The split tokens of `table` that stay viable once `term` ends on `stack`: the name
+        (`_named`) of the suffix tables whose inside tokens they are, and their ids.
 
         A hypothesis set is legal iff one of its hypotheses is, so each terminal that can start
         after `term` is taken alone: the suffix tables (shared by every grammar) say which
@@ -483,7 +484,7 @@ class Grammar:
         those go on, the same way, from the stacks after it. Each level reads at least a byte
         (so a vocabulary of long tokens makes a long worklist, never a deep recursion), and each
         (table, stack, terminal) is taken once. Memoised per (stack, terminal, table): the
-        serials by the grammar, the ids for every grammar together.
+        name by the grammar, the ids for every grammar together.
         """
         key = (stack[0], term, table.serial)
         serials = self._split_serials.get(key)
