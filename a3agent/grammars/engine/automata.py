@@ -144,17 +144,19 @@ class ByteDFA:
             return memo[state]
         runs, accepting = self.runs, self.accepting
         order, number = [state], {state: 0, DEAD: DEAD}
-        numbered = number.__getitem__
-        data = array("i")  # per state: accepts, number of runs, runs' bytes, targets
-        for s in order:  # its successors are numbered as it is read, so its record is written at once
-            firsts, targets = runs[s]
-            for t in targets:  # successors in the order of the first byte reaching them
+        for s in order:  # numbered breadth first, successors in the order of the first byte reaching them
+            for t in runs[s][1]:
                 if t not in number:
-                    if len(order) >= _MAX_SIGNED_STATES:
+                    # a successor too large to sign makes this state too large as well
+                    if len(order) >= _MAX_SIGNED_STATES or (t in memo and memo[t] is None):
                         memo[state] = None
                         return None
                     number[t] = len(order)
                     order.append(t)
+        numbered = number.__getitem__
+        data = array("i")  # per state: accepts, number of runs, runs' bytes, targets
+        for s in order:
+            firsts, targets = runs[s]
             data.append(accepting[s])
             data.append(len(firsts))
             data.extend(firsts)
