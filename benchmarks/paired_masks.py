@@ -8,8 +8,9 @@ the machine's speed drifts; two processes running side by side meet the same dri
 their means holds steady where the means do not. Each side compiles every n-th shared MaskBench
 schema and feeds its instances token by token (`maskbench.profiling_start`'s start-up, the MaskBench
 protocol), in a fresh process; the harness is this checkout's, the engine each side's own (the
-other commit is checked out in a temporary git worktree). Prints per pair both mean mask
-times and their ratio, then the median ratio. Sides alternate which one starts first.
+other commit is checked out in a temporary git worktree). Prints per pair both sides' mean and
+99th-percentile mask times and their ratios, then the median ratios. Sides alternate which one
+starts first.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ def child(every: int) -> None:
     cases, tokenizer, encode = maskbench.profiling_start(__doc__ or "", every=every)
     times = maskbench.seconds()
     maskbench.feed_with_a3agent(cases, tokenizer, encode, times)
-    print(json.dumps({"masks": len(times), "mean_us": sum(times) / len(times) * 1e6}))
+    ordered = sorted(times)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    print(json.dumps({"masks": len(times), "mean_us": sum(times) / len(times) * 1e6, "p99_us": p99 * 1e6}))
 
 
 def run_pair(other: Path, every: int, other_first: bool) -> tuple[dict, dict]:
@@ -72,13 +75,16 @@ def main() -> None:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(other), args.commit],
                        check=True, capture_output=True)
         try:
-            ratios = []
+            ratios, tails = [], []
             for i in range(args.pairs):
                 this, that = run_pair(other, args.every, other_first=bool(i % 2))
                 ratios.append(this["mean_us"] / that["mean_us"])
-                print(f"pair {i + 1}: this checkout mean {this['mean_us']:.1f} us over {this['masks']} masks, "
-                      f"{args.commit} {that['mean_us']:.1f} us over {that['masks']}; ratio {ratios[-1]:.3f}", flush=True)
-            print(f"median ratio (this / {args.commit}): {statistics.median(ratios):.3f}")
+                tails.append(this["p99_us"] / that["p99_us"])
+                print(f"pair {i + 1}: this checkout mean {this['mean_us']:.1f} us, p99 {this['p99_us']:.0f} us over "
+                      f"{this['masks']} masks; {args.commit} mean {that['mean_us']:.1f} us, p99 {that['p99_us']:.0f} us "
+                      f"over {that['masks']}; ratios {ratios[-1]:.3f}, p99 {tails[-1]:.3f}", flush=True)
+            print(f"median ratio (this / {args.commit}): mean {statistics.median(ratios):.3f}, "
+                  f"p99 {statistics.median(tails):.3f}")
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(other)], check=False)
 

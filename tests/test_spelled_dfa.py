@@ -95,3 +95,48 @@ def test_text_spells_the_automata_of_schemas_added_after_an_earlier_text():
     defined = {line.split(":")[0] for line in text.splitlines() if line and not line.startswith(" ")}
     used = set(re.findall(r"\b(?:one|two)_key\w*\b", text))
     assert {first, second} <= defined and used <= defined
+
+
+def _undeclared_key_dfa(words: list[str]) -> ByteDFA:
+    rules = SchemaRules()
+    rules.add({"type": "object", "properties": {w: {"type": "integer"} for w in words}}, "root")
+    (dfa,) = [d for name, d in rules.automata.items() if name.startswith("ROOT_KEY")]
+    return dfa
+
+
+def _walked(dfa: ByteDFA, state: int) -> bytes | None:
+    """The signature of `state` walked afresh (no structure key, no memo)."""
+    return ByteDFA(dfa.trans, dfa.accept).signature(state)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.text(alphabet="abcé\"\\", min_size=1, max_size=6), min_size=1, max_size=8, unique=True))
+def test_a_signature_read_by_structure_key_is_the_one_a_walk_gives(words):
+    """The key automaton's states reached at a state of the character automaton take their
+    signature from any automaton whose part from there has the same canonical form: it must be
+    the signature a walk of this automaton gives (a wrong one would hand out another state's
+    token table)."""
+    for some in (words, words[: len(words) // 2 + 1], [w + "z" for w in words]):
+        dfa = _undeclared_key_dfa(some)
+        keyed = [s for s in range(dfa.n_states) if dfa.structure is not None and dfa.structure(s) is not None]
+        assert keyed, "every key automaton has states reached at a character state"
+        for state in keyed:
+            assert dfa.signature(state) == _walked(dfa, state)
+
+
+def test_the_string_body_of_a_new_key_automaton_is_signed_without_a_walk(monkeypatch):
+    """Past the declared names, every key automaton goes on as the same string body; the second
+    automaton reads that state's signature from the first's."""
+    first, second = _undeclared_key_dfa(["alpha", "beta"]), _undeclared_key_dfa(["gamma", "delta", "x"])
+    body = {}
+    for dfa in (first, second):  # the state most bytes lead to from the trie's root: "left the trie"
+        root = dfa.rows[0][ord('"')]
+        body[dfa] = max((t for t in set(dfa.rows[root]) if t >= 0), key=dfa.rows[root].count)
+    expected = first.signature(body[first])
+    assert expected is not None
+    walks: list[int] = []
+    inner = ByteDFA._walked_signature
+    monkeypatch.setattr(ByteDFA, "_walked_signature", lambda self, state: walks.append(state) or inner(self, state))
+    assert second.signature(body[second]) == expected
+    assert walks == []
+    assert expected == _walked(second, body[second])

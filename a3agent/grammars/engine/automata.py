@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -28,12 +29,23 @@ from a3agent.errors import MalformedGrammar
 from a3agent.grammars.engine.byte_regex import Nodes, parse_regex, utf8_sequences
 from a3agent.grammars.engine.lazy_dfa import LazyDFA, LiteralDFA, aho_corasick, literal_signature
 
-__all__ = ["ByteDFA", "regex_dfa", "literal_dfa", "row_classes", "table_dfa", "utf8_sequences", "without_substrings"]
+__all__ = [
+    "MAX_SIGNED_STATES", "TOO_LARGE_TO_SIGN", "ByteDFA", "literal_dfa", "minimal_table_dfa", "regex_dfa", "row_classes",
+    "table_dfa", "utf8_sequences", "without_substrings",
+]
 
 DEAD = -1
 _MAX_CHAR = 0x10FFFF
-_MAX_SIGNED_STATES = 32
+MAX_SIGNED_STATES = 32
 """Sub-automata larger than this get no signature (compared by identity only)."""
+TOO_LARGE_TO_SIGN = object()
+"""What `ByteDFA.structure` gives for a state whose part of the automaton is larger than
+`MAX_SIGNED_STATES` would allow to sign."""
+_STRUCTURE_SIGNATURES: OrderedDict[Hashable, bytes | None] = OrderedDict()
+_STRUCTURE_SIGNATURES_SIZE = 20_000
+"""Signatures kept by structure key (`ByteDFA.structure`), the most recently used: a new schema's
+"any other key" automaton reaches the same string body, and states spelling the same name ends, as
+every other's."""
 
 
 @dataclass(eq=False)
@@ -49,6 +61,12 @@ class ByteDFA:
     text: bytes | None = field(default=None, repr=False)
     """The string this automaton spells, state i having read i bytes, when it is a literal's
     (`literal_dfa`): a state's signature within a horizon is then the text ahead."""
+    structure: Callable[[int], Hashable | None] | None = field(default=None, repr=False)
+    """For some states, a key that the automaton reachable from the state depends on alone (a
+    state `spelled_dfa` reaches at a state of a character automaton: the key is that state's
+    part of the character automaton): equal keys give equal signatures, so a state's signature is
+    read from the other automata's (`_STRUCTURE_SIGNATURES`) rather than walked. The callable gives
+    None for a state with no key, and `TOO_LARGE_TO_SIGN` for one whose part is too large."""
 
     def __post_init__(self) -> None:
         self.distance = _distances(self.trans, self.accept)
@@ -142,14 +160,31 @@ class ByteDFA:
         memo = self._signatures
         if state in memo:
             return memo[state]
+        structure = self.structure(state) if self.structure is not None else None
+        if structure is TOO_LARGE_TO_SIGN:
+            memo[state] = None
+            return None
+        if structure is not None and structure in _STRUCTURE_SIGNATURES:
+            _STRUCTURE_SIGNATURES.move_to_end(structure)
+            known = memo[state] = _STRUCTURE_SIGNATURES[structure]
+            return known
+        digest = memo[state] = self._walked_signature(state)
+        if structure is not None:
+            _STRUCTURE_SIGNATURES[structure] = digest
+            if len(_STRUCTURE_SIGNATURES) > _STRUCTURE_SIGNATURES_SIZE:
+                _STRUCTURE_SIGNATURES.popitem(last=False)
+        return digest
+
+    def _walked_signature(self, state: int) -> bytes | None:
+        """`signature` by walking the automaton reachable from `state` (None past `MAX_SIGNED_STATES`)."""
+        memo = self._signatures
         runs, accepting = self.runs, self.accepting
         order, number = [state], {state: 0, DEAD: DEAD}
         for s in order:  # numbered breadth first, successors in the order of the first byte reaching them
             for t in runs[s][1]:
                 if t not in number:
                     # a successor too large to sign makes this state too large as well
-                    if len(order) >= _MAX_SIGNED_STATES or (t in memo and memo[t] is None):
-                        memo[state] = None
+                    if len(order) >= MAX_SIGNED_STATES or (t in memo and memo[t] is None):
                         return None
                     number[t] = len(order)
                     order.append(t)
@@ -162,9 +197,7 @@ class ByteDFA:
             data.extend(firsts)
             data.extend(map(numbered, targets))
         data.append(len(order))
-        digest = hashlib.blake2b(b"B" + data.tobytes(), digest_size=16).digest()
-        memo[state] = digest
-        return digest
+        return hashlib.blake2b(b"B" + data.tobytes(), digest_size=16).digest()
 
     def shortest_from(self, state: int) -> bytes:
         """The shortest byte string leading from `state` to acceptance (each state's first step
@@ -233,14 +266,15 @@ _MINIMISE_STATES = 512
 """States up to which an automaton is minimised (Moore's refinement takes a round per level of a chain)."""
 
 
-def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Merge equivalent states (Moore's partition refinement); start stays state 0.
+def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Merge equivalent states (Moore's partition refinement); start stays state 0. Also returns
+    each old state's new number (None: kept as built).
 
     Fewer states means fewer token tables to compute and more tables shared by signature. Larger
     automata are kept as built (derivatives already merge most equivalent states).
     """
     if len(accept) > _MINIMISE_STATES:
-        return trans, accept
+        return trans, accept, None
     firsts, _ = row_classes(trans.T)
     columns = trans[:, firsts]  # one column per class of bytes that act alike
     counted, classes = row_classes(accept[:, None])
@@ -259,7 +293,7 @@ def _minimize(trans: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.nda
     first = np.zeros(n, dtype=np.int64)
     first[remap[::-1]] = np.arange(len(remap))[::-1]
     new_trans = np.where(trans[first] >= 0, remap[np.maximum(trans[first], 0)], DEAD).astype(np.int32)
-    return new_trans, accept[first]
+    return new_trans, accept[first], remap
 
 
 TerminalDFA = ByteDFA | LazyDFA | LiteralDFA
@@ -269,6 +303,12 @@ TerminalDFA = ByteDFA | LazyDFA | LiteralDFA
 def table_dfa(trans: np.ndarray, accept: np.ndarray, start: int = 0) -> ByteDFA:
     """A DFA from a transition table: keep the states reachable from `start` that can reach
     acceptance, and minimise (start becomes 0)."""
+    return minimal_table_dfa(trans, accept, start)[0]
+
+
+def minimal_table_dfa(trans: np.ndarray, accept: np.ndarray, start: int = 0) -> tuple[ByteDFA, np.ndarray | None]:
+    """`table_dfa`, and each given state's number in it (DEAD: removed) when it was minimised
+    (None when it was too large to be: then a state's part of the automaton is as built)."""
     dist = _distances(trans, accept)
     live = dist < np.iinfo(np.int32).max
     if not live[start]:
@@ -285,7 +325,11 @@ def table_dfa(trans: np.ndarray, accept: np.ndarray, start: int = 0) -> ByteDFA:
     remap[np.array(order)] = np.arange(len(order), dtype=np.int32)
     sub = trans[np.array(order)]
     new = remap[np.where(sub >= 0, sub, len(accept))]
-    return ByteDFA(*_minimize(new.astype(np.int32), accept[np.array(order)].copy()))
+    minimal, minimal_accept, classes = _minimize(new.astype(np.int32), accept[np.array(order)].copy())
+    if classes is None:
+        return ByteDFA(minimal, minimal_accept), None
+    kept = remap[:-1]
+    return ByteDFA(minimal, minimal_accept), np.where(kept >= 0, classes[np.maximum(kept, 0)], DEAD)
 
 
 # -- characters to UTF-8 byte sequences -------------------------------------------------------

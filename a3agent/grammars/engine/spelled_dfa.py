@@ -17,12 +17,12 @@ charged per state.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TypeVar
 
 import numpy as np
 
-from a3agent.grammars.engine.automata import ByteDFA, table_dfa
+from a3agent.grammars.engine.automata import ByteDFA, minimal_table_dfa
 from a3agent.grammars.engine.byte_regex import Nodes
 from a3agent.grammars.engine.limits import charge, check_count
 
@@ -34,12 +34,18 @@ _EPS = 1
 
 
 def spelled_dfa(
-    nodes: Nodes, initial: _S, finals: frozenset[_S], edges: Mapping[_S, Sequence[tuple[int, _S]]], path: str = ""
+    nodes: Nodes, initial: _S, finals: frozenset[_S], edges: Mapping[_S, Sequence[tuple[int, _S]]], path: str = "",
+    structure_of: Callable[[_S], Hashable | None] | None = None,
 ) -> ByteDFA:
     """The byte DFA of the automaton from `initial` to any of `finals`, where each edge
     `(word, target)` of `edges[state]` reads one byte string of node `word` (in `nodes`).
 
     `path` is the JSON path named by `GrammarTooComplex` when the DFA outgrows `Limits.dfa_states`.
+
+    `structure_of(state)`: a key that the language from `state` depends on alone (the caller's
+    canonical form of the automaton's part reachable from it), or None. When the DFA is minimised,
+    the byte state reached on arriving at `state` with nothing pending has, from there, the minimal
+    automaton of that language: its signature is a function of the key (`ByteDFA.structure`).
     """
     start: frozenset[tuple[_S, int]] = frozenset({(initial, _EPS)})
     number = {start: 0}
@@ -69,7 +75,16 @@ def spelled_dfa(
             row[lo:hi] = index
         rows.append(row)
     accept = np.array([any(rest == _EPS and state in finals for state, rest in items) for items in order])
-    return table_dfa(np.stack(rows), accept)
+    dfa, renumbered = minimal_table_dfa(np.stack(rows), accept)
+    if structure_of is not None and renumbered is not None:
+        arrived: dict[int, _S] = {}
+        for index, items in enumerate(order):
+            if len(items) == 1 and renumbered[index] >= 0:
+                ((state, rest),) = items
+                if rest == _EPS:
+                    arrived[int(renumbered[index])] = state
+        dfa.structure = lambda byte_state: structure_of(arrived[byte_state]) if byte_state in arrived else None
+    return dfa
 
 
 def _pending(items: frozenset[tuple[_S, int]], edges: Mapping[_S, Sequence[tuple[int, _S]]]) -> list[tuple[_S, int]]:

@@ -39,7 +39,7 @@ import jsonschema
 from interegular.fsm import FSM
 
 from a3agent.errors import GrammarError, GrammarTooComplex, UnsatisfiableSchema, UnsupportedSchema
-from a3agent.grammars.engine.automata import ByteDFA, regex_dfa
+from a3agent.grammars.engine.automata import MAX_SIGNED_STATES, TOO_LARGE_TO_SIGN, ByteDFA, regex_dfa
 from a3agent.grammars.engine.byte_regex import Nodes
 from a3agent.grammars.engine.limits import charge, check_count, compile_budget, limits
 from a3agent.grammars.engine.lr import load_rules
@@ -680,11 +680,40 @@ def _automaton(shape: Shape, quoted: bool, path: str) -> ByteDFA:
         finals = frozenset({end})
     else:
         finals = frozenset(state for state, (final, _) in enumerate(shape) if final)
-    dfa = _AUTOMATA[key] = spelled_dfa(nodes, start, finals, edges, path)
+
+    def structure_of(state: int) -> Hashable | None:
+        if state >= len(shape):  # the opening quote's state, or the closing one's
+            return None
+        part = _part(shape, state)
+        return TOO_LARGE_TO_SIGN if part is None else ("spelled", quoted, part)
+
+    dfa = _AUTOMATA[key] = spelled_dfa(nodes, start, finals, edges, path, structure_of)
     _HELD[0] += dfa.n_states
     while len(_AUTOMATA) > 1 and _HELD[0] > _AUTOMATA_STATES:
         _HELD[0] -= _AUTOMATA.popitem(last=False)[1].n_states
     return dfa
+
+
+def _part(shape: Shape, state: int) -> Shape | None:
+    """The part of a canonical character DFA reachable from `state`, in canonical form itself
+    (numbered breadth first from it, edges in order); None past `MAX_SIGNED_STATES` states. The
+    state then goes unsigned without a walk: its byte automaton has more states still (each
+    character state is one or more byte states) unless minimising merged some, and a state left
+    unsigned only forgoes sharing its tables."""
+    number, order = {state: 0}, [state]
+    part = []
+    for s in order:  # grows as states are met
+        final, out = shape[s]
+        edges = []
+        for ranges, target in out:
+            if target not in number:
+                if len(order) >= MAX_SIGNED_STATES:
+                    return None
+                number[target] = len(order)
+                order.append(target)
+            edges.append((ranges, number[target]))
+        part.append((final, tuple(edges)))
+    return tuple(part)
 
 
 def _check_productive(rules: SchemaRules, paths: dict[str, str]) -> None:
