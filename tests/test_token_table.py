@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
@@ -252,6 +253,37 @@ def test_tables_patched_from_a_successor_equal_the_full_walks(monkeypatch, nodes
     for tid in vocab.tokenize(b'{"names": "a\\"", "nu": [1], "tale": 3, "": null}'):
         assert np.array_equal(m.mask(), brute_force_mask(grammar, m.config)), m.config
         assert m.advance(tid)
+
+
+@pytest.mark.parametrize("nodes", [256, 1])
+def test_an_opening_quote_into_a_key_trie_takes_the_shared_body_start_corrected(monkeypatch, nodes):
+    """The start of an "any other key" automaton (one live byte, the quote, into the trie's root)
+    gets the table of a quote into the string body, kept for every automaton with that body, and
+    corrected where the root and the body part; it must equal the table walked in full, also past
+    the node budget, and the masks along a document must stay exact."""
+    from a3agent.grammars import compile_json_schema
+    from a3agent.grammars.engine import token_table as token_table_module
+    from a3agent.grammars.engine.token_table import _compute, _started_like
+
+    monkeypatch.setattr(token_table_module, "_SPARSE_NODES", nodes)
+    vocab = alphabet_vocab(13, alphabet='{}[]",: tfalsenu0123.-e\\')
+    started = set()
+    for names in (["name", "nu", "tale", ""], ["nuts", "a"], ["e\"", "\\"]):
+        schema = {"type": "object", "properties": {n: {"type": "integer"} for n in names}}
+        grammar = compile_json_schema(schema, vocab)
+        for name, dfa in grammar.dfas.items():
+            if getattr(dfa, "structure", None) is None or len(dfa.next_bytes[0]) != 1:
+                continue
+            table = _started_like(vocab, dfa, 0)
+            if table is not None:
+                started.add(tuple(names))
+                assert _same_table(table, _compute(vocab, dfa, 0)), (names, name)
+        document = json.dumps({n: 1 for n in names} | {"other": 2, "n": 3}).encode()
+        m = grammar.matcher()
+        for tid in vocab.tokenize(document):
+            assert np.array_equal(m.mask(), brute_force_mask(grammar, m.config)), m.config
+            assert m.advance(tid)
+    assert len(started) == 3
 
 
 def test_a_mask_asked_again_after_it_left_the_cache_equals_the_one_computed(monkeypatch):

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter, OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -249,10 +250,13 @@ def _compute(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable:
     return _table(vocab, inside_ids, mask, rows, np.concatenate([pos for _, _, pos in split]))
 
 
-def _sparse_table(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable | None:
-    """The table of a state that meets few trie nodes, walked node by node (None: it meets many)."""
+def _sparse_table(
+    vocab: Vocabulary, dfa: TerminalDFA, state: int, starts: Sequence[tuple[int, int]] | None = None
+) -> TokenTable | None:
+    """The table of a state that meets few trie nodes, walked node by node (None: it meets many).
+    `starts`: (first byte, state after it) pairs to walk instead of the state's own row."""
     tree = vocab.prefix_tree
-    found = sparse_walk(tree, dfa, state, _SPARSE_NODES)
+    found = sparse_walk(tree, dfa, state, _SPARSE_NODES, starts)
     if found is None:
         return None
     ends, splits = found
@@ -311,6 +315,12 @@ def _table_of(vocab: Vocabulary, dfa: TerminalDFA, state: int, patch: bool) -> T
             _remember(_TABLES, key, _stored(table), _TABLE_CACHE_SIZE)
         _remember(private, own, _stored(table), _TABLE_CACHE_SIZE)
         return table
+    if getattr(dfa, "structure", None) is not None and len(dfa.next_bytes[state]) == 1:
+        # a spelled automaton's opening byte: its successors' signatures are lookups (`ByteDFA.structure`)
+        table = _started_like(vocab, dfa, state)
+        if table is not None:
+            _remember(private, own, _stored(table), _TABLE_CACHE_SIZE)
+            return table
     if own not in dfa.__dict__.get("_not_sparse", ()) and len(dfa.next_bytes[state]) <= _SPARSE_BYTES:
         table = _sparse_table(vocab, dfa, state)
         if table is not None:
@@ -342,6 +352,17 @@ def _patched(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable | No
     every state but a few goes on like a string body: the key's start and the states spelling a
     declared name differ from the body in a byte or two, along a path or two, and the body's table
     is shared by every grammar."""
+    found = _patch_base(dfa, state)
+    if found is None:
+        return None
+    other, diff = found
+    base = _table_of(vocab, dfa, other, patch=False)  # one level: no chain, no cycle
+    return _corrected(vocab, dfa, base, dfa.rows[state], dfa.rows[other], diff)
+
+
+def _patch_base(dfa: TerminalDFA, state: int) -> tuple[int, list[int]] | None:
+    """Of the most frequent successors of `state`, the one whose row differs from its own in the
+    fewest bytes, if at most `_PATCH_BYTES`, and those bytes."""
     row = dfa.rows[state]
     best: tuple[int, list[int]] | None = None
     # the most frequent successors, ties in first-seen order (Counter counts in C, in one pass)
@@ -354,13 +375,41 @@ def _patched(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable | No
             diff = [b for b, (x, y) in enumerate(zip(row, dfa.rows[other])) if x != y]
         if len(diff) <= _PATCH_BYTES and (best is None or len(diff) < len(best[1])):
             best = (other, diff)
-    if best is None:
+    return best
+
+
+def _started_like(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable | None:
+    """The table of a state with one live byte `b`, into a state `t` patched from its successor
+    `u` (an opening quote into an "any other key" trie, `u` its string body): the table of going
+    from `b` to `u` instead, shared by every automaton whose `u` has the same signature, corrected
+    where `t` and `u` part. None when `t` has no such successor or `u` no signature."""
+    row = dfa.rows[state]
+    (b,) = dfa.next_bytes[state]
+    found = _patch_base(dfa, row[b])
+    if found is None:
         return None
-    other, diff = best
-    base = _table_of(vocab, dfa, other, patch=False)  # one level: no chain, no cycle
+    u = found[0]
+    digest = dfa.signature(u, vocab.max_len)
+    if digest is None:
+        return None
+    key = (vocab.fingerprint, "from", b, digest)
+    base = _loaded(_TABLES.get(key))
+    if base is None:
+        base = _sparse_table(vocab, dfa, state, ((b, u),))
+        if base is None:
+            return None
+        _remember(_TABLES, key, _stored(base), _TABLE_CACHE_SIZE)
+    return _corrected(vocab, dfa, base, row, row[:b] + (u,) + row[b + 1 :], [b])
+
+
+def _corrected(
+    vocab: Vocabulary, dfa: TerminalDFA, base: TokenTable, row: Sequence[int], other_row: Sequence[int], diff: list[int]
+) -> TokenTable:
+    """`base`, the table of a state with `other_row`, corrected into the table of a state with
+    `row` (they differ in the bytes `diff`)."""
     if not diff:
         return base
-    tree, other_row = vocab.prefix_tree, dfa.rows[other]
+    tree = vocab.prefix_tree
     on: list[np.ndarray] = []
     off: list[np.ndarray] = []
     add_rows: list[np.ndarray] = []

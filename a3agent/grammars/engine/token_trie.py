@@ -17,6 +17,7 @@ token that starts with the right byte costs a hundred.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
 from bisect import bisect_left
 from dataclasses import dataclass
 import numpy as np
@@ -180,8 +181,11 @@ Ranges = list[tuple[int, int]]
 Splits = list[tuple[int, int, int]]
 
 
-def sparse_walk(tree: PrefixTree, dfa: TerminalDFA, state: int, budget: int) -> tuple[Ranges, Splits] | None:
-    """`trie_walk` from one state, node by node, visiting only nodes the DFA is alive at.
+def sparse_walk(
+    tree: PrefixTree, dfa: TerminalDFA, state: int, budget: int, starts: Sequence[tuple[int, int]] | None = None
+) -> tuple[Ranges, Splits] | None:
+    """`trie_walk` from one state, node by node, visiting only nodes the DFA is alive at; from the
+    (first byte, state after it) pairs `starts` instead of the state's own row when given.
 
     Returns the `end_ids` ranges of the inside tokens and `(below_lo, below_hi, depth)` for the
     splits (the rows below a node whose state accepts, split after `depth` bytes); None once more
@@ -192,7 +196,7 @@ def sparse_walk(tree: PrefixTree, dfa: TerminalDFA, state: int, budget: int) -> 
     last, child_lo, child_hi = tree.last_byte, tree.child_lo, tree.child_hi
     end_lo, end_hi, below_lo, below_hi = tree.end_lo, tree.end_hi, tree.below_lo, tree.below_hi
     row = rows[state]
-    todo = [(b, row[b], 1) for b in next_bytes[state]]
+    todo = [(b, row[b], 1) for b in next_bytes[state]] if starts is None else [(b, s, 1) for b, s in starts]
     ends: Ranges = []
     splits: Splits = []
     while todo:
