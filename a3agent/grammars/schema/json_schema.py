@@ -26,6 +26,7 @@ cannot express exactly. A schema admitting no value raises `UnsatisfiableSchema`
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -685,7 +686,10 @@ def _automaton(shape: Shape, quoted: bool, path: str) -> ByteDFA:
         if state >= len(shape):  # the opening quote's state, or the closing one's
             return None
         part = _part(shape, state)
-        return TOO_LARGE_TO_SIGN if part is None else ("spelled", quoted, part)
+        if part is None:
+            return TOO_LARGE_TO_SIGN
+        # a digest, so the process-wide memo of these keys holds 16 bytes each, not the parts
+        return hashlib.blake2b(repr((quoted, part)).encode(), digest_size=16).digest()
 
     dfa = _AUTOMATA[key] = spelled_dfa(nodes, start, finals, edges, path, structure_of)
     _HELD[0] += dfa.n_states
