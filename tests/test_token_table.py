@@ -470,3 +470,25 @@ def test_forced_and_completion_tokens_stay_within_their_bytes(monkeypatch):
             assert cache.used <= cache.limit, step
         assert m.advance(tid)
     assert len(grammar_module._COMPLETION_TOKENS.items) <= 3
+
+
+def test_an_opening_byte_that_begins_too_many_tokens_is_not_walked_again_for_each_automaton(monkeypatch):
+    """When the shared table of an opening quote into the string body meets more trie nodes than a
+    node-by-node walk may visit, the next key automaton goes straight to its own walk: the failed
+    walk is remembered, not repeated per object, and the tables stay exact."""
+    from a3agent.grammars import compile_json_schema
+    from a3agent.grammars.engine import token_table as token_table_module
+    from a3agent.grammars.engine.token_table import _compute, _started_like
+
+    monkeypatch.setattr(token_table_module, "_SPARSE_NODES", 1)
+    monkeypatch.setattr(token_table_module, "_UNSTARTED", set())
+    vocab = alphabet_vocab(17, alphabet='{}[]",: tfalsenu0123.-e\\\\')
+    walks = []
+    inner = token_table_module._sparse_table
+    monkeypatch.setattr(token_table_module, "_sparse_table", lambda *args: walks.append(args[3:]) or inner(*args))
+    for names in (["name", "nu"], ["tale", "a"], ["e", "fa"]):
+        grammar = compile_json_schema({"type": "object", "properties": {n: {"type": "integer"} for n in names}}, vocab)
+        (dfa,) = [d for n, d in grammar.dfas.items() if n.endswith("KEY")]
+        assert _started_like(vocab, dfa, 0) is None
+        assert _same_table(token_table(vocab, dfa, 0), _compute(vocab, dfa, 0))
+    assert sum(1 for extra in walks if extra) == 1  # the start from the body, walked once

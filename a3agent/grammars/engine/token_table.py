@@ -104,6 +104,8 @@ _Cached = TypeVar("_Cached")
 _SLICES: OrderedDict[tuple, _Slice] = OrderedDict()
 _TABLES: OrderedDict[tuple, _Stored] = OrderedDict()
 _SUFFIX_TABLES: OrderedDict[tuple, _Stored] = OrderedDict()
+_UNSTARTED: set[tuple] = set()
+"""`_started_like`'s keys whose table meets too many trie nodes to walk node by node."""
 
 
 def _stored(table: TokenTable) -> _Stored:
@@ -292,11 +294,13 @@ def token_table(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable:
     """The (cached) table of `dfa` in `state` over `vocab`.
 
     A literal's state is shared by the text ahead (a digest of a slice), and walked node by node
-    when new. Another state with few live bytes is first walked node by node (`_sparse_table`: no
-    signature to compute, kept in the automaton's own cache). Otherwise, or when that walk meets too many
-    nodes, the table is shared by every state (of any automaton) whose signature within the
-    longest token's reach is the same: patched from a successor's table whose row differs in a few
-    bytes, else assembled from slices."""
+    when new. A spelled automaton's opening byte into a state patched from its successor takes
+    the table of that byte into the successor, corrected (`_started_like`). Another state with
+    few live bytes is first walked node by node (`_sparse_table`: no signature to compute, kept in
+    the automaton's own cache). Otherwise, or when that walk meets too many nodes, the table is
+    shared by every state (of any automaton) whose signature within the longest token's reach is
+    the same: patched from a successor's table whose row differs in a few bytes, else assembled
+    from slices."""
     return _table_of(vocab, dfa, state, patch=True)
 
 
@@ -393,10 +397,15 @@ def _started_like(vocab: Vocabulary, dfa: TerminalDFA, state: int) -> TokenTable
     if digest is None:
         return None
     key = (vocab.fingerprint, "from", b, digest)
+    if key in _UNSTARTED:
+        return None
     base = _loaded(_TABLES.get(key))
     if base is None:
         base = _sparse_table(vocab, dfa, state, ((b, u),))
-        if base is None:
+        if base is None:  # the byte begins too many tokens: not walked again for the next automaton
+            if len(_UNSTARTED) >= _TABLE_CACHE_SIZE:
+                _UNSTARTED.clear()
+            _UNSTARTED.add(key)
             return None
         _remember(_TABLES, key, _stored(base), _TABLE_CACHE_SIZE)
     return _corrected(vocab, dfa, base, row, row[:b] + (u,) + row[b + 1 :], [b])
