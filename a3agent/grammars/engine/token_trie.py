@@ -17,8 +17,8 @@ token that starts with the right byte costs a hundred.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 import numpy as np
 
@@ -195,8 +195,10 @@ def sparse_walk(
     rows, accepting, next_bytes = dfa.rows, dfa.accepting, dfa.next_bytes
     last, child_lo, child_hi = tree.last_byte, tree.child_lo, tree.child_hi
     end_lo, end_hi, below_lo, below_hi = tree.end_lo, tree.end_hi, tree.below_lo, tree.below_hi
-    row = rows[state]
-    todo = [(b, row[b], 1) for b in next_bytes[state]] if starts is None else [(b, s, 1) for b, s in starts]
+    if starts is None:
+        row = rows[state]
+        starts = [(b, row[b]) for b in next_bytes[state]]
+    todo = [(b, s, 1) for b, s in starts]
     ends: Ranges = []
     splits: Splits = []
     while todo:
