@@ -610,8 +610,10 @@ Shape = tuple[tuple[bool, tuple[tuple[tuple[tuple[int, int], ...], int], ...]], 
 """A character DFA in canonical form: per state (numbered breadth first from the start), whether
 it is final and its edges as (character ranges, target), in order."""
 _AUTOMATA: OrderedDict[tuple[Shape, bool], ByteDFA] = OrderedDict()
-_AUTOMATA_STATES = 200_000
-"""States the memoised automata may hold together (about 200 MB); the oldest go first."""
+_AUTOMATA_STATES = 40_000
+"""States the memoised automata may hold together, the oldest going first: about 200 MB, at about
+5 KB a state once masks have used an automaton (its 1 KB row, the same row as Python tuples for
+the byte-at-a-time walks, and the per-state caches). 200,000 states held about 950 MB."""
 _HELD = [0]
 """States `_AUTOMATA` holds now."""
 
